@@ -1,0 +1,117 @@
+// config.hpp — /etc/nullq/nullq.yaml read into a plain, validated struct.
+//
+// Purpose:   one Config value that every non-set-id program reads its settings from.
+// Trust:     the file is written by the admin but may be broken: every error names file, line, key.
+// Errors:    load() returns ErrorDomain::config, ErrorKind::permanent with a one-line message like
+//            "nullq.yaml:3: unknown key 'smarthost' — did you mean 'smarthosts'?". Never throws.
+// Threading: plain values.
+//
+// YAML layout (etc/nullq.yaml documents every key; only `smarthosts` is needed):
+//
+//   hostname: mail.example.org        # default: /etc/mailname, then the FQDN
+//   domain: example.org               # qualifies bare addresses; default: hostname
+//   idhost: example.org               # Message-ID host; default: hostname
+//   admin: ops@example.org            # root and local users' mail goes here; default: none (root@hostname)
+//   rewrite:
+//     sender: noreply@example.org     # forced envelope sender (allmailfrom); default: none
+//     header_from: false              # also rewrite the From: header
+//   smarthosts:
+//     - qmtp://relay.example.org      # qmtp://host[:port], qmqp://host[:port], mx://domain, [v6] literals
+//     - url: qmqp://[2001:db8::1]:628
+//       connections: 2                # per-host connection bound
+//       pipeline: 16                  # QMTP packages in flight per connection
+//   queue:
+//     dir: /var/spool/nullq
+//     lifetime: 7d
+//     retry_min: 1m
+//     retry_max: 1h
+//     max_message_size: 25MiB
+//   delivery:
+//     connections: 16                 # global bound
+//     connect_timeout: 10s
+//     timeout: 60s                    # per read/write; re-armed on progress
+//     session_max: 1h
+//     cooldown: 60s                   # skip a host that refused connections for this long
+//   bounce:
+//     enabled: true
+//     admin: postmaster@example.org   # where double bounces go; default: admin, else failed/
+//     delay_warning: off              # or a duration, e.g. 4h
+//   log:
+//     level: info                     # error, warning, info, debug
+//
+// Durations: <n>s|m|h|d (and "off" where noted); sizes: <n>, <n>KiB|MiB|GiB, <n>KB|MB|GB.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nullq/result.hpp"
+
+namespace nullq::config {
+
+using seconds = std::chrono::seconds;
+
+enum class Protocol { qmtp, qmqp, mx };
+
+struct SmartHost {
+  Protocol protocol = Protocol::qmtp;
+  std::string host;            // name, IPv4 literal, or IPv6 literal without brackets; for mx: the domain
+  std::uint16_t port = 0;      // 0 = the protocol's default (209 QMTP, 628 QMQP); unused for mx
+  unsigned connections = 4;    // per-host bound
+  unsigned pipeline = 32;      // QMTP packages in flight per connection
+  std::string text;            // as written, for logs: "qmtp://relay.example.org"
+
+  std::uint16_t effective_port() const { return port ? port : (protocol == Protocol::qmqp ? 628 : 209); }
+};
+
+enum class LogLevel { error, warning, info, debug };
+
+struct Config {
+  std::string path;            // the file this came from ("" = built-in defaults)
+
+  std::string hostname;
+  std::string domain;
+  std::string idhost;
+  std::string admin;           // "" = root@hostname
+
+  std::string rewrite_sender;  // "" = none
+  bool rewrite_header_from = false;
+
+  std::vector<SmartHost> smarthosts;
+
+  std::string queue_dir = "/var/spool/nullq";
+  seconds lifetime{7 * 24 * 3600};
+  seconds retry_min{60};
+  seconds retry_max{3600};
+  std::uint64_t max_message_size = 25ull * 1024 * 1024;
+
+  unsigned connections = 16;
+  seconds connect_timeout{10};
+  seconds io_timeout{60};
+  seconds session_max{3600};
+  seconds cooldown{60};
+
+  bool bounce_enabled = true;
+  std::string bounce_admin;    // "" = admin, else failed/
+  seconds delay_warning{0};    // 0 = off
+
+  LogLevel log_level = LogLevel::info;
+};
+
+// NULLQ_CONFIG if set and non-empty, else the compiled-in /etc/nullq/nullq.yaml.
+std::string default_path();
+
+// Reads and validates `path`. Unknown keys are errors with a "did you mean" suggestion.
+// Fills hostname/domain/idhost defaults (from /etc/mailname, then the FQDN) when absent.
+Result<Config> load(const std::string& path);
+// Same, from text (tests); `name` is used in messages in place of the file name.
+Result<Config> parse(std::string_view yaml_text, const std::string& name);
+
+// Parses one smart host URL ("qmtp://host:port" ...). Errors name the problem.
+Result<SmartHost> parse_smarthost(std::string_view url);
+Result<seconds> parse_duration(std::string_view text);  // "90s", "10m", "7d", "1h"
+Result<std::uint64_t> parse_size(std::string_view text);  // "25MiB", "1000000"
+
+}  // namespace nullq::config

@@ -1,0 +1,55 @@
+// qmqp.hpp — QMQP codec (PROTOCOLS.md §2), no I/O.
+//
+// Purpose:   build a request; read the one-netstring response; server side for the test smart host.
+// Trust:     responses and requests are hostile; every length is capped before allocation.
+// Errors:    malformed input returns ErrorDomain::protocol. For the client every protocol error
+//            means "temporary failure" (PROTOCOLS.md §5); that mapping is the caller's.
+// Threading: values; one reader per connection.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nullq/netstring.hpp"
+#include "nullq/reply.hpp"
+#include "nullq/result.hpp"
+
+namespace nullq::proto::qmqp {
+
+// NS( NS(message) NS(sender) NS(rcpt1) ... ). `message` must already use LF line endings.
+// Refuses an empty recipient list (ErrorDomain::format, permanent).
+Result<std::string> encode_request(std::string_view message, std::string_view sender,
+                                   const std::vector<std::string>& recipients);
+
+// Reads the response netstring from a stream.
+class ResponseReader {
+ public:
+  enum class State { need_more, done, failed };
+  // Consumes bytes; extra bytes after the response are a protocol error.
+  State feed(std::string_view in);
+  // The stream ended (EOF): no complete response means failed.
+  State finish();
+  const Reply& reply() const { return reply_; }
+  const Error& error() const { return error_; }
+
+ private:
+  netstring::Parser parser_{max_reply};
+  State state_ = State::need_more;
+  Reply reply_;
+  Error error_;
+};
+
+// ---- server side (test smart host) ----
+struct Request {
+  std::string message;
+  std::string sender;
+  std::vector<std::string> recipients;
+};
+// `outer_payload` is the payload of the request's outer netstring.
+Result<Request> decode_request(std::string_view outer_payload);
+// NS(<verdict><text>)
+std::string encode_response(Verdict v, std::string_view text);
+
+}  // namespace nullq::proto::qmqp

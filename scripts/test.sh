@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what nullq needs, builds it twice — warnings as errors, then with AddressSanitizer and
+# UndefinedBehaviorSanitizer — and runs every test in both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+install_deps
+
+jobs=$(nproc)
+setup_build build-test -Dwerror=true -Dbuildtype=debugoptimized
+ninja -C build-test -j "$jobs"
+setup_build build-san -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C build-san -j "$jobs"
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+status=0
+meson test -C build-test --print-errorlogs --num-processes "$jobs" || status=1
+meson test -C build-san --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 || status=1
+python3 scripts/test_summary.py build-test/meson-logs/testlog.junit.xml build-san/meson-logs/testlog.junit.xml
+exit $status
