@@ -1,0 +1,55 @@
+// bounce.hpp — RFC 3464 delivery status notifications and delay warnings.
+//
+// Purpose:   tell the sender which recipients failed, and why; queue the report through the same
+//            commit path as any message (queue::Drop into new/).
+// Trust:     server text in diagnostics is already sanitised (proto::sanitize); the original headers
+//            are copied as they were queued.
+// Errors:    enqueue returns filesystem errors; compose never fails.
+// Threading: pure functions plus one filesystem call.
+//
+// Loop rule: a report has the null sender. A failed message that itself had the null sender is
+// reported to the double-bounce address (config bounce.admin, else admin); a failed message whose
+// sender was null and whose only recipient is that address is not reported (the caller moves it to
+// failed/). So a bounce never bounces twice.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nullq/envelope.hpp"
+#include "nullq/queue.hpp"
+#include "nullq/result.hpp"
+
+namespace nullq::bounce {
+
+struct Failure {
+  std::string recipient;
+  bool permanent = true;     // false for a delay warning / expiry of temporary failures
+  std::string diagnostic;    // sanitised server text or local reason
+  std::string remote;        // "qmtp://relay.example.org (192.0.2.1)", "" if none was reached
+};
+
+struct Report {
+  std::string id;                      // the original's queue id
+  const envelope::Envelope* original = nullptr;
+  std::string_view original_message;   // headers are quoted in the report (text/rfc822-headers)
+  std::vector<Failure> failures;
+  bool delay_warning = false;          // "still trying" instead of "failed"
+  std::string hostname;                // Reporting-MTA, From: MAILER-DAEMON@hostname
+  std::string double_bounce_to;        // "" = none configured
+  std::int64_t now = 0;                // unix seconds, for Date and Arrival-Date
+};
+
+struct Composed {
+  std::vector<std::string> recipients; // sender is always null
+  std::string message;                 // LF line endings
+};
+
+// std::nullopt when the loop rule says not to report.
+std::optional<Composed> compose(const Report& report);
+// Queues `c` with the null sender into spool/new/ (queue::Drop). Returns the new id.
+Result<std::string> enqueue(const queue::Spool& spool, const Composed& c, std::int64_t now);
+
+}  // namespace nullq::bounce

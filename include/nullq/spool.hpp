@@ -1,0 +1,79 @@
+// spool.hpp — the flusher's side of the queue: accept drops, index queue/, record attempts.
+//
+// Purpose:   everything nullq-send and the nullq admin CLI do to files in new/, queue/, failed/, tmp/.
+// Trust:     files in new/ are written by any local user: they are validated (envelope::decode, size)
+//            before they enter queue/, and anything malformed is quarantined to failed/, never fatal.
+// Errors:    filesystem failures return Error::from_errno; malformed files are reported, not returned.
+// Threading: no shared state; call from one thread (the loop thread in nullq-send).
+//
+// queue/ file names carry the retry state (queue.hpp): <id>,<attempts>,<next-attempt>. The queued
+// time is the leading unix seconds of the id, so a restart indexes 100,000 messages from readdir alone.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nullq/envelope.hpp"
+#include "nullq/queue.hpp"
+#include "nullq/result.hpp"
+
+namespace nullq::spool {
+
+struct Entry {
+  std::string id;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt = 0;  // unix seconds; 0 = due now
+  std::int64_t queued_at = 0;     // unix seconds, from the id
+  std::string file_name() const;  // "<id>,<attempts>,<next>"
+};
+
+struct Quarantined {
+  std::string name;    // file name as found in new/
+  std::string reason;  // one line
+};
+
+struct Loaded {
+  envelope::Envelope envelope;
+  std::string message;  // the message after the envelope (LF endings)
+};
+
+class Store {
+ public:
+  Store(queue::Spool spool, std::uint64_t max_message_size);
+
+  const queue::Spool& spool() const { return spool_; }
+
+  // Moves every valid new/ file into queue/ as <id>,0,0 (rename, then fsync queue/); malformed or
+  // oversize files go to failed/ and are listed in `bad`. Returns the accepted entries.
+  Result<std::vector<Entry>> accept_new(std::vector<Quarantined>& bad);
+  // Every well-formed name in queue/ (readdir only). Unknown names are listed in `bad` and left alone.
+  Result<std::vector<Entry>> scan(std::vector<Quarantined>& bad) const;
+  // Reads and validates one queued file.
+  Result<Loaded> load(const Entry& entry) const;
+
+  // Every recipient is done: remove the file.
+  Status remove(const Entry& entry);
+  // Attempt failed for some or all recipients: rename to the new retry state. When `remaining` is
+  // given (fewer recipients than before, or a new last_error to record), the file is rewritten
+  // atomically with that envelope and the same message first. Returns the updated entry.
+  Result<Entry> reschedule(const Entry& entry, std::uint32_t attempts, std::int64_t next_attempt,
+                           const Loaded* remaining);
+  // Moves the file to failed/ (permanent failure kept for the admin), recording `reason` as last error.
+  Status move_to_failed(const Entry& entry, const std::string& reason);
+  // Removes tmp/ files older than `age` (crashed submissions). Returns how many.
+  std::size_t remove_tmp_orphans(std::chrono::seconds age);
+
+ private:
+  queue::Spool spool_;
+  std::uint64_t max_message_size_;
+};
+
+// Delay before attempt number `attempts + 1`: min * 2^(attempts-1), capped at max, with +-25% jitter
+// (never below min, never above max).
+std::chrono::seconds backoff(std::uint32_t attempts, std::chrono::seconds min, std::chrono::seconds max,
+                             std::mt19937& rng);
+
+}  // namespace nullq::spool
