@@ -109,6 +109,15 @@ Result<Config> load(const std::string& path);
 // Same, from text (tests); `name` is used in messages in place of the file name.
 Result<Config> parse(std::string_view yaml_text, const std::string& name);
 
+// Without the hostname/domain/idhost defaults (tests), and the defaults on their own.
+Result<Config> parse_only(std::string_view yaml_text, const std::string& name);
+void fill_defaults(Config& c, const std::string& mailname_path);
+// First line of `mailname_path` (e.g. /etc/mailname), else the FQDN.
+std::string default_hostname(const std::string& mailname_path);
+
+// The flusher needs at least one smart host; the injector does not.
+Status validate_for_delivery(const Config& c);
+
 // Parses one smart host URL ("qmtp://host:port" ...). Errors name the problem.
 Result<SmartHost> parse_smarthost(std::string_view url);
 Result<seconds> parse_duration(std::string_view text);  // "90s", "10m", "7d", "1h"

@@ -1,0 +1,308 @@
+// The YAML document -> Config, with every error naming file, line and key.
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+
+#include "nullq/config.hpp"
+#include "nullq_build_config.h"
+
+namespace nullq::config {
+
+namespace {
+
+// Thrown inside this file only; parse() turns it into an Error.
+struct Fail {
+  std::string text;
+};
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string& name) : name_(name) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+    int line = at.Mark().line;
+    throw Fail{name_ + (line >= 0 ? ":" + std::to_string(line + 1) : std::string()) + ": " + what};
+  }
+
+  // Every key of `map` must be one of `known`; returns nothing, fails on the first stranger.
+  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> known) const {
+    if (!map.IsMap()) fail(map, where.empty() ? "the file must be a mapping of settings" : "'" + where + "' must be a mapping");
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) fail(kv.first, "keys must be plain names");
+      std::string key = kv.first.Scalar();
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string_view best;
+      std::size_t best_d = 3;
+      for (std::string_view k : known) {
+        std::size_t d = edit_distance(key, k);
+        if (d < best_d) best_d = d, best = k;
+      }
+      std::string full = where.empty() ? key : where + "." + key;
+      fail(kv.first, "unknown key '" + full + "'" +
+                         (best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?"));
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, "'" + key + "' must be a single value");
+    return n.Scalar();
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    std::string s = str(n, key);
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
+    fail(n, "'" + key + "' must be true or false, not '" + s + "'");
+  }
+
+  unsigned count(const YAML::Node& n, const std::string& key, unsigned lo, unsigned hi) const {
+    std::string s = str(n, key);
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = std::strtoul(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno != 0 || s[0] == '-' || v < lo || v > hi)
+      fail(n, "'" + key + "' must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                  ", not '" + s + "'");
+    return static_cast<unsigned>(v);
+  }
+
+  seconds duration(const YAML::Node& n, const std::string& key, bool off_allowed) const {
+    std::string s = str(n, key);
+    if (off_allowed && (s == "off" || s == "false" || s == "no")) return seconds(0);
+    auto d = parse_duration(s);
+    if (!d) fail(n, "'" + key + "': " + d.error().detail);
+    if (d->count() == 0 && !off_allowed) fail(n, "'" + key + "' must be longer than 0s");
+    return *d;
+  }
+
+  std::uint64_t size(const YAML::Node& n, const std::string& key) const {
+    auto v = parse_size(str(n, key));
+    if (!v) fail(n, "'" + key + "': " + v.error().detail);
+    if (*v == 0) fail(n, "'" + key + "' must be larger than 0");
+    return *v;
+  }
+
+  std::string address(const YAML::Node& n, const std::string& key) const {
+    std::string s = str(n, key);
+    if (s.find_first_of(" \t\r\n<>,;\"") != std::string::npos || s.empty())
+      fail(n, "'" + key + "' must be a plain mail address like user@example.org, not '" + s + "'");
+    return s;
+  }
+
+  std::string host(const YAML::Node& n, const std::string& key) const {
+    std::string s = str(n, key);
+    if (s.empty() || s.size() > 253 || s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != std::string::npos)
+      fail(n, "'" + key + "' must be a host name, not '" + s + "'");
+    return s;
+  }
+
+ private:
+  const std::string& name_;
+};
+
+void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
+  if (list.IsNull()) return;
+  if (!list.IsSequence()) r.fail(list, "'smarthosts' must be a list, e.g. [qmtp://relay.example.org]");
+  for (const auto& item : list) {
+    if (item.IsMap()) {
+      r.check_keys(item, "smarthosts[]", {"url", "connections", "pipeline"});
+      if (!item["url"]) r.fail(item, "a smart host mapping needs 'url'");
+    }
+    // (yaml-cpp's Node::operator= writes through to the document, so no reassigned Node here.)
+    const YAML::Node url_node = item.IsMap() ? item["url"] : item;
+    auto parsed = parse_smarthost(r.str(url_node, "smarthosts"));
+    if (!parsed) r.fail(url_node, parsed.error().detail);
+    SmartHost h = *parsed;
+    if (item.IsMap()) {
+      if (item["connections"]) h.connections = r.count(item["connections"], "connections", 1, 1000);
+      if (item["pipeline"]) h.pipeline = r.count(item["pipeline"], "pipeline", 1, 10000);
+    }
+    c.smarthosts.push_back(std::move(h));
+  }
+}
+
+void read_document(const Reader& r, const YAML::Node& root, Config& c) {
+  if (root.IsNull()) return;
+  r.check_keys(root, "", {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue", "delivery",
+                          "bounce", "log"});
+  if (auto n = root["hostname"]) c.hostname = r.host(n, "hostname");
+  if (auto n = root["domain"]) c.domain = r.host(n, "domain");
+  if (auto n = root["idhost"]) c.idhost = r.host(n, "idhost");
+  if (auto n = root["admin"]) c.admin = r.address(n, "admin");
+  if (auto s = root["rewrite"]) {
+    r.check_keys(s, "rewrite", {"sender", "header_from"});
+    if (auto n = s["sender"]) c.rewrite_sender = r.address(n, "rewrite.sender");
+    if (auto n = s["header_from"]) c.rewrite_header_from = r.boolean(n, "rewrite.header_from");
+  }
+  if (auto n = root["smarthosts"]) read_smarthosts(r, n, c);
+  if (auto s = root["queue"]) {
+    r.check_keys(s, "queue", {"dir", "lifetime", "retry_min", "retry_max", "max_message_size"});
+    if (auto n = s["dir"]) {
+      c.queue_dir = r.str(n, "queue.dir");
+      if (c.queue_dir.empty() || c.queue_dir[0] != '/') r.fail(n, "'queue.dir' must be an absolute path");
+      while (c.queue_dir.size() > 1 && c.queue_dir.back() == '/') c.queue_dir.pop_back();
+    }
+    if (auto n = s["lifetime"]) c.lifetime = r.duration(n, "queue.lifetime", false);
+    if (auto n = s["retry_min"]) c.retry_min = r.duration(n, "queue.retry_min", false);
+    if (auto n = s["retry_max"]) c.retry_max = r.duration(n, "queue.retry_max", false);
+    if (c.retry_min > c.retry_max) r.fail(s, "'queue.retry_min' is longer than 'queue.retry_max'");
+    if (auto n = s["max_message_size"]) c.max_message_size = r.size(n, "queue.max_message_size");
+  }
+  if (auto s = root["delivery"]) {
+    r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown"});
+    if (auto n = s["connections"]) c.connections = r.count(n, "delivery.connections", 1, 10000);
+    if (auto n = s["connect_timeout"]) c.connect_timeout = r.duration(n, "delivery.connect_timeout", false);
+    if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
+    if (auto n = s["session_max"]) c.session_max = r.duration(n, "delivery.session_max", false);
+    if (auto n = s["cooldown"]) c.cooldown = r.duration(n, "delivery.cooldown", true);
+  }
+  if (auto s = root["bounce"]) {
+    r.check_keys(s, "bounce", {"enabled", "admin", "delay_warning"});
+    if (auto n = s["enabled"]) c.bounce_enabled = r.boolean(n, "bounce.enabled");
+    if (auto n = s["admin"]) c.bounce_admin = r.address(n, "bounce.admin");
+    if (auto n = s["delay_warning"]) c.delay_warning = r.duration(n, "bounce.delay_warning", true);
+  }
+  if (auto s = root["log"]) {
+    r.check_keys(s, "log", {"level"});
+    if (auto n = s["level"]) {
+      std::string v = r.str(n, "log.level");
+      if (v == "error") c.log_level = LogLevel::error;
+      else if (v == "warning") c.log_level = LogLevel::warning;
+      else if (v == "info") c.log_level = LogLevel::info;
+      else if (v == "debug") c.log_level = LogLevel::debug;
+      else r.fail(n, "'log.level' must be error, warning, info or debug, not '" + v + "'");
+    }
+  }
+}
+
+std::string first_line_of(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return {};
+  std::string s(buf, static_cast<std::size_t>(n));
+  s = s.substr(0, s.find('\n'));
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
+  return s;
+}
+
+std::string fqdn() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  if (std::strchr(name, '.')) return name;
+  addrinfo hints{};
+  hints.ai_flags = AI_CANONNAME;
+  addrinfo* res = nullptr;
+  std::string out = name;
+  if (::getaddrinfo(name, nullptr, &hints, &res) == 0 && res) {
+    if (res->ai_canonname && std::strchr(res->ai_canonname, '.')) out = res->ai_canonname;
+    ::freeaddrinfo(res);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string default_hostname(const std::string& mailname_path) {
+  std::string s = first_line_of(mailname_path);
+  return s.empty() ? fqdn() : s;
+}
+
+void fill_defaults(Config& c, const std::string& mailname_path) {
+  if (c.hostname.empty()) c.hostname = default_hostname(mailname_path);
+  if (c.domain.empty()) c.domain = c.hostname;
+  if (c.idhost.empty()) c.idhost = c.hostname;
+}
+
+Result<Config> parse_only(std::string_view yaml_text, const std::string& name) {
+  Config c;
+  c.path = name;
+  Reader r(name);
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml_text));
+    read_document(r, root, c);
+  } catch (const Fail& f) {
+    return Error::permanent(ErrorDomain::config, f.text);
+  } catch (const YAML::Exception& e) {
+    std::string where = name + (e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : std::string());
+    return Error::permanent(ErrorDomain::config, where + ": YAML syntax error: " + e.msg);
+  } catch (const std::exception& e) {
+    return Error::permanent(ErrorDomain::config, name + ": " + e.what());
+  }
+  return c;
+}
+
+Result<Config> parse(std::string_view yaml_text, const std::string& name) {
+  auto c = parse_only(yaml_text, name);
+  if (c) fill_defaults(*c, "/etc/mailname");
+  return c;
+}
+
+Result<Config> load(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error::permanent(ErrorDomain::config, "cannot read " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error::permanent(ErrorDomain::config, "cannot read " + path + ": not a regular file");
+  }
+  if (st.st_size > 1024 * 1024) {
+    ::close(fd);
+    return Error::permanent(ErrorDomain::config, "cannot read " + path + ": larger than 1 MiB");
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return Error::permanent(ErrorDomain::config, "cannot read " + path + ": " + std::strerror(err));
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return parse(text, path);
+}
+
+std::string default_path() {
+  const char* env = std::getenv("NULLQ_CONFIG");
+  if (env && *env) return env;
+  return NULLQ_CONFIG_PATH;
+}
+
+Status validate_for_delivery(const Config& c) {
+  if (c.smarthosts.empty())
+    return Error::permanent(ErrorDomain::config,
+                            (c.path.empty() ? std::string("config") : c.path) + ": no smart hosts configured ('smarthosts')");
+  return {};
+}
+
+}  // namespace nullq::config

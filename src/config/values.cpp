@@ -1,0 +1,140 @@
+// Scalar syntaxes of the config file: durations, sizes and smart host URLs.
+#include <charconv>
+#include <limits>
+
+#include "nullq/config.hpp"
+
+namespace nullq::config {
+
+namespace {
+
+Error bad(std::string detail) { return Error::permanent(ErrorDomain::config, std::move(detail)); }
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool valid_hostname(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    char c = h[i];
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return false;
+    if (c == '-' && label == 1) return false;
+  }
+  return true;
+}
+
+bool valid_ipv6(std::string_view h) {
+  if (h.empty() || h.size() > 45) return false;
+  int colons = 0;
+  for (char c : h) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+    if (!ok) return false;
+    if (c == ':') ++colons;
+  }
+  return colons >= 2;
+}
+
+}  // namespace
+
+Result<seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return bad("empty duration");
+  std::uint64_t mult = 1;
+  std::string_view digits = text;
+  switch (text.back()) {
+    case 's': mult = 1; digits.remove_suffix(1); break;
+    case 'm': mult = 60; digits.remove_suffix(1); break;
+    case 'h': mult = 3600; digits.remove_suffix(1); break;
+    case 'd': mult = 86400; digits.remove_suffix(1); break;
+    default: break;
+  }
+  std::uint64_t n = 0;
+  if (!parse_u64(digits, n))
+    return bad("bad duration '" + std::string(text) + "' (use e.g. 90s, 10m, 1h, 7d)");
+  constexpr std::uint64_t limit = 10ull * 365 * 86400;  // ten years is plenty and cannot overflow
+  if (n > limit / mult) return bad("duration '" + std::string(text) + "' is too large");
+  return seconds(static_cast<seconds::rep>(n * mult));
+}
+
+Result<std::uint64_t> parse_size(std::string_view text) {
+  struct Unit {
+    std::string_view suffix;
+    std::uint64_t mult;
+  };
+  static constexpr Unit units[] = {{"KiB", 1024ull},       {"MiB", 1024ull * 1024},
+                                   {"GiB", 1024ull << 20}, {"KB", 1000ull},
+                                   {"MB", 1000ull * 1000}, {"GB", 1000ull * 1000 * 1000},
+                                   {"B", 1}};
+  std::uint64_t mult = 1;
+  std::string_view digits = text;
+  for (const Unit& u : units) {
+    if (text.size() > u.suffix.size() && text.substr(text.size() - u.suffix.size()) == u.suffix) {
+      mult = u.mult;
+      digits = text.substr(0, text.size() - u.suffix.size());
+      break;
+    }
+  }
+  while (!digits.empty() && digits.back() == ' ') digits.remove_suffix(1);
+  std::uint64_t n = 0;
+  if (!parse_u64(digits, n)) return bad("bad size '" + std::string(text) + "' (use e.g. 25MiB, 10MB, 1000000)");
+  if (n > std::numeric_limits<std::uint64_t>::max() / mult / 2)
+    return bad("size '" + std::string(text) + "' is too large");
+  return n * mult;
+}
+
+Result<SmartHost> parse_smarthost(std::string_view url) {
+  SmartHost h;
+  h.text = std::string(url);
+  std::string_view rest;
+  if (url.substr(0, 7) == "qmtp://") h.protocol = Protocol::qmtp, rest = url.substr(7);
+  else if (url.substr(0, 7) == "qmqp://") h.protocol = Protocol::qmqp, rest = url.substr(7);
+  else if (url.substr(0, 5) == "mx://") h.protocol = Protocol::mx, rest = url.substr(5);
+  else
+    return bad("smart host '" + std::string(url) + "' must start with qmtp://, qmqp:// or mx://");
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty()) return bad("smart host '" + std::string(url) + "' has no host");
+
+  std::string_view host = rest, port;
+  if (rest[0] == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return bad("smart host '" + std::string(url) + "': missing ']'");
+    host = rest.substr(1, close - 1);
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return bad("smart host '" + std::string(url) + "': junk after ']'");
+      port = after.substr(1);
+      if (port.empty()) return bad("smart host '" + std::string(url) + "': empty port");
+    }
+    if (!valid_ipv6(host)) return bad("smart host '" + std::string(url) + "': bad IPv6 address");
+  } else {
+    std::size_t colon = rest.find(':');
+    if (colon != std::string_view::npos) {
+      if (rest.find(':', colon + 1) != std::string_view::npos)
+        return bad("smart host '" + std::string(url) + "': write IPv6 addresses in brackets, e.g. qmtp://[::1]:209");
+      host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+      if (port.empty()) return bad("smart host '" + std::string(url) + "': empty port");
+    }
+    if (!valid_hostname(host)) return bad("smart host '" + std::string(url) + "': bad host name");
+  }
+  if (!port.empty()) {
+    if (h.protocol == Protocol::mx) return bad("smart host '" + std::string(url) + "': mx:// takes no port");
+    std::uint64_t p = 0;
+    if (!parse_u64(port, p) || p == 0 || p > 65535)
+      return bad("smart host '" + std::string(url) + "': bad port '" + std::string(port) + "'");
+    h.port = static_cast<std::uint16_t>(p);
+  }
+  h.host = std::string(host);
+  return h;
+}
+
+}  // namespace nullq::config
