@@ -1,6 +1,101 @@
-#include <cstdio>
+// nullq-queue: the only set-id program. Commits one message from stdin into the spool.
+// Usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES]   (-d only when not set-id)
+// It trusts nothing it inherits: fds, environment, umask, limits and paths are set here.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-int main() {
-  std::fputs("nullq-queue: not built yet\n", stderr);
-  return 69;
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include "nullq/submit.hpp"
+#include "nullq_build_config.h"
+
+extern char** environ;
+
+namespace {
+
+[[noreturn]] void die(int code, const std::string& msg) {
+  std::string line = "nullq-queue: " + msg + "\n";
+  ssize_t n = ::write(2, line.data(), line.size());
+  (void)n;
+  std::_Exit(code);
+}
+
+// fds 0-2 must exist so that no file we open becomes "stdout" by accident.
+void secure_fds() {
+  struct stat st {};
+  if (::fstat(0, &st) != 0) die(66, "standard input is closed; the message must come on a pipe");
+  for (int fd = 1; fd <= 2; ++fd)
+    if (::fstat(fd, &st) != 0 && ::open("/dev/null", O_RDWR) != fd) std::_Exit(74);
+}
+
+bool parse_size(const char* s, std::uint64_t& out) {
+  if (!*s) return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  if (*end || errno || s[0] == '-') return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  secure_fds();
+  const bool setid = ::getuid() != ::geteuid() || ::getgid() != ::getegid();
+  static char* empty_env[] = {nullptr};
+  environ = empty_env;
+  ::umask(027);
+  ::alarm(86400);
+  std::signal(SIGXFSZ, SIG_IGN);  // over RLIMIT_FSIZE, write() fails with EFBIG instead
+
+  std::string spool_dir = NULLQ_SPOOL_DIR;
+  std::uint64_t max_size = nullq::submit::absolute_max_size;
+  bool custom_spool = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-d" || a == "-s") && i + 1 >= argc) die(64, "option " + a + " needs a value");
+    if (a == "-d") {
+      spool_dir = argv[++i];
+      custom_spool = true;
+    } else if (a == "-s") {
+      std::uint64_t v = 0;
+      if (!parse_size(argv[++i], v)) die(64, "bad size for -s: " + std::string(argv[i]));
+      if (v < max_size) max_size = v;
+    } else {
+      die(64, "unknown argument " + a + " (usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES])");
+    }
+  }
+  if (custom_spool && setid) die(77, "-d is refused when running set-id");
+  if (custom_spool && (spool_dir.empty() || spool_dir[0] != '/')) die(64, "-d needs an absolute path");
+
+  // Installed setgid, but the bit did not take effect (e.g. systemd NoNewPrivileges=yes).
+  struct stat self {};
+  if (!setid && ::getuid() != 0 && ::stat("/proc/self/exe", &self) == 0 && (self.st_mode & S_ISGID) &&
+      self.st_gid != ::getegid() && !custom_spool)
+    die(77, "the set-group-id bit did not take effect (NoNewPrivileges?); cannot write to the spool");
+
+  rlimit fs{};
+  fs.rlim_cur = fs.rlim_max = max_size + 16 * 1024 * 1024 + 65536;
+  struct rlimit cur {};
+  if (::getrlimit(RLIMIT_FSIZE, &cur) == 0 && (cur.rlim_max == RLIM_INFINITY || cur.rlim_max > fs.rlim_max))
+    ::setrlimit(RLIMIT_FSIZE, &fs);
+
+  nullq::queue::Spool spool{spool_dir};
+  if (custom_spool)
+    if (auto s = nullq::queue::ensure_spool(spool); !s) die(nullq::submit::exit_code_for(s.error()), s.error().message());
+
+  auto out = nullq::submit::submit(0, spool, max_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)));
+  if (out.exit_code != 0) die(out.exit_code, out.message);
+  std::string line = out.id + "\n";
+  ssize_t n = ::write(1, line.data(), line.size());
+  (void)n;
+  return 0;
 }

@@ -1,0 +1,268 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <map>
+
+#include "nullq/spool.hpp"
+
+namespace nullq::spool {
+
+namespace {
+
+Status fsync_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Error::from_errno(errno, "open " + path);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Error::from_errno(err, "fsync " + path);
+  return {};
+}
+
+// Calls fn(name) for every entry of `dir` but "." and "..".
+template <class Fn>
+Status each_name(const std::string& dir, Fn&& fn) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Error::from_errno(errno, "open " + dir);
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    fn(name);
+  }
+  ::closedir(d);
+  return {};
+}
+
+Result<std::string> read_file(const std::string& path, std::uint64_t limit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Error::from_errno(errno, "open " + path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Error::from_errno(err, "stat " + path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error::permanent(ErrorDomain::format, path + " is not a regular file");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > limit) {
+    ::close(fd);
+    return Error::permanent(ErrorDomain::format,
+                            "message of " + std::to_string(st.st_size) + " bytes exceeds the limit of " + std::to_string(limit));
+  }
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return Error::from_errno(err, "read " + path);
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return data;
+}
+
+Status write_file(const std::string& path, std::string_view a, std::string_view b) {
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return Error::from_errno(errno, "create " + path);
+  for (std::string_view part : {a, b}) {
+    while (!part.empty()) {
+      ssize_t n = ::write(fd, part.data(), part.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::close(fd);
+        ::unlink(path.c_str());
+        return Error::from_errno(err, "write " + path);
+      }
+      part.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(path.c_str());
+    return Error::from_errno(err, "fsync " + path);
+  }
+  return {};
+}
+
+// Leading unix seconds of an id (queue::make_id puts 10+ digits of seconds then 6 of usec).
+std::int64_t queued_at_of(std::string_view id) {
+  std::size_t digits = 0;
+  while (digits < id.size() && id[digits] >= '0' && id[digits] <= '9') ++digits;
+  if (digits <= 6) return 0;
+  std::int64_t v = 0;
+  for (std::size_t i = 0; i < digits - 6 && i < 12; ++i) v = v * 10 + (id[i] - '0');
+  return v;
+}
+
+// Room for the envelope on top of the message size limit.
+constexpr std::uint64_t envelope_slack = 16 * 1024 * 1024;
+
+}  // namespace
+
+std::string Entry::file_name() const { return queue::format_queue_name({id, attempts, next_attempt}); }
+
+Store::Store(queue::Spool spool, std::uint64_t max_message_size)
+    : spool_(std::move(spool)), max_message_size_(max_message_size) {}
+
+Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
+  std::vector<std::string> names;
+  if (auto s = each_name(spool_.incoming(), [&](std::string_view n) { names.emplace_back(n); }); !s)
+    return std::move(s).error();
+  std::vector<Entry> accepted;
+  bool quarantined = false;
+  for (const std::string& name : names) {
+    std::string src = spool_.incoming() + "/" + name;
+    std::string reason;
+    if (!queue::valid_id(name)) {
+      reason = "bad file name in new/";
+    } else {
+      auto data = read_file(src, max_message_size_ + envelope_slack);
+      if (!data) {
+        if (data.error().domain == ErrorDomain::sys && data.error().code == ENOENT) continue;  // raced away
+        if (data.error().domain == ErrorDomain::sys) return std::move(data).error();
+        reason = data.error().detail;
+      } else {
+        std::size_t body = 0;
+        auto env = envelope::decode(*data, &body);
+        if (!env) reason = env.error().detail;
+        else if (data->size() - body > max_message_size_) reason = "message exceeds the maximum size";
+      }
+    }
+    if (!reason.empty()) {
+      std::string dst = spool_.failed() + "/" + (queue::valid_id(name) ? name : "bad" + queue::make_id());
+      if (::rename(src.c_str(), dst.c_str()) != 0) return Error::from_errno(errno, "move " + src + " to failed/");
+      bad.push_back({name, reason});
+      quarantined = true;
+      continue;
+    }
+    Entry e{name, 0, 0, queued_at_of(name)};
+    std::string dst = spool_.queue() + "/" + e.file_name();
+    if (::rename(src.c_str(), dst.c_str()) != 0) return Error::from_errno(errno, "move " + src + " to queue/");
+    accepted.push_back(std::move(e));
+  }
+  if (!accepted.empty())
+    if (auto s = fsync_dir(spool_.queue()); !s) return std::move(s).error();
+  if (quarantined)
+    if (auto s = fsync_dir(spool_.failed()); !s) return std::move(s).error();
+  if (!accepted.empty() || quarantined)
+    if (auto s = fsync_dir(spool_.incoming()); !s) return std::move(s).error();
+  return accepted;
+}
+
+Result<std::vector<Entry>> Store::scan(std::vector<Quarantined>& bad) const {
+  // A crash during reschedule can leave two names for one id: keep the one with more attempts.
+  std::map<std::string, Entry> by_id;
+  std::vector<std::string> stale;
+  auto s = each_name(spool_.queue(), [&](std::string_view name) {
+    if (name.substr(0, 5) == ".tmp-") {
+      stale.emplace_back(name);
+      return;
+    }
+    auto q = queue::parse_queue_name(name);
+    if (!q) {
+      bad.push_back({std::string(name), "unknown file name in queue/"});
+      return;
+    }
+    Entry e{q->id, q->attempts, q->next_attempt, queued_at_of(q->id)};
+    auto [it, inserted] = by_id.emplace(e.id, e);
+    if (!inserted) {
+      const Entry& older = it->second.attempts >= e.attempts ? e : it->second;
+      ::unlink((spool_.queue() + "/" + older.file_name()).c_str());
+      if (it->second.attempts < e.attempts) it->second = e;
+    }
+  });
+  if (!s) return std::move(s).error();
+  for (const auto& name : stale) ::unlink((spool_.queue() + "/" + name).c_str());
+  std::vector<Entry> out;
+  out.reserve(by_id.size());
+  for (auto& [id, e] : by_id) out.push_back(std::move(e));
+  return out;
+}
+
+Result<Loaded> Store::load(const Entry& entry) const {
+  auto data = read_file(spool_.queue() + "/" + entry.file_name(), max_message_size_ + envelope_slack);
+  if (!data) return std::move(data).error();
+  std::size_t body = 0;
+  auto env = envelope::decode(*data, &body);
+  if (!env) return std::move(env).error();
+  Loaded l;
+  l.envelope = std::move(*env);
+  l.message = data->substr(body);
+  return l;
+}
+
+Status Store::remove(const Entry& entry) {
+  std::string path = spool_.queue() + "/" + entry.file_name();
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::from_errno(errno, "remove " + path);
+  return {};
+}
+
+Result<Entry> Store::reschedule(const Entry& entry, std::uint32_t attempts, std::int64_t next_attempt,
+                                const Loaded* remaining) {
+  Entry updated = entry;
+  updated.attempts = attempts;
+  updated.next_attempt = next_attempt;
+  std::string from = spool_.queue() + "/" + entry.file_name();
+  std::string to = spool_.queue() + "/" + updated.file_name();
+  if (remaining) {
+    std::string tmp = spool_.queue() + "/.tmp-" + entry.id;
+    ::unlink(tmp.c_str());
+    if (auto s = write_file(tmp, envelope::encode(remaining->envelope), remaining->message); !s)
+      return std::move(s).error();
+    if (::rename(tmp.c_str(), to.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return Error::from_errno(err, "rename " + tmp);
+    }
+    if (from != to) ::unlink(from.c_str());
+  } else if (from != to && ::rename(from.c_str(), to.c_str()) != 0) {
+    return Error::from_errno(errno, "rename " + from);
+  }
+  if (auto s = fsync_dir(spool_.queue()); !s) return std::move(s).error();
+  return updated;
+}
+
+Status Store::move_to_failed(const Entry& entry, const std::string& reason) {
+  std::string from = spool_.queue() + "/" + entry.file_name();
+  std::string to = spool_.failed() + "/" + entry.id;
+  auto loaded = load(entry);
+  if (loaded) {
+    loaded->envelope.last_error = reason.substr(0, envelope::max_error_text);
+    std::string tmp = spool_.failed() + "/.tmp-" + entry.id;
+    ::unlink(tmp.c_str());
+    if (auto s = write_file(tmp, envelope::encode(loaded->envelope), loaded->message); !s) return s;
+    if (::rename(tmp.c_str(), to.c_str()) != 0) return Error::from_errno(errno, "rename " + tmp);
+    ::unlink(from.c_str());
+  } else if (::rename(from.c_str(), to.c_str()) != 0) {
+    // Unreadable or malformed: keep the bytes exactly as they are.
+    return Error::from_errno(errno, "move " + from + " to failed/");
+  }
+  if (auto s = fsync_dir(spool_.failed()); !s) return s;
+  return fsync_dir(spool_.queue());
+}
+
+std::size_t Store::remove_tmp_orphans(std::chrono::seconds age) {
+  std::size_t removed = 0;
+  std::time_t cutoff = std::time(nullptr) - static_cast<std::time_t>(age.count());
+  std::string dir = spool_.tmp();
+  auto s = each_name(dir, [&](std::string_view name) {
+    std::string path = dir + "/" + std::string(name);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && st.st_mtime < cutoff && ::unlink(path.c_str()) == 0) ++removed;
+  });
+  (void)s;  // an unreadable tmp/ only means nothing is cleaned this time
+  return removed;
+}
+
+}  // namespace nullq::spool
