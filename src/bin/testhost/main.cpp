@@ -1,6 +1,128 @@
-#include <cstdio>
+// nullq-testhost: the test smart host as a program (integration scripts, the README demo).
+// Always stops by itself: after --count messages (exit 0) or at --timeout (exit 1).
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 
-int main() {
-  std::fputs("nullq-testhost: not built yet\n", stderr);
-  return 69;
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "nullq/testhost.hpp"
+
+namespace {
+
+std::atomic<bool> got_term{false};
+extern "C" void on_term(int) { got_term = true; }
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "nullq-testhost: %s\nusage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
+               "[--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] [--ready-file PATH]\n",
+               why.c_str());
+  std::exit(64);
+}
+
+long number(const char* flag, const char* v) {
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  if (!*v || *end || n < 0) usage(std::string("bad number for ") + flag + ": " + v);
+  return n;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  nullq::testhost::Options opt;
+  opt.qmtp = opt.qmqp = false;
+  std::string store, ready;
+  long count = 0, timeout = 60;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage("option " + a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--bind") opt.bind = value();
+    else if (a == "--qmtp") opt.qmtp = true;
+    else if (a == "--qmqp") opt.qmqp = true;
+    else if (a == "--script") opt.script = value();
+    else if (a == "--store") store = value();
+    else if (a == "--max-message") opt.max_message = static_cast<std::size_t>(number("--max-message", value()));
+    else if (a == "--count") count = number("--count", value());
+    else if (a == "--timeout") timeout = number("--timeout", value());
+    else if (a == "--ready-file") ready = value();
+    else usage("unknown option " + a);
+  }
+  if (!opt.qmtp && !opt.qmqp) opt.qmtp = opt.qmqp = true;
+  if (timeout <= 0) usage("--timeout must be positive");
+
+  std::mutex out_mu;
+  std::size_t stored = 0;
+  opt.on_message = [&](const nullq::testhost::Received& r) {
+    std::lock_guard lock(out_mu);
+    std::printf("received %s from=<%s> to=%s bytes=%zu answer=%s\n", r.protocol.c_str(), r.sender.c_str(),
+                join(r.recipients).c_str(), r.message.size(), r.answers.c_str());
+    std::fflush(stdout);
+    if (!store.empty()) {
+      std::ofstream f(store + "/" + std::to_string(++stored) + ".eml", std::ios::binary);
+      f << "X-Testhost-Protocol: " << r.protocol << "\nX-Testhost-Sender: <" << r.sender << ">\n";
+      for (const auto& rc : r.recipients) f << "X-Testhost-Recipient: <" << rc << ">\n";
+      f << r.message;
+    }
+  };
+
+  struct sigaction sa {};
+  sa.sa_handler = on_term;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = nullq::testhost::Server::start(opt);
+  if (!server) {
+    std::fprintf(stderr, "nullq-testhost: %s\n", server.error().message().c_str());
+    return 71;
+  }
+  std::string lines;
+  if (opt.qmtp) lines += "qmtp " + opt.bind + " " + std::to_string((*server)->qmtp_port()) + "\n";
+  if (opt.qmqp) lines += "qmqp " + opt.bind + " " + std::to_string((*server)->qmqp_port()) + "\n";
+  {
+    std::lock_guard lock(out_mu);
+    std::fputs(lines.c_str(), stdout);
+    std::fflush(stdout);
+  }
+  if (!ready.empty()) {
+    std::string tmp = ready + ".tmp";
+    std::ofstream(tmp) << lines;
+    if (std::rename(tmp.c_str(), ready.c_str()) != 0) {
+      std::perror("nullq-testhost: ready file");
+      return 73;
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+  while (!got_term) {
+    if (count > 0 && (*server)->wait_for(static_cast<std::size_t>(count), std::chrono::milliseconds(50))) {
+      (*server)->stop();
+      return 0;
+    }
+    if (count == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::fprintf(stderr, "nullq-testhost: timed out after %ld s with %zu messages\n", timeout, (*server)->received().size());
+      (*server)->stop();
+      return 1;
+    }
+  }
+  (*server)->stop();
+  return 0;
 }
