@@ -1,6 +1,93 @@
-#include <cstdio>
+// nullq-sendmail: the sendmail command line (also mailq and newaliases, by argv[0]).
+// Runs as the caller. Exit 0 only when the message is durably queued; otherwise a sysexits code and
+// one line on stderr, also sent to syslog because cron only logs the code.
+#include <syslog.h>
+#include <unistd.h>
 
-int main() {
-  std::fputs("nullq-sendmail: not built yet\n", stderr);
-  return 69;
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "inject.hpp"
+#include "mailq.hpp"
+#include "nullq/config.hpp"
+#include "nullq_build_config.h"
+#include "options.hpp"
+#include "smtp.hpp"
+#include "spawn.hpp"
+
+namespace {
+
+std::string program_name(const char* argv0) {
+  std::string s = argv0 ? argv0 : "sendmail";
+  return s.substr(s.rfind('/') + 1);
+}
+
+int fail(const std::string& prog, int code, const std::string& msg) {
+  std::fprintf(stderr, "%s: %s\n", prog.c_str(), msg.c_str());
+  ::openlog("nullq-sendmail", LOG_PID, LOG_MAIL);
+  ::syslog(LOG_ERR, "uid %u: %s (exit %d)", static_cast<unsigned>(::getuid()), msg.c_str(), code);
+  return code;
+}
+
+// Reads stdin up to `limit` + 1 bytes (so "too big" can be told apart).
+bool read_stdin(std::string& out, std::uint64_t limit) {
+  char buf[65536];
+  for (;;) {
+    std::size_t n = std::fread(buf, 1, sizeof buf, stdin);
+    out.append(buf, n);
+    if (out.size() > limit) return true;
+    if (n < sizeof buf) return !std::ferror(stdin);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::string prog = program_name(argv[0]);
+  if (prog != "mailq" && prog != "newaliases") prog = "sendmail";
+  auto opt = nullq::sendmail::parse(prog, std::vector<std::string>(argv + 1, argv + argc));
+  if (!opt) return fail(prog, 64, opt.error().detail);
+  if (opt->mode == nullq::sendmail::Mode::aliases) return 0;  // no aliases database: nothing to rebuild
+
+  std::string path = opt->config.empty() ? nullq::config::default_path() : opt->config;
+  auto cfg = nullq::config::load(path);
+  if (!cfg) return fail(prog, 78, cfg.error().detail);
+
+  switch (opt->mode) {
+    case nullq::sendmail::Mode::list:
+      return nullq::sendmail::list_queue(*cfg, stdout, stderr);
+    case nullq::sendmail::Mode::smtp:
+      return nullq::sendmail::smtp_session(*cfg, *opt, stdin, stdout);
+    case nullq::sendmail::Mode::flush: {
+      std::string send = nullq::sendmail::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
+      if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
+      ::setenv("NULLQ_CONFIG", path.c_str(), 1);
+      return nullq::sendmail::run_inherit({send, "--once"});
+    }
+    default:
+      break;
+  }
+
+  std::string raw;
+  if (!read_stdin(raw, cfg->max_message_size + cfg->max_message_size / 8 + 65536))
+    return fail(prog, 74, "cannot read the message from standard input");
+  std::string message = nullq::msg::normalise_input(raw, opt->ignore_dots);
+  raw.clear();
+  raw.shrink_to_fit();
+
+  nullq::msg::Context ctx = nullq::sendmail::system_context(*cfg);
+  ctx.extract_recipients = opt->extract;
+  ctx.sender_given = opt->sender_given;
+  ctx.sender = opt->sender;
+  if (opt->name_given) ctx.full_name = opt->full_name;
+  else if (const char* name = std::getenv("NAME"); name && *name) ctx.full_name = name;
+  ctx.arguments = opt->recipients;
+  auto r = nullq::sendmail::inject(*cfg, ctx, message);
+  if (r.exit_code != 0) return fail(prog, r.exit_code, r.message);
+  if (opt->verbose) std::fprintf(stderr, "%s: queued as %s\n", prog.c_str(), r.id.c_str());
+  return 0;
 }

@@ -1,0 +1,18 @@
+// mailq.hpp — `sendmail -bp` / `mailq`: list what is queued, and what failed, for the admin.
+//
+// Purpose:   one block per message (id, queued time, size, attempts, next try, sender, recipients,
+//            last error), new/ and queue/ first, failed/ separately.
+// Trust:     queue files may be malformed; they are listed as such, never fatal.
+// Errors:    an unreadable spool returns 77 with one line on stderr.
+// Threading: single-threaded program.
+#pragma once
+
+#include <cstdio>
+
+#include "nullq/config.hpp"
+
+namespace nullq::sendmail {
+
+int list_queue(const config::Config& cfg, std::FILE* out, std::FILE* err);
+
+}  // namespace nullq::sendmail

@@ -1,0 +1,113 @@
+#include "options.hpp"
+
+namespace nullq::sendmail {
+
+namespace {
+
+Error usage(std::string text) { return Error::permanent(ErrorDomain::usage, std::move(text)); }
+
+// "<>" and "''" and "" all mean the null sender.
+std::string sender_value(std::string v) {
+  if (v == "<>" || v == "''" || v == "\"\"") return "";
+  if (v.size() >= 2 && v.front() == '<' && v.back() == '>') return v.substr(1, v.size() - 2);
+  return v;
+}
+
+}  // namespace
+
+Result<Options> parse(const std::string& program, const std::vector<std::string>& args) {
+  Options o;
+  if (program == "mailq") o.mode = Mode::list;
+  if (program == "newaliases") o.mode = Mode::aliases;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-') break;
+    // getopt-style: flags may be clustered (-ti); a flag with a value takes the rest or the next arg.
+    for (std::size_t j = 1; j < a.size(); ++j) {
+      char c = a[j];
+      auto value = [&](const char* what) -> Result<std::string> {
+        if (j + 1 < a.size()) {
+          std::string v = a.substr(j + 1);
+          j = a.size();
+          return v;
+        }
+        if (i + 1 >= args.size()) return usage(std::string("option -") + c + " needs " + what);
+        j = a.size();
+        return args[++i];
+      };
+      switch (c) {
+        case 't': o.extract = true; break;
+        case 'i': o.ignore_dots = true; break;
+        case 'v': o.verbose = true; break;
+        case 'm': case 'n': case 'U': case 'G': break;  // accepted, meaningless here
+        case 'f':
+        case 'r': {
+          auto v = value("a sender address");
+          if (!v) return std::move(v).error();
+          o.sender = sender_value(*v);
+          o.sender_given = true;
+          break;
+        }
+        case 'F': {
+          auto v = value("a full name");
+          if (!v) return std::move(v).error();
+          o.full_name = *v;
+          o.name_given = true;
+          break;
+        }
+        case 'C': {
+          auto v = value("a config file");
+          if (!v) return std::move(v).error();
+          o.config = *v;
+          break;
+        }
+        case 'B': case 'N': case 'R': case 'V': case 'h': case 'L': case 'X': {
+          auto v = value("a value");  // body type, DSN notify/return, envid, hop count, log tag, trace file
+          if (!v) return std::move(v).error();
+          break;
+        }
+        case 'o': {
+          // -oi means -i; -oem, -odi, -oQ... are accepted. A bare "-o" takes the next argument.
+          auto v = value("an option");
+          if (!v) return std::move(v).error();
+          if (*v == "i") o.ignore_dots = true;
+          break;
+        }
+        case 'd': {
+          auto v = value("a value");  // -d debug flags (and -odi forms reach here as "-o")
+          if (!v) return std::move(v).error();
+          break;
+        }
+        case 'b': {
+          if (j + 1 >= a.size()) return usage("option -b needs a mode letter");
+          char mode = a[j + 1];
+          j = a.size();
+          switch (mode) {
+            case 'm': o.mode = Mode::deliver; break;
+            case 's': o.mode = Mode::smtp; break;
+            case 'p': o.mode = Mode::list; break;
+            case 'i': o.mode = Mode::aliases; break;
+            default: return usage(std::string("mode -b") + mode + " is not supported (use -bm, -bs, -bp or -bi)");
+          }
+          break;
+        }
+        case 'q':
+          // -q flushes now; -q<time> (daemon interval) is accepted and means the same here.
+          o.mode = Mode::flush;
+          j = a.size();
+          break;
+        default:
+          return usage(std::string("unknown option -") + c);
+      }
+    }
+  }
+  for (; i < args.size(); ++i) o.recipients.push_back(args[i]);
+  return o;
+}
+
+}  // namespace nullq::sendmail

@@ -1,0 +1,167 @@
+#include "smtp.hpp"
+
+#include <strings.h>
+
+#include <cstring>
+
+#include <string>
+#include <vector>
+
+#include "inject.hpp"
+
+namespace nullq::sendmail {
+
+namespace {
+
+constexpr std::size_t max_line = 4096;
+constexpr int max_errors = 20;
+
+// Reads one line without its CRLF/LF. False at EOF. Over-long lines are cut and flagged.
+bool read_line(std::FILE* in, std::string& line, bool& too_long) {
+  line.clear();
+  too_long = false;
+  int c;
+  while ((c = std::fgetc(in)) != EOF) {
+    if (c == '\n') {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return true;
+    }
+    if (line.size() < max_line) line.push_back(static_cast<char>(c));
+    else too_long = true;
+  }
+  return !line.empty();
+}
+
+bool starts_with_ci(const std::string& s, const char* prefix) {
+  return ::strncasecmp(s.c_str(), prefix, std::strlen(prefix)) == 0;
+}
+
+// "FROM:<a@b> SIZE=10" -> "a@b"; false if there is no <...>.
+bool path_arg(const std::string& rest, std::string& out) {
+  std::size_t lt = rest.find('<'), gt = rest.find('>');
+  if (lt == std::string::npos || gt == std::string::npos || gt < lt) {
+    // Some clients send "MAIL FROM: a@b" without brackets.
+    std::size_t colon = rest.find(':');
+    if (colon == std::string::npos) return false;
+    std::string v = rest.substr(colon + 1);
+    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+    out = v.substr(0, v.find(' '));
+    return !out.empty();
+  }
+  out = rest.substr(lt + 1, gt - lt - 1);
+  return true;
+}
+
+}  // namespace
+
+int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, std::FILE* out) {
+  auto say = [&](const std::string& s) {
+    std::fputs((s + "\r\n").c_str(), out);
+    std::fflush(out);
+  };
+  say("220 " + cfg.hostname + " ESMTP nullq");
+  bool have_from = false, greeted = false;
+  std::string from;
+  std::vector<std::string> rcpts;
+  int errors = 0;
+  std::string line;
+  bool too_long = false;
+  auto error = [&](const std::string& s) {
+    say(s);
+    return ++errors >= max_errors;
+  };
+  while (read_line(in, line, too_long)) {
+    if (too_long) {
+      if (error("500 5.5.2 line too long")) break;
+      continue;
+    }
+    if (starts_with_ci(line, "HELO") || starts_with_ci(line, "EHLO")) {
+      greeted = true;
+      have_from = false;
+      rcpts.clear();
+      if (starts_with_ci(line, "EHLO")) {
+        say("250-" + cfg.hostname);
+        say("250-8BITMIME");
+        say("250-PIPELINING");
+        say("250-SIZE " + std::to_string(cfg.max_message_size));
+        say("250 ENHANCEDSTATUSCODES");
+      } else {
+        say("250 " + cfg.hostname);
+      }
+    } else if (starts_with_ci(line, "MAIL FROM:")) {
+      if (have_from) {
+        if (error("503 5.5.1 sender already given")) break;
+        continue;
+      }
+      if (!path_arg(line.substr(5), from)) {
+        if (error("501 5.5.4 syntax: MAIL FROM:<address>")) break;
+        continue;
+      }
+      have_from = true;
+      say("250 2.1.0 ok");
+    } else if (starts_with_ci(line, "RCPT TO:")) {
+      std::string r;
+      if (!have_from) {
+        if (error("503 5.5.1 MAIL first")) break;
+        continue;
+      }
+      if (!path_arg(line.substr(5), r) || r.empty()) {
+        if (error("501 5.5.4 syntax: RCPT TO:<address>")) break;
+        continue;
+      }
+      rcpts.push_back(r);
+      say("250 2.1.5 ok");
+    } else if (::strcasecmp(line.c_str(), "DATA") == 0) {
+      if (!have_from || rcpts.empty()) {
+        if (error(have_from ? "503 5.5.1 RCPT first" : "503 5.5.1 MAIL first")) break;
+        continue;
+      }
+      say("354 end data with <CR><LF>.<CR><LF>");
+      std::string data;
+      bool ended = false, oversize = false;
+      while (read_line(in, line, too_long)) {
+        if (line == ".") {
+          ended = true;
+          break;
+        }
+        if (!line.empty() && line[0] == '.') line.erase(0, 1);  // dot-unstuffing
+        if (data.size() + line.size() + 1 > cfg.max_message_size) oversize = true;
+        if (!oversize) data += line + "\n";
+      }
+      if (!ended) return 0;  // EOF inside DATA: nothing is queued
+      if (oversize) {
+        say("552 5.3.4 message exceeds maximum size of " + std::to_string(cfg.max_message_size) + " bytes");
+      } else {
+        msg::Context ctx = system_context(cfg);
+        ctx.sender_given = true;
+        ctx.sender = from;
+        ctx.full_name = opt.full_name;
+        ctx.arguments = rcpts;
+        Injected r = inject(cfg, ctx, data);
+        if (r.exit_code == 0) say("250 2.0.0 ok: queued as " + r.id);
+        else if (r.exit_code == 75 || r.exit_code == 73 || r.exit_code == 74) say("451 4.3.0 " + r.message);
+        else say("554 5.6.0 " + r.message);
+      }
+      have_from = false;
+      rcpts.clear();
+    } else if (::strcasecmp(line.c_str(), "RSET") == 0) {
+      have_from = false;
+      rcpts.clear();
+      say("250 2.0.0 ok");
+    } else if (starts_with_ci(line, "NOOP")) {
+      say("250 2.0.0 ok");
+    } else if (starts_with_ci(line, "VRFY")) {
+      say("252 2.5.2 cannot verify, but will accept");
+    } else if (::strcasecmp(line.c_str(), "QUIT") == 0) {
+      say("221 2.0.0 bye");
+      return 0;
+    } else {
+      if (error("500 5.5.2 unknown command")) break;
+    }
+  }
+  (void)greeted;
+  if (errors >= max_errors) say("421 4.7.0 too many errors");
+  return 0;
+}
+
+}  // namespace nullq::sendmail

@@ -1,0 +1,32 @@
+// spawn.hpp — run a helper program (nullq-queue, nullq-send) with posix_spawn.
+//
+// Purpose:   find the sibling programs and run them cheaply: posix_spawn (vfork-like) instead of
+//            fork + exec, which is most of an injection's cost.
+// Trust:     runs as the caller; the set-id nullq-queue distrusts everything we hand it anyway.
+// Errors:    returns an exit status (sysexits) and the child's stderr text; 69/71 when it can't run.
+// Threading: single-threaded program.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nullq::sendmail {
+
+struct Finished {
+  int exit_code = 0;       // child's exit status; 75 if it died by a signal
+  std::string out;         // what it printed on stdout (the queue id), trimmed
+  std::string err;         // what it printed on stderr, trimmed
+};
+
+// $env_name if set, else `name` next to our own executable if it is there (the build tree keeps
+// every program side by side), else `installed_dir`/`name`.
+std::string locate(const char* env_name, const std::string& name, const std::string& installed_dir);
+
+// Runs `argv`, writes `input` (two parts, to avoid joining them) to its stdin, collects its output.
+Finished run(const std::vector<std::string>& argv, std::string_view input1, std::string_view input2);
+
+// Runs `argv` with stdin, stdout and stderr inherited; returns the exit code.
+int run_inherit(const std::vector<std::string>& argv);
+
+}  // namespace nullq::sendmail
