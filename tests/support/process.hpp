@@ -1,0 +1,58 @@
+// process.hpp — run a built program from a test: argv, stdin bytes, extra environment, limits.
+//
+// Purpose:   integration tests drive the real binaries exactly as callers do.
+// Trust:     test code only.
+// Errors:    a program that cannot be started fails the calling test through the exit code 127.
+// Threading: call from the test thread.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nullq::testing {
+
+struct Run {
+  int code = -1;       // exit status, or 128 + signal
+  std::string out;
+  std::string err;
+};
+
+struct RunOptions {
+  std::string input;
+  bool close_stdin = false;                     // start the program with fd 0 closed
+  std::map<std::string, std::string> env;       // added to (or replacing in) the test's environment
+  std::optional<rlim_t> file_size_limit;        // RLIMIT_FSIZE in the child
+  std::chrono::milliseconds timeout{30000};     // the child is killed after this
+  std::string argv0;                            // "" = argv[0] as given
+};
+
+Run run(const std::vector<std::string>& argv, const RunOptions& opt = {});
+
+// $NULLQ_BIN_DIR/<name>
+std::string program(const std::string& name);
+
+// A temporary directory removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+// Names in `dir` (not . and ..), sorted; empty if it does not exist.
+std::vector<std::string> list_dir(const std::string& dir);
+
+}  // namespace nullq::testing

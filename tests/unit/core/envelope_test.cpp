@@ -1,0 +1,103 @@
+#include "nullq/envelope.hpp"
+
+#include <gtest/gtest.h>
+
+#include "nullq/netstring.hpp"
+
+using nullq::envelope::Envelope;
+namespace env = nullq::envelope;
+
+namespace {
+
+Envelope sample() {
+  Envelope e;
+  e.sender = "alice@example";
+  e.recipients = {"bob@example"};
+  e.queued_at = 1795338653;
+  e.uid = 1000;
+  return e;
+}
+
+TEST(Envelope, EncodesTheDocumentedExample) {
+  EXPECT_EQ(env::encode(sample()), "NQ1\nF13:alice@example,\nT11:bob@example,\nQ10:1795338653,\nU4:1000,\n\n");
+}
+
+TEST(Envelope, RoundTripsEveryField) {
+  Envelope e = sample();
+  e.sender = "";
+  e.recipients = {"a@x", "b,c:d@y", "\"quoted local\"@z"};
+  e.uid = -1;
+  e.last_error = "Zmail server temporarily rejected message (#4.3.0)";
+  e.warned = true;
+  std::string file = env::encode(e) + "Subject: x\n\nbody\n";
+  std::size_t body = 0;
+  auto d = env::decode(file, &body);
+  ASSERT_TRUE(d.ok()) << d.error().detail;
+  EXPECT_EQ(*d, e);
+  EXPECT_EQ(file.substr(body), "Subject: x\n\nbody\n");
+}
+
+TEST(Envelope, EveryTruncationFailsCleanly) {
+  std::string file = env::encode(sample());
+  for (std::size_t n = 0; n < file.size(); ++n) {
+    std::size_t body = 0;
+    auto d = env::decode(file.substr(0, n), &body);
+    EXPECT_FALSE(d.ok()) << "prefix of " << n << " bytes";
+  }
+}
+
+struct Bad {
+  const char* name;
+  std::string file;
+  const char* want;
+};
+
+class EnvelopeRejects : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(EnvelopeRejects, WithAReason) {
+  std::size_t body = 0;
+  auto d = env::decode(GetParam().file, &body);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().domain, nullq::ErrorDomain::format);
+  EXPECT_NE(d.error().detail.find(GetParam().want), std::string::npos) << d.error().detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, EnvelopeRejects,
+    ::testing::Values(Bad{"no_magic", "NQ2\nF0:,\n\n", "missing NQ1"},
+                      Bad{"no_sender", "NQ1\nT3:a@b,\nQ1:1,\n\n", "no sender"},
+                      Bad{"no_recipient", "NQ1\nF0:,\nQ1:1,\n\n", "no recipients"},
+                      Bad{"no_queued_at", "NQ1\nF0:,\nT3:a@b,\n\n", "no queued-at"},
+                      Bad{"out_of_order", "NQ1\nT3:a@b,\nF0:,\nQ1:1,\n\n", "out of order"},
+                      Bad{"twice", "NQ1\nF0:,\nF0:,\nT3:a@b,\nQ1:1,\n\n", "out of order"},
+                      Bad{"unknown_tag", "NQ1\nF0:,\nX0:,\n\n", "unknown record"},
+                      Bad{"no_lf", "NQ1\nF0:,T3:a@b,\n", "not ended by LF"},
+                      Bad{"newline_in_rcpt", "NQ1\nF0:,\nT4:a\n@b,\nQ1:1,\n\n", "line break"},
+                      Bad{"nul_in_sender", std::string("NQ1\nF3:a\0b,\nT3:a@b,\nQ1:1,\n\n", 24), "NUL"},
+                      Bad{"empty_recipient", "NQ1\nF0:,\nT0:,\nQ1:1,\n\n", "empty recipient"},
+                      Bad{"bad_number", "NQ1\nF0:,\nT3:a@b,\nQ2:1x,\n\n", "bad number"},
+                      Bad{"huge_number", "NQ1\nF0:,\nT3:a@b,\nQ20:99999999999999999999,\n\n", "bad number"},
+                      Bad{"bad_netstring", "NQ1\nF01:a,\n\n", "leading zero"},
+                      Bad{"oversize_address", "NQ1\nF5000:", "exceeds limit"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+
+TEST(Drop, FramingRoundTrips) {
+  std::string block = env::encode_drop("a@x", {"b@y", "c@z"});
+  EXPECT_EQ(block, "18:3:a@x,3:b@y,3:c@z,,");
+  std::string_view in = block;
+  auto outer = nullq::netstring::take(in);
+  ASSERT_TRUE(outer.ok());
+  auto e = env::decode_drop(*outer);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->sender, "a@x");
+  EXPECT_EQ(e->recipients, (std::vector<std::string>{"b@y", "c@z"}));
+}
+
+TEST(Drop, RejectsBadFraming) {
+  EXPECT_FALSE(env::decode_drop("").ok());
+  EXPECT_FALSE(env::decode_drop("3:a@x,").ok());
+  EXPECT_FALSE(env::decode_drop("3:a@x,4:b\r@y,").ok());
+  EXPECT_FALSE(env::decode_drop("3:a@x,3:b@y").ok());
+}
