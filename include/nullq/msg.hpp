@@ -27,7 +27,7 @@ Result<std::vector<Mailbox>> parse_address_list(std::string_view text);
 
 struct Header {
   std::string name;   // as written
-  std::string value;  // unfolded? no: raw text after the colon, continuation lines included
+  std::string value;  // text after the colon, continuation lines included
   std::string raw;    // "Name: value\n\tmore\n", exactly as it will be written
 };
 
@@ -41,8 +41,8 @@ struct Parsed {
 Parsed split_message(std::string_view message);
 
 // Reads a message from sendmail's stdin conventions into LF form: CRLF -> LF, a leading mbox
-// "From " line dropped, and unless `ignore_dots` a line holding only "." ends the message.
-// Returns false in `complete` if the input stopped at a lone "." (the rest is discarded).
+// "From " line dropped, and unless `ignore_dots` a line holding only "." ends the message (what
+// follows it is discarded, as sendmail does).
 std::string normalise_input(std::string_view raw, bool ignore_dots);
 
 struct Context {

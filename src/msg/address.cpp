@@ -81,7 +81,12 @@ Result<Mailbox> parse_one(std::string_view item, std::string_view whole) {
   } else {
     m.address = trim(outside);
     m.display = comment;
-    if (m.address.find_first_of(" \t") != std::string::npos) {
+    bool in_quotes = false, space = false;
+    for (char c : m.address) {
+      if (c == '"') in_quotes = !in_quotes;
+      else if (!in_quotes && (c == ' ' || c == '\t')) space = true;
+    }
+    if (space) {
       // "user name@x" without quotes is not an address.
       return bad(whole, "spaces in address (use \"Name <user@example.org>\")");
     }
