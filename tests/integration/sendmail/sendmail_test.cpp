@@ -1,0 +1,253 @@
+// nullq-sendmail as callers run it: each caller's exact argv, -bs, -bp, and every bad input.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "nullq/envelope.hpp"
+#include "process.hpp"
+
+using nullq::testing::list_dir;
+using nullq::testing::program;
+using nullq::testing::read_file;
+using nullq::testing::run;
+using nullq::testing::RunOptions;
+using nullq::testing::TempDir;
+
+namespace {
+
+struct Queued {
+  nullq::envelope::Envelope env;
+  std::string message;
+};
+
+class Sendmail : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp_.write("nullq.yaml", "hostname: box.example.org\ndomain: example.org\nsmarthosts: [qmtp://127.0.0.1:1]\n"
+                             "queue:\n  dir: " + spool() + "\n  max_message_size: 100KB\n");
+  }
+  std::string spool() const { return tmp_ / "spool"; }
+  nullq::testing::Run sendmail(std::vector<std::string> args, const std::string& input, const std::string& argv0 = "sendmail",
+                               std::map<std::string, std::string> env = {}) {
+    RunOptions o;
+    o.input = input;
+    o.argv0 = argv0;
+    o.env = std::move(env);
+    o.env.emplace("NULLQ_CONFIG", tmp_ / "nullq.yaml");
+    args.insert(args.begin(), program("nullq-sendmail"));
+    return run(args, o);
+  }
+  std::vector<Queued> queued() {
+    std::vector<Queued> out;
+    for (const auto& name : list_dir(spool() + "/new")) {
+      std::string file = read_file(spool() + "/new/" + name);
+      std::size_t body = 0;
+      auto env = nullq::envelope::decode(file, &body);
+      EXPECT_TRUE(env.ok()) << name;
+      if (env.ok()) out.push_back({*env, file.substr(body)});
+    }
+    return out;
+  }
+  void expect_nothing_queued() {
+    EXPECT_TRUE(list_dir(spool() + "/new").empty());
+    EXPECT_TRUE(list_dir(spool() + "/tmp").empty());
+  }
+  TempDir tmp_;
+};
+
+const std::string plain = "Subject: test\n\nline one\n.\nline after a lone dot\n";
+const std::string with_to = "To: Ops <ops@example.net>, bob\nCc: carol@example.net\nBcc: hidden@example.net\nSubject: t\n\nbody\n";
+
+struct Caller {
+  const char* name;
+  std::vector<std::string> argv;
+  std::string input;
+  std::string sender;
+  std::vector<std::string> rcpts;
+  bool dot_kept;  // -i / -oi: a lone "." does not end the message
+};
+
+class Callers : public Sendmail, public ::testing::WithParamInterface<Caller> {};
+
+TEST_P(Callers, QueueWhatTheyMean) {
+  const Caller& c = GetParam();
+  auto r = sendmail(c.argv, c.input);
+  ASSERT_EQ(r.code, 0) << c.name << ": " << r.err;
+  EXPECT_EQ(r.err, "");
+  auto q = queued();
+  ASSERT_EQ(q.size(), 1u) << c.name;
+  EXPECT_EQ(q[0].env.sender, c.sender) << c.name;
+  EXPECT_EQ(q[0].env.recipients, c.rcpts) << c.name;
+  EXPECT_NE(q[0].message.find("\nDate: "), std::string::npos) << c.name;
+  EXPECT_NE(q[0].message.find("\nMessage-ID: <"), std::string::npos) << c.name;
+  EXPECT_EQ(q[0].message.find("Bcc:"), std::string::npos) << c.name;
+  if (c.input == plain) {
+    EXPECT_EQ(q[0].message.find("line after a lone dot") != std::string::npos, c.dot_kept) << c.name;
+  }
+  EXPECT_TRUE(list_dir(spool() + "/tmp").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealArgv, Callers,
+    ::testing::Values(
+        Caller{"debian_cron", {"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "a@x.org,b@y.org"}, plain, "", {"a@x.org", "b@y.org"}, true},
+        Caller{"cronie", {"-FCronDaemon", "-i", "-odi", "-oem", "-oi", "-t", "-f", "u"}, with_to, "u@example.org",
+               {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, true},
+        Caller{"anacron", {"-FAnacron", "-odi", "root"}, plain, "", {"root@example.org"}, false},
+        Caller{"at", {"-i", "user"}, plain, "", {"user@example.org"}, true},
+        Caller{"php", {"-t", "-i", "-fbounce@x.org"}, with_to, "bounce@x.org",
+               {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, true},
+        Caller{"phpmailer", {"-oi", "-fsender@x.org", "-t"}, with_to, "sender@x.org",
+               {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, true},
+        Caller{"git_send_email", {"-f", "env@x.org", "-i", "r1@y.org", "r2@y.org"}, plain, "env@x.org", {"r1@y.org", "r2@y.org"}, true},
+        Caller{"mutt", {"-oem", "-oi", "-B8BITMIME", "-f", "from@x.org", "-N", "success,failure", "-R", "hdrs", "--", "a@y.org", "b@y.org"},
+               plain, "from@x.org", {"a@y.org", "b@y.org"}, true},
+        Caller{"bsd_mailx", {"-i", "-t", "-f", "from@x.org"}, with_to, "from@x.org",
+               {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, true},
+        Caller{"s_nail", {"-i", "-F", "Full Name", "-f", "addr@x.org", "--", "rcpt@y.org"}, plain, "addr@x.org", {"rcpt@y.org"}, true},
+        Caller{"logwatch_mdadm_sudo", {"-t"}, with_to, "",
+               {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, false},
+        Caller{"unattended_upgrades", {"-oi", "-t"}, with_to, "",
+               {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, true},
+        Caller{"null_sender", {"-f", "<>", "-i", "a@y.org"}, plain, "", {"a@y.org"}, true},
+        Caller{"header_style_argument", {"-i", "Ops Team <ops@y.org>, dev@y.org"}, plain, "", {"ops@y.org", "dev@y.org"}, true}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(Sendmail, DefaultSenderIsTheCallerQualified) {
+  auto r = sendmail({"-i", "a@y.org"}, plain);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto q = queued();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_NE(q[0].env.sender.find("@example.org"), std::string::npos) << q[0].env.sender;
+  EXPECT_EQ(q[0].env.uid, static_cast<std::int64_t>(::getuid()));
+}
+
+TEST_F(Sendmail, FromHeaderUsesDashFName) {
+  auto r = sendmail({"-i", "-F", "Backup Job", "a@y.org"}, plain);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto q = queued();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_NE(q[0].message.find("\nFrom: \"Backup Job\" <"), std::string::npos) << q[0].message;
+}
+
+TEST_F(Sendmail, SmtpSessionQueuesEachData) {
+  std::string session =
+      "EHLO client\r\nMAIL FROM:<app@x.org> SIZE=100\r\nRCPT TO:<a@y.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\n"
+      "Subject: one\r\n\r\n..stuffed\r\n.\r\nRSET\r\nMAIL FROM:<>\r\nRCPT TO:<c@y.org>\r\nDATA\r\nSubject: two\r\n\r\nx\r\n.\r\n"
+      "DATA\r\nVRFY a\r\nNOOP\r\nBOGUS\r\nQUIT\r\n";
+  auto r = sendmail({"-bs"}, session);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("220 box.example.org ESMTP nullq\r\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("250-SIZE 100000\r\n"), std::string::npos);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 21) << r.out;  // one reply per command, 5 for EHLO
+  EXPECT_NE(r.out.find("503 5.5.1 MAIL first"), std::string::npos);
+  EXPECT_NE(r.out.find("252 2.5.2"), std::string::npos);
+  EXPECT_NE(r.out.find("500 5.5.2 unknown command"), std::string::npos);
+  EXPECT_NE(r.out.find("221 2.0.0 bye"), std::string::npos);
+  auto q = queued();
+  ASSERT_EQ(q.size(), 2u);
+  std::sort(q.begin(), q.end(), [](const Queued& a, const Queued& b) { return a.env.recipients.size() > b.env.recipients.size(); });
+  EXPECT_EQ(q[0].env.sender, "app@x.org");
+  EXPECT_EQ(q[0].env.recipients, (std::vector<std::string>{"a@y.org", "b@y.org"}));
+  EXPECT_NE(q[0].message.find("\n.stuffed\n"), std::string::npos) << "dot-unstuffed: " << q[0].message;
+  EXPECT_EQ(q[1].env.sender, "");
+}
+
+TEST_F(Sendmail, SmtpEofInsideDataQueuesNothing) {
+  auto r = sendmail({"-bs"}, "HELO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\nSubject: cut\r\n");
+  EXPECT_EQ(r.code, 0);
+  expect_nothing_queued();
+}
+
+TEST_F(Sendmail, MailqListsQueuedMessages) {
+  auto empty = sendmail({}, "", "mailq");
+  EXPECT_EQ(empty.code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "Mail queue is empty\n");
+  ASSERT_EQ(sendmail({"-i", "-f", "me@x.org", "a@y.org"}, plain).code, 0);
+  auto r = sendmail({}, "", "mailq");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 message queued:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("from <me@x.org>"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("to   <a@y.org>"), std::string::npos) << r.out;
+  auto bp = sendmail({"-bp"}, "");
+  EXPECT_EQ(bp.out, r.out);
+}
+
+TEST_F(Sendmail, NewaliasesIsANoOp) {
+  auto r = sendmail({}, "", "newaliases");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out + r.err, "");
+  EXPECT_EQ(sendmail({"-bi"}, "").code, 0);
+}
+
+struct Bad {
+  const char* name;
+  std::vector<std::string> argv;
+  std::string input;
+  int code;
+  const char* message;
+};
+
+class BadInput : public Sendmail, public ::testing::WithParamInterface<Bad> {};
+
+TEST_P(BadInput, ClearErrorAndNothingQueued) {
+  const Bad& b = GetParam();
+  auto r = sendmail(b.argv, b.input);
+  EXPECT_EQ(r.code, b.code) << r.err;
+  EXPECT_NE(r.err.find(b.message), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  expect_nothing_queued();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadInput,
+    ::testing::Values(Bad{"unknown_flag", {"-Y"}, plain, 64, "sendmail: unknown option -Y"},
+                      Bad{"missing_value", {"-i", "-f"}, plain, 64, "option -f needs a sender address"},
+                      Bad{"bad_mode", {"-bd"}, plain, 64, "mode -bd is not supported"},
+                      Bad{"no_recipients", {"-i"}, plain, 64, "no recipients given"},
+                      Bad{"no_recipients_t", {"-t"}, plain, 64, "none in To, Cc or Bcc"},
+                      Bad{"bad_address", {"-i", "Name <a@b"}, plain, 65, "bad address 'Name <a@b': unbalanced <"},
+                      Bad{"bad_header_address", {"-t"}, "To: <<x@y>\n\nbody\n", 65, "To: bad address"},
+                      Bad{"newline_in_sender", {"-f", "a\nb@x", "r@y.org"}, plain, 65, "line break"},
+                      Bad{"oversize", {"-i", "a@y.org"}, "Subject: big\n\n" + std::string(200000, 'x') + "\n", 65,
+                          "message exceeds maximum size of 100000 bytes"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(Sendmail, BrokenConfigIsExit78) {
+  tmp_.write("nullq.yaml", "queue:\n  dirr: /x\n");
+  auto r = sendmail({"-i", "a@y.org"}, plain);
+  EXPECT_EQ(r.code, 78);
+  EXPECT_EQ(r.err, "sendmail: " + (tmp_ / "nullq.yaml") + ":2: unknown key 'queue.dirr' \xe2\x80\x94 did you mean 'dir'?\n");
+  expect_nothing_queued();
+}
+
+TEST_F(Sendmail, MissingConfigIsExit78) {
+  RunOptions o;
+  o.input = plain;
+  o.env = {{"NULLQ_CONFIG", tmp_ / "none.yaml"}};
+  auto r = run({program("nullq-sendmail"), "-i", "a@y.org"}, o);
+  EXPECT_EQ(r.code, 78);
+  EXPECT_EQ(r.err, "sendmail: cannot read " + (tmp_ / "none.yaml") + ": No such file or directory\n");
+}
+
+TEST_F(Sendmail, FullDiskIsTemporaryAndNothingIsHalfWritten) {
+  RunOptions o;
+  o.input = "Subject: big\n\n" + std::string(90000, 'x') + "\n";
+  o.env = {{"NULLQ_CONFIG", tmp_ / "nullq.yaml"}};
+  o.file_size_limit = 8192;  // inherited by nullq-queue: writes past 8 KiB fail as on a full disk
+  auto r = run({program("nullq-sendmail"), "-i", "a@y.org"}, o);
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(r.code == 75 || r.code == 65) << r.code << " " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  expect_nothing_queued();
+}
+
+TEST_F(Sendmail, MissingQueueProgramIsUnavailable) {
+  auto r = sendmail({"-i", "a@y.org"}, plain, "sendmail", {{"NULLQ_QUEUE_PROGRAM", tmp_ / "no-such-program"}});
+  EXPECT_EQ(r.code, 69) << r.err;
+  EXPECT_NE(r.err.find("cannot run"), std::string::npos) << r.err;
+  expect_nothing_queued();
+}
+
+}  // namespace
