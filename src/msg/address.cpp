@@ -56,6 +56,7 @@ Result<Mailbox> parse_one(std::string_view item, std::string_view whole) {
       std::size_t close = item.find('>', i);
       if (close == std::string_view::npos) return bad(whole, "unbalanced <");
       addr = trim(item.substr(i + 1, close - i - 1));
+      if (addr.find('<') != std::string::npos) return bad(whole, "nested <");
       // Obsolete source route "@a,@b:user@c": keep the mailbox.
       if (!addr.empty() && addr[0] == '@') {
         std::size_t colon = addr.find(':');

@@ -19,6 +19,7 @@ namespace nullq::testing {
 
 Run run(const std::vector<std::string>& argv, const RunOptions& opt) {
   Run r;
+  ::signal(SIGPIPE, SIG_IGN);  // a child that exits before reading all its input must not kill the test
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) return r;
   pid_t pid = ::fork();
