@@ -7,8 +7,14 @@
 //            recipients keep their K/Z/D; unanswered ones get Verdict::temporary with a text saying
 //            why (timeout, EOF, protocol error, connection refused). `connect_failed` tells the caller
 //            the server was never reached, so it may try the next address and open its circuit breaker.
+//            Texts: "connection refused", "connection timed out", "cannot connect: <uv error>",
+//            "timed out waiting for the server", "session time limit reached",
+//            "connection closed before reply[ (<uv error>)]", "protocol error: <detail>".
 // Threading: loop thread only. Callbacks are noexcept trampolines; none runs after the object is
-//            destroyed (destroying aborts the connection).
+//            destroyed (destroying aborts the connection), and none runs from inside a call the
+//            caller made (constructor, submit, finish): they always come from the loop. A callback
+//            may destroy the object that called it.
+//            The process must ignore SIGPIPE (event::ignore_sigpipe()).
 #pragma once
 
 #include <netinet/in.h>
@@ -59,8 +65,9 @@ struct Endpoint {
 // One QMTP connection carrying many pipelined packages.
 class QmtpConnection {
  public:
-  // `on_idle` runs whenever the connection has nothing in flight and could take more;
-  // `on_closed` runs once when the connection is gone (after every on_done).
+  // `on_idle` runs after a package is answered when the connection can take more (it is then
+  // below max_in_flight, often at zero); `on_closed` runs once when the connection is gone (after
+  // every on_done). max_in_flight 0 means 1.
   QmtpConnection(uv_loop_s* loop, Endpoint endpoint, Timeouts timeouts, unsigned max_in_flight,
                  std::function<void()> on_idle, std::function<void()> on_closed);
   ~QmtpConnection();
@@ -68,11 +75,15 @@ class QmtpConnection {
   QmtpConnection& operator=(const QmtpConnection&) = delete;
 
   // Connects on first use. Returns false (and does not take the message) when the connection is
-  // closing or already has max_in_flight packages unanswered.
+  // closing, finishing, broken, or already has max_in_flight packages unanswered. The package is
+  // encoded once and written while earlier answers are read (pipelining). A message the codec
+  // refuses (no recipients) is taken and answered from the loop with permanent replies (none
+  // for an empty list) without touching the wire.
   bool submit(std::shared_ptr<const Message> msg, DoneCallback on_done);
   std::size_t in_flight() const;
-  bool usable() const;  // not closing, not failed
+  bool usable() const;  // not closing, not finishing, not failed
   // Half-close after the last package (shutdown(SHUT_WR)), then close once every answer is in.
+  // With nothing in flight it closes at once (on_closed still comes from the loop).
   void finish();
 
  private:
@@ -80,7 +91,9 @@ class QmtpConnection {
   std::unique_ptr<Impl> impl_;
 };
 
-// One QMQP delivery: connect, send the request, read the single response, close.
+// One QMQP delivery: connect, send the request, read the single response, close. A response that
+// arrives while the request is still being written (Postfix rejecting an oversize message, then
+// closing) is used; write errors (EPIPE/ECONNRESET) only stop the writing.
 class QmqpDelivery {
  public:
   QmqpDelivery(uv_loop_s* loop, Endpoint endpoint, Timeouts timeouts, std::shared_ptr<const Message> msg,
@@ -88,7 +101,7 @@ class QmqpDelivery {
   ~QmqpDelivery();  // aborts if still running (on_done is then not called)
   QmqpDelivery(const QmqpDelivery&) = delete;
   QmqpDelivery& operator=(const QmqpDelivery&) = delete;
-  bool finished() const;
+  bool finished() const;  // on_done has run (or is running)
 
  private:
   struct Impl;
