@@ -60,7 +60,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
     std::fflush(out);
   };
   say("220 " + cfg.hostname + " ESMTP nullq");
-  bool have_from = false, greeted = false;
+  bool have_from = false;
   std::string from;
   std::vector<std::string> rcpts;
   int errors = 0;
@@ -76,7 +76,6 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
       continue;
     }
     if (starts_with_ci(line, "HELO") || starts_with_ci(line, "EHLO")) {
-      greeted = true;
       have_from = false;
       rcpts.clear();
       if (starts_with_ci(line, "EHLO")) {
@@ -159,7 +158,6 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
       if (error("500 5.5.2 unknown command")) break;
     }
   }
-  (void)greeted;
   if (errors >= max_errors) say("421 4.7.0 too many errors");
   return 0;
 }
