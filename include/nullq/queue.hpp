@@ -75,6 +75,9 @@ class Drop {
   bool committed_ = false;
 };
 
+// fsync(2) on a directory, so that a link, rename or unlink in it is durable.
+Status fsync_dir(const std::string& path);
+
 // Writes one byte to the trigger FIFO without blocking; "no reader" and a full FIFO are fine.
 void poke_trigger(const Spool& spool);
 

@@ -26,6 +26,15 @@ Status make_dir(const std::string& path, mode_t mode) {
   return Error::from_errno(errno, "create " + path);
 }
 
+template <class T>
+bool parse_uint(std::string_view s, T& out) {
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
 Status fsync_dir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Error::from_errno(errno, "open " + path);
@@ -35,15 +44,6 @@ Status fsync_dir(const std::string& path) {
   if (rc != 0) return Error::from_errno(err, "fsync " + path);
   return {};
 }
-
-template <class T>
-bool parse_uint(std::string_view s, T& out) {
-  if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-}  // namespace
 
 Status ensure_spool(const Spool& spool) {
   if (auto s = make_dir(spool.dir, 0755); !s) return s;

@@ -13,16 +13,6 @@ namespace nullq::spool {
 
 namespace {
 
-Status fsync_dir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error::from_errno(errno, "open " + path);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Error::from_errno(err, "fsync " + path);
-  return {};
-}
-
 // Calls fn(name) for every entry of `dir` but "." and "..".
 template <class Fn>
 Status each_name(const std::string& dir, Fn&& fn) {
@@ -152,11 +142,11 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
     accepted.push_back(std::move(e));
   }
   if (!accepted.empty())
-    if (auto s = fsync_dir(spool_.queue()); !s) return std::move(s).error();
+    if (auto s = queue::fsync_dir(spool_.queue()); !s) return std::move(s).error();
   if (quarantined)
-    if (auto s = fsync_dir(spool_.failed()); !s) return std::move(s).error();
+    if (auto s = queue::fsync_dir(spool_.failed()); !s) return std::move(s).error();
   if (!accepted.empty() || quarantined)
-    if (auto s = fsync_dir(spool_.incoming()); !s) return std::move(s).error();
+    if (auto s = queue::fsync_dir(spool_.incoming()); !s) return std::move(s).error();
   return accepted;
 }
 
@@ -229,7 +219,7 @@ Result<Entry> Store::reschedule(const Entry& entry, std::uint32_t attempts, std:
   } else if (from != to && ::rename(from.c_str(), to.c_str()) != 0) {
     return Error::from_errno(errno, "rename " + from);
   }
-  if (auto s = fsync_dir(spool_.queue()); !s) return std::move(s).error();
+  if (auto s = queue::fsync_dir(spool_.queue()); !s) return std::move(s).error();
   return updated;
 }
 
@@ -248,8 +238,8 @@ Status Store::move_to_failed(const Entry& entry, const std::string& reason) {
     // Unreadable or malformed: keep the bytes exactly as they are.
     return Error::from_errno(errno, "move " + from + " to failed/");
   }
-  if (auto s = fsync_dir(spool_.failed()); !s) return s;
-  return fsync_dir(spool_.queue());
+  if (auto s = queue::fsync_dir(spool_.failed()); !s) return s;
+  return queue::fsync_dir(spool_.queue());
 }
 
 std::size_t Store::remove_tmp_orphans(std::chrono::seconds age) {
