@@ -1,0 +1,123 @@
+// Delivery status notifications: who gets them, what they say, and how they are queued.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "nullq/bounce.hpp"
+#include "process.hpp"
+
+using nullq::bounce::Failure;
+using nullq::bounce::Report;
+
+namespace {
+
+nullq::envelope::Envelope original(const std::string& sender, std::vector<std::string> rcpts) {
+  nullq::envelope::Envelope e;
+  e.sender = sender;
+  e.recipients = std::move(rcpts);
+  e.queued_at = 1795338653;
+  return e;
+}
+
+const std::string message = "From: Alice <alice@example.org>\nSubject: caf\xc3\xa9 report\nTo: bob@example.net\n\nthe body is not quoted\n";
+
+Report report(const nullq::envelope::Envelope& e, std::vector<Failure> f, std::string dbl = "postmaster@example.org") {
+  Report r;
+  r.id = "1795338653000000P1R00";
+  r.original = &e;
+  r.original_message = message;
+  r.failures = std::move(f);
+  r.hostname = "box.example.org";
+  r.double_bounce_to = std::move(dbl);
+  r.now = 1795340000;
+  return r;
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+TEST(Compose, GoesToTheSenderWithAThreePartReport) {
+  auto e = original("alice@example.org", {"bob@example.net", "carol@example.net"});
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "Dno such user (#5.1.1)", "qmtp://relay (192.0.2.1)"},
+                                             {"carol@example.net", true, "Dmailbox full", ""}}));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->recipients, std::vector<std::string>{"alice@example.org"});
+  const std::string& m = c->message;
+  EXPECT_NE(m.find("From: Mail Delivery System <MAILER-DAEMON@box.example.org>\n"), std::string::npos);
+  EXPECT_NE(m.find("To: alice@example.org\n"), std::string::npos);
+  EXPECT_NE(m.find("Subject: Undelivered Mail Returned to Sender\n"), std::string::npos);
+  EXPECT_NE(m.find("Auto-Submitted: auto-replied\n"), std::string::npos);
+  std::size_t b = m.find("boundary=\"");
+  ASSERT_NE(b, std::string::npos);
+  std::string boundary = m.substr(b + 10, m.find('"', b + 10) - b - 10);
+  EXPECT_EQ(message.find(boundary), std::string::npos);
+  // Three parts and a closing delimiter.
+  std::size_t parts = 0;
+  for (const auto& l : lines(m)) parts += l == "--" + boundary;
+  EXPECT_EQ(parts, 3u);
+  EXPECT_NE(m.find("--" + boundary + "--\n"), std::string::npos);
+  EXPECT_NE(m.find("Content-Type: message/delivery-status\n\nReporting-MTA: dns; box.example.org\n"), std::string::npos);
+  EXPECT_NE(m.find("Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; qmtp://relay (192.0.2.1)\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("Final-Recipient: rfc822; carol@example.net\nAction: failed\nStatus: 5.0.0\n"), std::string::npos);
+  EXPECT_NE(m.find("Content-Type: text/rfc822-headers\n\nFrom: Alice <alice@example.org>\nSubject: caf\xc3\xa9 report\n"),
+            std::string::npos)
+      << "original headers quoted as they were, 8-bit included";
+  EXPECT_EQ(m.find("the body is not quoted"), std::string::npos);
+}
+
+TEST(Compose, DelayWarningSaysDelayed) {
+  auto e = original("alice@example.org", {"bob@example.net"});
+  Report r = report(e, {{"bob@example.net", false, "Zgreylisted, try later", ""}});
+  r.delay_warning = true;
+  auto c = nullq::bounce::compose(r);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_NE(c->message.find("Subject: Delayed Mail (still being retried)\n"), std::string::npos);
+  EXPECT_NE(c->message.find("Action: delayed\nStatus: 4.0.0\n"), std::string::npos);
+}
+
+TEST(Compose, LoopRule) {
+  auto bounce = original("", {"alice@example.org"});
+  auto c = nullq::bounce::compose(report(bounce, {{"alice@example.org", true, "Dgone", ""}}));
+  ASSERT_TRUE(c.has_value()) << "a failed bounce goes to the double-bounce address";
+  EXPECT_EQ(c->recipients, std::vector<std::string>{"postmaster@example.org"});
+
+  auto dbl = original("", {"postmaster@example.org"});
+  EXPECT_FALSE(nullq::bounce::compose(report(dbl, {{"postmaster@example.org", true, "Dgone", ""}})).has_value())
+      << "a failed double bounce is never reported again";
+  EXPECT_FALSE(nullq::bounce::compose(report(bounce, {{"alice@example.org", true, "Dgone", ""}}, "")).has_value())
+      << "no double-bounce address: nothing is sent";
+}
+
+TEST(Compose, NoLineLongerThan998) {
+  auto e = original("alice@example.org", {"bob@example.net"});
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "D" + std::string(5000, 'x'), ""}}));
+  ASSERT_TRUE(c.has_value());
+  for (const auto& l : lines(c->message)) EXPECT_LE(l.size(), 998u);
+}
+
+TEST(Enqueue, WritesANullSenderMessageIntoNew) {
+  nullq::testing::TempDir t;
+  nullq::queue::Spool spool{t / "spool"};
+  ASSERT_TRUE(nullq::queue::ensure_spool(spool).ok());
+  auto e = original("alice@example.org", {"bob@example.net"});
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "Dno", ""}}));
+  ASSERT_TRUE(c.has_value());
+  auto id = nullq::bounce::enqueue(spool, *c, 1795340000);
+  ASSERT_TRUE(id.ok());
+  std::string file = nullq::testing::read_file(spool.incoming() + "/" + *id);
+  std::size_t body = 0;
+  auto env = nullq::envelope::decode(file, &body);
+  ASSERT_TRUE(env.ok()) << env.error().detail;
+  EXPECT_EQ(env->sender, "");
+  EXPECT_EQ(env->recipients, std::vector<std::string>{"alice@example.org"});
+  EXPECT_EQ(env->uid, -1);
+  EXPECT_EQ(file.substr(body), c->message);
+}
+
+}  // namespace

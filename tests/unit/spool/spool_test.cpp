@@ -1,0 +1,173 @@
+// The flusher's spool store on real directories, and the retry backoff.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <ctime>
+#include <fstream>
+
+#include "nullq/spool.hpp"
+#include "process.hpp"
+
+using nullq::spool::Entry;
+using nullq::spool::Loaded;
+using nullq::spool::Quarantined;
+using nullq::spool::Store;
+using nullq::testing::list_dir;
+using nullq::testing::read_file;
+using nullq::testing::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(nullq::queue::ensure_spool(spool_).ok()); }
+  std::string drop(const std::vector<std::string>& rcpts, const std::string& message = "Subject: x\n\nbody\n") {
+    nullq::envelope::Envelope e;
+    e.sender = "a@x.org";
+    e.recipients = rcpts;
+    e.queued_at = std::time(nullptr);
+    auto d = nullq::queue::Drop::create(spool_);
+    EXPECT_TRUE(d.ok());
+    EXPECT_TRUE(d->write(nullq::envelope::encode(e) + message).ok());
+    auto id = d->commit();
+    EXPECT_TRUE(id.ok());
+    return *id;
+  }
+  std::vector<Entry> accept() {
+    std::vector<Quarantined> bad;
+    auto r = store_.accept_new(bad);
+    EXPECT_TRUE(r.ok());
+    EXPECT_TRUE(bad.empty());
+    return r.ok() ? *r : std::vector<Entry>{};
+  }
+  TempDir tmp_;
+  nullq::queue::Spool spool_{tmp_ / "spool"};
+  Store store_{spool_, 1000};
+};
+
+TEST_F(StoreTest, AcceptMovesValidDropsIntoQueue) {
+  std::string id = drop({"b@y.org"});
+  auto got = accept();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, id);
+  EXPECT_EQ(got[0].attempts, 0u);
+  EXPECT_GT(got[0].queued_at, 1'700'000'000);
+  EXPECT_EQ(list_dir(spool_.queue()), std::vector<std::string>{id + ",0,0"});
+  EXPECT_TRUE(list_dir(spool_.incoming()).empty());
+}
+
+TEST_F(StoreTest, GarbageOversizeAndBadNamesAreQuarantinedUnchanged) {
+  std::string good = drop({"b@y.org"});
+  auto write_new = [&](const std::string& name, const std::string& bytes) {
+    int fd = ::open((spool_.incoming() + "/" + name).c_str(), O_CREAT | O_WRONLY, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    ::close(fd);
+  };
+  write_new("garbage1", "this is not a queue file");
+  write_new("big1", "NQ1\nF0:,\nT3:a@b,\nQ1:1,\n\n" + std::string(5000, 'x'));
+  write_new("bad.name", "whatever");
+  std::vector<Quarantined> bad;
+  auto r = store_.accept_new(bad);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].id, good);
+  ASSERT_EQ(bad.size(), 3u);
+  for (const auto& q : bad) EXPECT_FALSE(q.reason.empty()) << q.name;
+  EXPECT_EQ(read_file(spool_.failed() + "/garbage1"), "this is not a queue file");
+  auto failed = list_dir(spool_.failed());
+  EXPECT_EQ(failed.size(), 3u);
+  EXPECT_TRUE(list_dir(spool_.incoming()).empty()) << "nothing left behind, nothing lost";
+}
+
+TEST_F(StoreTest, ScanKeepsTheNewerOfTwoNamesForOneId) {
+  std::string id = drop({"b@y.org"});
+  accept();
+  // A crash between the two steps of a rewrite leaves an older name next to the newer one.
+  ASSERT_EQ(::link((spool_.queue() + "/" + id + ",0,0").c_str(), (spool_.queue() + "/" + id + ",2,99").c_str()), 0);
+  std::vector<Quarantined> bad;
+  std::ofstream(spool_.queue() + "/stranger") << "x";
+  auto r = store_.scan(bad);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].attempts, 2u);
+  EXPECT_EQ((*r)[0].next_attempt, 99);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].name, "stranger");
+  auto names = list_dir(spool_.queue());
+  EXPECT_EQ(names, (std::vector<std::string>{id + ",2,99", "stranger"}));
+}
+
+TEST_F(StoreTest, RescheduleRenamesOrRewritesAtomically) {
+  drop({"b@y.org", "c@y.org"});
+  Entry e = accept().at(0);
+  auto moved = store_.reschedule(e, 1, 12345, nullptr);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(list_dir(spool_.queue()), std::vector<std::string>{e.id + ",1,12345"});
+
+  auto loaded = store_.load(*moved);
+  ASSERT_TRUE(loaded.ok());
+  Loaded remaining = *loaded;
+  remaining.envelope.recipients = {"c@y.org"};
+  remaining.envelope.last_error = "Zlater";
+  auto rewritten = store_.reschedule(*moved, 2, 23456, &remaining);
+  ASSERT_TRUE(rewritten.ok());
+  EXPECT_EQ(list_dir(spool_.queue()), std::vector<std::string>{e.id + ",2,23456"}) << "exactly one file for the id";
+  auto again = store_.load(*rewritten);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->envelope.recipients, std::vector<std::string>{"c@y.org"});
+  EXPECT_EQ(again->envelope.last_error, "Zlater");
+  EXPECT_EQ(again->message, loaded->message);
+}
+
+TEST_F(StoreTest, RemoveAndMoveToFailed) {
+  drop({"b@y.org"});
+  drop({"c@y.org"});
+  auto entries = accept();
+  ASSERT_EQ(entries.size(), 2u);
+  ASSERT_TRUE(store_.remove(entries[0]).ok());
+  ASSERT_TRUE(store_.move_to_failed(entries[1], "Dno such user (#5.1.1)").ok());
+  EXPECT_TRUE(list_dir(spool_.queue()).empty());
+  std::string kept = read_file(spool_.failed() + "/" + entries[1].id);
+  std::size_t body = 0;
+  auto env = nullq::envelope::decode(kept, &body);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->last_error, "Dno such user (#5.1.1)");
+  EXPECT_EQ(kept.substr(body), "Subject: x\n\nbody\n");
+}
+
+TEST_F(StoreTest, LoadRejectsAMalformedQueueFile) {
+  drop({"b@y.org"});
+  Entry e = accept().at(0);
+  std::ofstream(spool_.queue() + "/" + e.file_name(), std::ios::trunc) << "NQ1\nbroken";
+  auto l = store_.load(e);
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().domain, nullq::ErrorDomain::format);
+}
+
+TEST_F(StoreTest, TmpOrphansAreRemovedByAgeOnly) {
+  std::ofstream(spool_.tmp() + "/old") << "x";
+  std::ofstream(spool_.tmp() + "/fresh") << "y";
+  timespec times[2] = {{std::time(nullptr) - 40 * 3600, 0}, {std::time(nullptr) - 40 * 3600, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (spool_.tmp() + "/old").c_str(), times, 0), 0);
+  EXPECT_EQ(store_.remove_tmp_orphans(36h), 1u);
+  EXPECT_EQ(list_dir(spool_.tmp()), std::vector<std::string>{"fresh"});
+}
+
+TEST(Backoff, DoublesWithJitterWithinBounds) {
+  std::mt19937 rng(42);
+  for (std::uint32_t attempts = 1; attempts <= 12; ++attempts) {
+    for (int k = 0; k < 50; ++k) {
+      auto d = nullq::spool::backoff(attempts, 60s, 3600s, rng);
+      EXPECT_GE(d, 60s);
+      EXPECT_LE(d, 3600s);
+      auto base = std::min<long long>(60LL << (attempts - 1), 3600);
+      EXPECT_GE(d.count(), std::max<long long>(60, base - base / 4)) << attempts;
+      EXPECT_LE(d.count(), std::min<long long>(3600, base + base / 4)) << attempts;
+    }
+  }
+}
+
+}  // namespace
