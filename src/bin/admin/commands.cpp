@@ -1,0 +1,267 @@
+#include "commands.hpp"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "nullq/bounce.hpp"
+#include "nullq/envelope.hpp"
+#include "nullq/queue.hpp"
+#include "nullq/reply.hpp"
+#include "nullq/spool.hpp"
+
+namespace nullq::admin {
+
+namespace {
+
+// Where a message is: its directory and file name.
+struct Found {
+  std::string dir, name;
+  std::optional<queue::QueueName> state;  // for queue/ entries
+  std::string path() const { return dir + "/" + name; }
+};
+
+// Lists `dir`; returns errno (0 ok).
+int names(const std::string& dir, std::vector<std::string>& out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return 0;
+}
+
+int io_error(std::FILE* err, const std::string& what, int e) {
+  std::fprintf(err, "nullq: cannot read %s: %s%s\n", what.c_str(), std::strerror(e),
+               e == EACCES ? " (run as root or the nullq user)" : "");
+  return e == EACCES ? 77 : 74;
+}
+
+// Finds `id` in queue/, new/ or failed/. Returns 0, 1 (absent) or an error exit code.
+int find(const queue::Spool& s, const std::string& id, Found& out, std::FILE* err) {
+  if (!queue::valid_id(id)) {
+    std::fprintf(err, "nullq: '%s' is not a message id\n", proto::sanitize(id, 80).c_str());
+    return 64;
+  }
+  for (const std::string& dir : {s.queue(), s.incoming(), s.failed()}) {
+    std::vector<std::string> v;
+    if (int e = names(dir, v); e != 0 && e != ENOENT) return io_error(err, dir, e);
+    for (const auto& n : v) {
+      auto q = queue::parse_queue_name(n);
+      if ((q && q->id == id && dir == s.queue()) || n == id) {
+        out = Found{dir, n, dir == s.queue() ? q : std::nullopt};
+        return 0;
+      }
+    }
+  }
+  std::fprintf(err, "nullq: no message %s\n", id.c_str());
+  return 1;
+}
+
+bool flusher_running(const queue::Spool& s) {
+  int fd = ::open(s.lock().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool busy = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return busy;
+}
+
+// Makes a rename or unlink in `dir` durable; prints why not.
+bool durable(const std::string& dir, std::FILE* err) {
+  auto st = queue::fsync_dir(dir);
+  if (!st) std::fprintf(err, "nullq: %s\n", st.error().message().c_str());
+  return st.ok();
+}
+
+std::string when(std::int64_t t) {
+  if (t == 0) return "now";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm {};
+  ::localtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+Result<std::pair<envelope::Envelope, std::string>> read_message(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Error::from_errno(errno, "open " + path);
+  std::string data;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  std::fclose(f);
+  std::size_t body = 0;
+  auto env = envelope::decode(data, &body);
+  if (!env) return std::move(env).error();
+  return std::pair{std::move(*env), data.substr(body)};
+}
+
+void list_one(const Found& f, std::FILE* out) {
+  auto m = read_message(f.path());
+  std::string id = f.state ? f.state->id : f.name;
+  if (!m) {
+    std::fprintf(out, "%s  (unreadable: %s)\n", id.c_str(), proto::sanitize(m.error().message()).c_str());
+    return;
+  }
+  const auto& [env, body] = *m;
+  std::fprintf(out, "%s  queued %s  %zu bytes", id.c_str(), when(env.queued_at).c_str(), body.size());
+  if (f.state) std::fprintf(out, "  attempts %u  next %s", f.state->attempts, when(f.state->next_attempt).c_str());
+  std::fprintf(out, "\n  from <%s>\n", proto::sanitize(env.sender).c_str());
+  for (const auto& r : env.recipients) std::fprintf(out, "  to   <%s>\n", proto::sanitize(r).c_str());
+  if (!env.last_error.empty()) std::fprintf(out, "  last error: %s\n", proto::sanitize(env.last_error).c_str());
+}
+
+}  // namespace
+
+int status(const config::Config& cfg, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  std::vector<std::string> incoming, queued, failed;
+  for (auto [dir, v] : {std::pair{s.incoming(), &incoming}, std::pair{s.queue(), &queued}, std::pair{s.failed(), &failed}})
+    if (int e = names(dir, *v); e != 0 && e != ENOENT) return io_error(err, dir, e);
+  std::int64_t now = std::time(nullptr), oldest = 0;
+  std::size_t due = 0;
+  for (const auto& n : queued) {
+    auto q = queue::parse_queue_name(n);
+    if (!q) continue;
+    if (q->next_attempt <= now) ++due;
+    // Ids start with the queue time: unix seconds followed by six digits of microseconds.
+    std::size_t digits = q->id.find_first_not_of("0123456789");
+    std::int64_t t = digits != std::string::npos && digits > 6 ? std::atoll(q->id.substr(0, digits - 6).c_str()) : 0;
+    if (t > 0 && (oldest == 0 || t < oldest)) oldest = t;
+  }
+  std::fprintf(out, "spool:    %s\n", s.dir.c_str());
+  std::fprintf(out, "new:      %zu\n", incoming.size());
+  std::fprintf(out, "queued:   %zu (%zu due now, %zu deferred)\n", queued.size(), due, queued.size() - due);
+  std::fprintf(out, "failed:   %zu\n", failed.size());
+  if (oldest) std::fprintf(out, "oldest:   %lld s\n", static_cast<long long>(now - oldest));
+  std::fprintf(out, "flusher:  %s\n", flusher_running(s) ? "running" : "not running");
+  return 0;
+}
+
+int list(const config::Config& cfg, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  std::size_t shown = 0;
+  for (const std::string& dir : {s.incoming(), s.queue(), s.failed()}) {
+    std::vector<std::string> v;
+    if (int e = names(dir, v); e != 0 && e != ENOENT) return io_error(err, dir, e);
+    if (dir == s.failed() && !v.empty()) std::fprintf(out, "\nfailed (kept in %s):\n", dir.c_str());
+    for (const auto& n : v) {
+      Found f{dir, n, dir == s.queue() ? queue::parse_queue_name(n) : std::nullopt};
+      list_one(f, out);
+      ++shown;
+    }
+  }
+  if (shown == 0) std::fputs("queue is empty\n", out);
+  return 0;
+}
+
+int show(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err) {
+  Found f;
+  if (int rc = find(queue::Spool{cfg.queue_dir}, id, f, err); rc != 0) return rc;
+  FILE* in = std::fopen(f.path().c_str(), "rb");
+  if (!in) return io_error(err, f.path(), errno);
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) std::fwrite(buf, 1, n, out);
+  std::fclose(in);
+  return 0;
+}
+
+int flush(const config::Config& cfg, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  std::vector<std::string> v;
+  if (int e = names(s.queue(), v); e != 0 && e != ENOENT) return io_error(err, s.queue(), e);
+  std::size_t made_due = 0;
+  for (const auto& n : v) {
+    auto q = queue::parse_queue_name(n);
+    if (!q || q->next_attempt == 0) continue;
+    queue::QueueName now_due{q->id, q->attempts, 0};
+    if (::rename((s.queue() + "/" + n).c_str(), (s.queue() + "/" + queue::format_queue_name(now_due)).c_str()) == 0) ++made_due;
+  }
+  if (!durable(s.queue(), err)) return 74;
+  queue::poke_trigger(s);
+  std::fprintf(out, "%zu message(s) made due now\n", made_due);
+  if (!flusher_running(s)) std::fputs("no flusher is running; run nullq-send --once\n", out);
+  return 0;
+}
+
+int retry(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  Found f;
+  if (int rc = find(s, id, f, err); rc != 0) return rc;
+  std::uint32_t attempts = f.state ? f.state->attempts : 0;
+  std::string to = s.queue() + "/" + queue::format_queue_name({id, attempts, 0});
+  if (f.dir == s.incoming()) {
+    std::fprintf(out, "%s has not been accepted yet; it is delivered on the next pass\n", id.c_str());
+  } else if (::rename(f.path().c_str(), to.c_str()) != 0) {
+    std::fprintf(err, "nullq: cannot move %s: %s\n", f.path().c_str(), std::strerror(errno));
+    return errno == EACCES ? 77 : 74;
+  } else {
+    std::fprintf(out, "%s is due now%s\n", id.c_str(), f.dir == s.failed() ? " (back from failed/)" : "");
+  }
+  if (!durable(s.queue(), err)) return 74;
+  queue::poke_trigger(s);
+  return 0;
+}
+
+int bounce(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  Found f;
+  if (int rc = find(s, id, f, err); rc != 0) return rc;
+  auto m = read_message(f.path());
+  if (!m) {
+    std::fprintf(err, "nullq: %s: %s\n", id.c_str(), m.error().message().c_str());
+    return 74;
+  }
+  const auto& [env, body] = *m;
+  bounce::Report r;
+  r.id = id;
+  r.original = &env;
+  r.original_message = body;
+  for (const auto& rcpt : env.recipients) r.failures.push_back({rcpt, true, "bounced by the administrator", ""});
+  r.hostname = cfg.hostname;
+  r.double_bounce_to = cfg.bounce_admin.empty() ? cfg.admin : cfg.bounce_admin;
+  r.now = std::time(nullptr);
+  auto composed = bounce::compose(r);
+  if (!composed) {
+    std::string to = s.failed() + "/" + id;
+    if (f.dir != s.failed() && ::rename(f.path().c_str(), to.c_str()) != 0) return io_error(err, f.path(), errno);
+    std::fprintf(out, "%s has the null sender: not bounced, kept in %s\n", id.c_str(), s.failed().c_str());
+    return 0;
+  }
+  auto bid = bounce::enqueue(s, *composed, r.now);
+  if (!bid) {
+    std::fprintf(err, "nullq: cannot queue the bounce: %s\n", bid.error().message().c_str());
+    return 75;
+  }
+  ::unlink(f.path().c_str());
+  if (!durable(f.dir, err)) return 74;
+  queue::poke_trigger(s);
+  std::fprintf(out, "%s bounced to <%s> as %s\n", id.c_str(), composed->recipients[0].c_str(), bid->c_str());
+  return 0;
+}
+
+int drop(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  Found f;
+  if (int rc = find(s, id, f, err); rc != 0) return rc;
+  if (::unlink(f.path().c_str()) != 0) {
+    std::fprintf(err, "nullq: cannot remove %s: %s\n", f.path().c_str(), std::strerror(errno));
+    return errno == EACCES ? 77 : 74;
+  }
+  if (!durable(f.dir, err)) return 74;
+  std::fprintf(out, "dropped %s\n", f.path().c_str());
+  return 0;
+}
+
+}  // namespace nullq::admin

@@ -1,0 +1,30 @@
+// commands.hpp — the `nullq` admin commands over the spool (status, list, show, flush, retry,
+// bounce, drop) and the configuration/connectivity check.
+//
+// Purpose:   what a sysadmin runs to see and steer the queue without knowing its file layout.
+// Trust:     run by root or the nullq user; ids from the command line are validated (queue::valid_id)
+//            before they touch a path; queue files may be malformed and are shown as such.
+// Errors:    each command returns an exit code (0 ok, 1 not found / problems, 64 usage, 74 I/O,
+//            77 permission, 78 config) and prints one line on `err` when it fails.
+// Threading: single-threaded program.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "nullq/config.hpp"
+
+namespace nullq::admin {
+
+int status(const config::Config& cfg, std::FILE* out, std::FILE* err);
+int list(const config::Config& cfg, std::FILE* out, std::FILE* err);
+int show(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
+int flush(const config::Config& cfg, std::FILE* out, std::FILE* err);
+int retry(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
+int bounce(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
+int drop(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
+// Resolves and connects to every smart host; one verdict line each.
+int check(const config::Config& cfg, std::FILE* out, std::FILE* err);
+
+}  // namespace nullq::admin

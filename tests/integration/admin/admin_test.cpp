@@ -1,0 +1,174 @@
+// The `nullq` admin command against real spools: every command's output and its effect on files.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "nullq/envelope.hpp"
+#include "nullq/spool.hpp"
+#include "process.hpp"
+
+using nullq::testing::list_dir;
+using nullq::testing::program;
+using nullq::testing::run;
+using nullq::testing::RunOptions;
+using nullq::testing::TempDir;
+
+namespace {
+
+class Admin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config("smarthosts: [qmtp://127.0.0.1:1]\n");
+    ASSERT_TRUE(nullq::queue::ensure_spool(spool_).ok());
+  }
+  void config(const std::string& hosts) {
+    tmp_.write("nullq.yaml", "hostname: box.example.org\n" + hosts + "queue:\n  dir: " + spool_.dir + "\n");
+  }
+  // Queues a message through the real nullq-queue, then accepts it into queue/ as the flusher would.
+  std::string queued(const std::string& sender = "alice@example.org") {
+    RunOptions o;
+    o.input = nullq::envelope::encode_drop(sender, {"bob@example.net"}) + "Subject: hello\n\nbody\n";
+    auto r = run({program("nullq-queue"), "-d", spool_.dir}, o);
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::vector<nullq::spool::Quarantined> bad;
+    auto acc = store_.accept_new(bad);
+    EXPECT_TRUE(acc.ok());
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  nullq::testing::Run nullq(std::vector<std::string> args) {
+    args.insert(args.begin(), program("nullq"));
+    RunOptions o;
+    o.env = {{"NULLQ_CONFIG", tmp_ / "nullq.yaml"}};
+    return run(args, o);
+  }
+  TempDir tmp_;
+  nullq::queue::Spool spool_{tmp_ / "spool"};
+  nullq::spool::Store store_{spool_, 1 << 20};
+};
+
+TEST_F(Admin, StatusCountsEachPlace) {
+  std::string id = queued();
+  ASSERT_EQ(::rename((spool_.queue() + "/" + id + ",0,0").c_str(), (spool_.queue() + "/" + id + ",2,4000000000").c_str()), 0);
+  queued();
+  auto r = nullq({"status"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("queued:   2 (1 due now, 1 deferred)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("failed:   0"), std::string::npos);
+  EXPECT_NE(r.out.find("flusher:  not running"), std::string::npos);
+}
+
+TEST_F(Admin, ListAndShow) {
+  std::string id = queued();
+  auto l = nullq({"list"});
+  ASSERT_EQ(l.code, 0) << l.err;
+  EXPECT_NE(l.out.find(id + "  queued "), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("from <alice@example.org>"), std::string::npos);
+  EXPECT_NE(l.out.find("to   <bob@example.net>"), std::string::npos);
+  auto s = nullq({"show", id});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(s.out.rfind("NQ1\nF17:alice@example.org,\nT15:bob@example.net,\n", 0), 0u) << s.out;
+  EXPECT_NE(s.out.find("\nSubject: hello\n\nbody\n"), std::string::npos);
+}
+
+TEST_F(Admin, FlushAndRetryMakeMessagesDue) {
+  std::string a = queued(), b = queued();
+  ASSERT_EQ(::rename((spool_.queue() + "/" + a + ",0,0").c_str(), (spool_.queue() + "/" + a + ",3,4000000000").c_str()), 0);
+  auto f = nullq({"flush"});
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_NE(f.out.find("1 message(s) made due now"), std::string::npos) << f.out;
+  EXPECT_NE(f.out.find("no flusher is running; run nullq-send --once"), std::string::npos);
+  auto names = list_dir(spool_.queue());
+  EXPECT_EQ(names, (std::vector<std::string>{std::min(a + ",3,0", b + ",0,0"), std::max(a + ",3,0", b + ",0,0")}));
+
+  ASSERT_TRUE(store_.move_to_failed({b, 0, 0, 0}, "Dgone").ok());
+  auto r = nullq({"retry", b});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("(back from failed/)"), std::string::npos);
+  EXPECT_TRUE(list_dir(spool_.failed()).empty());
+}
+
+TEST_F(Admin, BounceQueuesAReportAndRemovesTheMessage) {
+  std::string id = queued();
+  auto r = nullq({"bounce", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(id + " bounced to <alice@example.org>"), std::string::npos) << r.out;
+  EXPECT_TRUE(list_dir(spool_.queue()).empty());
+  auto fresh = list_dir(spool_.incoming());
+  ASSERT_EQ(fresh.size(), 1u);
+  std::string file = nullq::testing::read_file(spool_.incoming() + "/" + fresh[0]);
+  std::size_t body = 0;
+  auto env = nullq::envelope::decode(file, &body);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->sender, "");
+  EXPECT_NE(file.find("bounced by the administrator"), std::string::npos);
+}
+
+TEST_F(Admin, BounceOfANullSenderMessageKeepsItInFailed) {
+  std::string id = queued("");
+  auto r = nullq({"bounce", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(list_dir(spool_.failed()), std::vector<std::string>{id});
+  EXPECT_TRUE(list_dir(spool_.incoming()).empty());
+}
+
+TEST_F(Admin, DropDeletes) {
+  std::string id = queued();
+  auto r = nullq({"drop", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(list_dir(spool_.queue()).empty());
+  auto again = nullq({"drop", id});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_EQ(again.err, "nullq: no message " + id + "\n");
+}
+
+struct Bad {
+  std::vector<std::string> args;
+  int code;
+  const char* message;
+};
+
+TEST_F(Admin, BadInvocations) {
+  for (const Bad& b : {Bad{{}, 64, "no command given"}, Bad{{"frob"}, 64, "unknown command 'frob'"},
+                       Bad{{"show"}, 64, "show needs one message id"}, Bad{{"list", "x"}, 64, "list takes no arguments"},
+                       Bad{{"drop", "../etc/passwd"}, 64, "is not a message id"}}) {
+    auto r = nullq(b.args);
+    EXPECT_EQ(r.code, b.code) << r.err;
+    EXPECT_NE(r.err.find(b.message), std::string::npos) << r.err;
+  }
+  tmp_.write("nullq.yaml", "smarthosts: [smtp://x]\n");
+  auto r = nullq({"status"});
+  EXPECT_EQ(r.code, 78);
+  EXPECT_NE(r.err.find("must start with qmtp://"), std::string::npos) << r.err;
+}
+
+TEST_F(Admin, CheckConnectsToEachSmartHost) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string port = std::to_string(ntohs(a.sin_port));
+  config("smarthosts: [qmtp://127.0.0.1:" + port + "]\n");
+  auto ok = nullq({"check"});
+  EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("127.0.0.1:" + port + " ok"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("nullq check: OK"), std::string::npos);
+  ::close(fd);  // now nothing listens there
+  auto refused = nullq({"check"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.out.find("connection refused"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("nullq check: 1 problem(s)"), std::string::npos);
+  config("");
+  auto none = nullq({"check"});
+  EXPECT_EQ(none.code, 78);
+  EXPECT_NE(none.err.find("no smart hosts configured"), std::string::npos) << none.err;
+}
+
+}  // namespace
