@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Delivery benchmark for nullq-send (see run.sh). Not a test: prints figures and ratios.
+
+For N queued 1 KB messages: nullq-send --once to a local QMQP server and to a local QMTP server,
+Debian's nullmailer qmqp module (one fork+exec per message, as nullmailer-send does) to the same
+QMQP server, and a raw parallel QMQP client (the server's capacity). Client CPU and peak RSS come
+from wait4() of the child; inject-to-delivered latency from an idle daemon.
+"""
+import os, statistics, subprocess, sys, tempfile, time
+
+bin_dir, benchtool, nm_qmqp, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+body = "From: bench@example.org\nTo: sink@example.org\nSubject: bench\n\n" + ("x" * 71 + "\n") * 13
+assert 900 < len(body) < 1100
+
+def ns(s):
+    b = s.encode() if isinstance(s, str) else s
+    return str(len(b)).encode() + b":" + b + b","
+
+def run_child(argv, stdin=None, pass_fds=(), env=None):
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
+    if stdin is not None:
+        p.stdin.write(stdin); p.stdin.close()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return time.monotonic() - t0, ru, p.returncode, err.decode(errors="replace")
+
+def fill_spool(spool, count):
+    for d in ("tmp", "new", "queue", "failed"):
+        os.makedirs(os.path.join(spool, d), exist_ok=True)
+    if not os.path.exists(os.path.join(spool, "trigger")):
+        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
+    now = int(time.time())
+    head = b"NQ1\nF" + ns("bench@example.org") + b"\nT" + ns("sink@example.org") + b"\nQ" + ns(str(now)) + b"\n\n"
+    data = head + body.encode()
+    qdir = os.path.join(spool, "queue")
+    for i in range(count):
+        name = "%d%06dP%dR%016x,0,0" % (now, i % 1000000, 1 + i // 1000000, i)
+        with open(os.path.join(qdir, name), "wb") as f:
+            f.write(data)
+
+def config(tmp, url, extra=""):
+    path = os.path.join(tmp, "nullq.yaml")
+    with open(path, "w") as f:
+        f.write("hostname: bench.example\nsmarthosts:\n  - %s\nqueue:\n  dir: %s\nlog:\n  level: warning\n%s"
+                % (url, os.path.join(tmp, "spool"), extra))
+    return path
+
+ports = {}
+with tempfile.TemporaryDirectory() as tmp:
+    qp, tp = os.path.join(tmp, "qmqp.port"), os.path.join(tmp, "qmtp.port")
+    sink = subprocess.Popen([benchtool, "sink", qp, tp])
+    try:
+        for _ in range(200):
+            if os.path.exists(qp) and os.path.exists(tp) and open(tp).read().strip():
+                break
+            time.sleep(0.01)
+        qport, tport = int(open(qp).read()), int(open(tp).read())
+        results = {}
+
+        # The receiver's own capacity: a raw parallel QMQP client (16 connections).
+        out = subprocess.run([benchtool, "raw-qmqp", str(qport), str(max(n, 5000)), "16"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        raw_rate = int(out[1]) / float(out[2])
+
+        for name, url, extra in (("nullq qmqp", "url: qmqp://127.0.0.1:%d\n    connections: 16" % qport,
+                                  "delivery:\n  connections: 16\n"),
+                                 ("nullq qmtp", "url: qmtp://127.0.0.1:%d\n    connections: 4\n    pipeline: 64" % tport,
+                                  "")):
+            with tempfile.TemporaryDirectory() as t2:
+                cfg = config(t2, url, extra)
+                fill_spool(os.path.join(t2, "spool"), n)
+                secs, ru, rc, err = run_child([os.path.join(bin_dir, "nullq-send"), "--once", "--stderr",
+                                               "--config", cfg])
+                left = len(os.listdir(os.path.join(t2, "spool", "queue")))
+                if rc != 0 or left:
+                    print("%s: exit %d, %d left\n%s" % (name, rc, left, err[-2000:]))
+                results[name] = (n / secs, (ru.ru_utime + ru.ru_stime) * 1e6 / n, ru.ru_maxrss / 1024)
+
+        # nullmailer: one qmqp module process per message, serially, like nullmailer-send.
+        nm_n = min(n, 2000)
+        mail = os.path.join(tmp, "nm-mail")
+        with open(mail, "w") as f:
+            f.write("bench@example.org\nsink@example.org\n\n" + body)
+        opts = ("host=127.0.0.1\nport=%d\n" % qport).encode()
+        cpu = 0.0
+        peak = 0
+        t0 = time.monotonic()
+        for _ in range(nm_n):
+            fd = os.open(mail, os.O_RDONLY)
+            os.dup2(fd, 3, inheritable=True) if fd != 3 else None
+            _, ru, rc, err = run_child([nm_qmqp], stdin=opts, pass_fds=(3,))
+            os.close(fd)
+            if fd != 3:
+                os.close(3)
+            if rc != 0:
+                print("nullmailer qmqp failed:", err)
+                break
+            cpu += ru.ru_utime + ru.ru_stime
+            peak = max(peak, ru.ru_maxrss)
+        secs = time.monotonic() - t0
+        results["nullmailer qmqp"] = (nm_n / secs, cpu * 1e6 / nm_n, peak / 1024)
+
+        # Idle daemon: peak RSS with an empty queue, and inject-to-delivered latency.
+        with tempfile.TemporaryDirectory() as t3:
+            cfg = config(t3, "qmtp://127.0.0.1:%d" % tport)
+            spool = os.path.join(t3, "spool")
+            fill_spool(spool, 0)
+            d = subprocess.Popen([os.path.join(bin_dir, "nullq-send"), "--stderr", "--config", cfg],
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            lat = []
+            frame = ns(ns("bench@example.org") + ns("sink@example.org")) + body.encode()
+            for _ in range(50):
+                t0 = time.monotonic()
+                subprocess.run([os.path.join(bin_dir, "nullq-queue"), "-d", spool], input=frame, check=True)
+                deadline = t0 + 5
+                while time.monotonic() < deadline and (os.listdir(os.path.join(spool, "new")) or
+                                                       os.listdir(os.path.join(spool, "queue"))):
+                    time.sleep(0.0005)
+                lat.append((time.monotonic() - t0) * 1000)
+            with open("/proc/%d/status" % d.pid) as f:
+                hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
+            d.terminate()
+            d.wait(timeout=20)
+    finally:
+        sink.terminate()
+        sink.wait()
+
+print("messages: %d x %d bytes (nullmailer: %d)" % (n, len(body), min(n, 2000)))
+print("receiver capacity (raw parallel QMQP client, 16 conns): %.0f msg/s" % raw_rate)
+print("%-18s %12s %18s %12s" % ("client", "msg/s", "CPU ms / 1000 msg", "peak RSS MB"))
+for k, (rate, cpu_ms_per_1000, rss) in results.items():
+    print("%-18s %12.0f %18.0f %12.1f" % (k, rate, cpu_ms_per_1000, rss))
+nm = results["nullmailer qmqp"]
+q, t = results["nullq qmqp"], results["nullq qmtp"]
+print("ratios: qmqp/nullmailer %.1fx (target >= 5x), qmqp/raw %.0f%% (target >= 80%%), "
+      "qmtp/nullmailer %.1fx (target >= 10x), CPU nullq-qmqp/nullmailer %.2f, nullq-qmtp/nullmailer %.2f "
+      "(target <= 0.10)" % (q[0] / nm[0], 100 * q[0] / raw_rate, t[0] / nm[0], q[1] / nm[1], t[1] / nm[1]))
+print("idle daemon: peak RSS %.1f MB (target <= 4); inject-to-delivered latency (includes nullq-queue "
+      "fork+exec) median %.1f ms, p90 %.1f ms (target median <= 10)"
+      % (int(hwm) / 1024, statistics.median(lat), sorted(lat)[int(len(lat) * 0.9)]))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Delivery benchmark (not a test): nullq-send over QMQP and QMTP vs Debian's nullmailer (QMQP) and a raw
+# parallel QMQP client, same local receiver, same run. Usage: bash bench/deliver/run.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n=${1:-5000}
+build=build-bench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+[ -d "$build" ] || meson setup "$build" --buildtype=release -Dtests=false >/dev/null
+ninja -C "$build" src/bin/nullq-send src/bin/nullq-queue >/dev/null
+g++ -std=c++20 -O2 -o "$work/benchtool" bench/deliver/benchtool.cpp $(pkg-config --cflags --libs libuv)
+
+# nullmailer's qmqp protocol module, unpacked (not installed).
+(cd "$work" && apt-get download nullmailer >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get download nullmailer >/dev/null; })
+dpkg-deb -x "$work"/nullmailer_*.deb "$work/nm"
+
+python3 bench/deliver/bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/lib/nullmailer/qmqp" "$n"

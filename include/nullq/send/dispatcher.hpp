@@ -1,0 +1,91 @@
+// send/dispatcher.hpp — the connections: per server address, QMTP connections that are reused and
+// pipelined, or one QMQP connection per message; bounded per host and globally.
+//
+// Purpose:   take (message, target) jobs and run them on the client sessions, respecting
+//            SmartHost.connections per address, SmartHost.pipeline packages in flight per QMTP
+//            connection, and the global Config.connections bound. A QMTP connection with nothing
+//            more queued is half-closed (qmail-qmtpd answers only after it sees the next read).
+// Trust:     server replies are handled by the client module.
+// Errors:    every submitted job gets exactly one callback (unless abandon_all()); a job for an
+//            address whose breaker is open is failed with connect_failed at once.
+// Threading: loop thread only. submit() never calls back synchronously; callbacks run from pump()
+//            or from the client's libuv callbacks. Client objects are destroyed only in pump(),
+//            never inside their own callbacks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nullq/client.hpp"
+#include "nullq/send/router.hpp"
+
+struct uv_loop_s;
+
+namespace nullq::send {
+
+class Breaker;
+
+struct Limits {
+  unsigned connections = 4;  // per address
+  unsigned pipeline = 32;    // QMTP packages in flight per connection
+};
+
+class Dispatcher {
+ public:
+  // `request_pump` asks the owner to call pump() soon (from a fresh loop callback).
+  Dispatcher(uv_loop_s* loop, Breaker& breaker, std::function<void()> request_pump);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  void set_timeouts(client::Timeouts t) { timeouts_ = t; }
+  void set_global_limit(unsigned connections) { global_ = connections ? connections : 1; }
+
+  void submit(const Target& target, Limits limits, std::shared_ptr<const client::Message> msg,
+              client::DoneCallback on_done);
+  // Starts queued jobs where there is room, half-closes QMTP connections with nothing more to
+  // send, destroys finished sessions.
+  void pump(std::int64_t now_ms);
+  // Destroys every session without callbacks (shutdown); queued jobs are dropped too.
+  void abandon_all();
+
+  std::size_t open_sessions() const { return open_; }
+  std::size_t queued_jobs() const;
+  bool idle() const { return open_ == 0 && queued_jobs() == 0 && incoming_.empty(); }
+  // Connections opened so far (QMTP connections + QMQP deliveries), for tests and status.
+  std::uint64_t sessions_opened() const { return opened_; }
+
+ private:
+  struct Job {
+    std::shared_ptr<const client::Message> msg;
+    client::DoneCallback on_done;
+  };
+  struct QmtpConn;
+  struct QmqpRun;
+  struct Pool;
+  struct Incoming {
+    Target target;
+    Limits limits;
+    Job job;
+  };
+
+  Pool& pool_for(const Target& t, Limits limits);
+  void pump_pool(Pool& p, std::int64_t now_ms);
+
+  uv_loop_s* loop_;
+  Breaker& breaker_;
+  std::function<void()> request_pump_;
+  client::Timeouts timeouts_;
+  unsigned global_ = 16;
+  std::size_t open_ = 0;
+  std::uint64_t opened_ = 0;
+  std::vector<Incoming> incoming_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;  // key: "qmtp 127.0.0.1:209"
+};
+
+}  // namespace nullq::send

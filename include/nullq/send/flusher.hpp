@@ -1,0 +1,46 @@
+// send/flusher.hpp — nullq-send: the queue flusher, as a daemon or for one run (--once).
+//
+// Purpose:   one libuv loop that accepts drops from new/, indexes queue/, delivers due messages
+//            (oldest first) through the smart hosts with failover, records retries, bounces and
+//            expires; woken only by the trigger FIFO, inotify on new/, a slow safety rescan
+//            (5 min), due timers and signals.
+//            Trigger byte: "look now" — accept new/ at once, and rescan queue/ (names only) so that
+//            `nullq flush` renames (next=0) are seen; queue/ rescans are at most one per second.
+// Trust:     drop files are hostile (validated by spool::Store); servers and DNS are hostile.
+// Errors:    start-up problems are returned as an exit code with a one-line message on stderr:
+//            64 usage, 78 configuration, 73/74/75 spool, 75 lock busy (daemon). Delivery problems are
+//            logged and kept in the queue, never fatal.
+// Threading: one thread; run() owns the loop.
+//
+// Exit status of --once: 0 queue empty; 75 messages remain queued; a daemon already running is
+// poked and --once exits 0 after saying so. The daemon exits 0 after TERM/INT.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nullq::send {
+
+struct Options {
+  std::string config_path;  // "" = config::default_path()
+  bool once = false;
+  bool force_stderr = false;
+  bool help = false;
+  bool version = false;
+};
+
+// Parses argv (without argv[0]). Returns false with a one-line `error` on a usage error.
+bool parse_args(const std::vector<std::string>& args, Options& out, std::string& error);
+const char* usage();
+
+struct Summary {
+  std::uint64_t delivered = 0;   // messages fully done
+  std::uint64_t bounced = 0;     // messages with at least one recipient bounced or expired
+  std::uint64_t deferred = 0;    // messages left in the queue at exit
+};
+
+// Runs the flusher; returns the process exit status.
+int run(const Options& options);
+
+}  // namespace nullq::send

@@ -1,0 +1,52 @@
+// nullq-send's command line (see include/nullq/send/flusher.hpp).
+#include <string>
+#include <vector>
+
+#include "nullq/send/flusher.hpp"
+
+namespace nullq::send {
+
+const char* usage() {
+  return "usage: nullq-send [--once] [--config PATH] [--stderr]\n"
+         "  --once         deliver everything due, then exit (0: queue empty, 75: mail left queued)\n"
+         "  --config PATH  configuration file (default: $NULLQ_CONFIG, else the compiled-in path)\n"
+         "  --stderr       log to stderr without priority prefixes (default: syslog, or the journal)\n";
+}
+
+bool parse_args(const std::vector<std::string>& args, Options& out, std::string& error) {
+  out = Options{};
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--once" || a == "-1") {
+      out.once = true;
+    } else if (a == "--stderr") {
+      out.force_stderr = true;
+    } else if (a == "--help" || a == "-h") {
+      out.help = true;
+    } else if (a == "--version") {
+      out.version = true;
+    } else if (a == "--config" || a == "-c") {
+      if (i + 1 >= args.size()) {
+        error = a + " needs a file name";
+        return false;
+      }
+      out.config_path = args[++i];
+      if (out.config_path.empty()) {
+        error = a + " needs a file name";
+        return false;
+      }
+    } else if (a.rfind("--config=", 0) == 0) {
+      out.config_path = a.substr(9);
+      if (out.config_path.empty()) {
+        error = "--config needs a file name";
+        return false;
+      }
+    } else {
+      error = "unknown argument '" + a + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace nullq::send

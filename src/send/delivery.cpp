@@ -1,0 +1,360 @@
+// What happens to one message: smart hosts in order, every address of each, the circuit breaker,
+// per-recipient results, retries with backoff, bounces and expiry (see flusher.hpp, DESIGN.md).
+//
+// Failover rule (qmail-qmqpc, PROTOCOLS.md §5): a message moves to the next address or smart host
+// only while no server has been reached. Once a server answered (even by dropping the connection
+// mid-session), its answer is final for this attempt: the same recipients are not sent elsewhere.
+#include <cerrno>
+
+#include "flusher_impl.hpp"
+
+namespace nullq::send {
+
+namespace {
+
+// One printable line for the queue file's L record.
+std::string one_line(std::string_view text, std::size_t cap) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= cap) break;
+    if (c == '\r' || c == '\n' || c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += '?';
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+Priority priority_for(char result) {
+  switch (result) {
+    case 'K': return Priority::info;
+    case 'D': return Priority::warning;
+    default: return Priority::notice;
+  }
+}
+
+}  // namespace
+
+void Flusher::log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
+                          const std::string& text, std::int64_t ms) {
+  Priority p = priority_for(result);
+  if (!log_enabled(p)) return;
+  Attempt at;
+  at.id = a.entry.id;
+  at.host = a.host_text;
+  at.addr = addr;
+  at.proto = a.proto;
+  at.rcpts = rcpts;
+  at.result = result;
+  at.text = text;
+  at.ms = ms;
+  log_line(p, format_attempt(at));
+}
+
+void Flusher::start_message(const spool::Entry& e) {
+  auto loaded = store_->load(e);
+  if (!loaded.ok()) {
+    const Error& err = loaded.error();
+    if (err.domain == ErrorDomain::sys && err.code == ENOENT) {
+      sched_.erase(e.id);  // removed behind our back (nullq drop)
+      return;
+    }
+    if (err.is_permanent()) {
+      log_line(Priority::err, "id=" + e.id + " unreadable queue file moved to failed/: " + err.message());
+      auto s = store_->move_to_failed(e, err.message());
+      if (!s.ok()) log_line(Priority::err, "id=" + e.id + " " + s.error().message());
+      sched_.erase(e.id);
+      return;
+    }
+    log_line(Priority::err, "id=" + e.id + " cannot read the queue file: " + err.message());
+    std::int64_t next = unix_now() + cfg_.retry_min.count();
+    auto r = store_->reschedule(e, e.attempts, next, nullptr);
+    spool::Entry upd = e;
+    upd.next_attempt = next;
+    sched_.release(r.ok() ? r.value() : upd);
+    return;
+  }
+  Active a;
+  a.tag = next_tag_++;
+  a.entry = e;
+  a.envelope = std::move(loaded.value().envelope);
+  a.msg = std::make_shared<client::Message>();
+  a.msg->tag = a.tag;
+  a.msg->body = std::move(loaded.value().message);
+  a.msg->sender = a.envelope.sender;
+  a.msg->recipients = a.envelope.recipients;
+  a.generation = generation_;
+  const std::uint64_t tag = a.tag;
+  active_.emplace(tag, std::move(a));
+  next_host(tag);
+}
+
+void Flusher::next_host(std::uint64_t tag) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  if (a.generation != generation_) {
+    // The configuration was reloaded while this message was being routed: start over with the
+    // new smart hosts (nothing has been sent anywhere yet).
+    a.generation = generation_;
+    a.host_index = 0;
+    a.permanent_routes = 0;
+    a.route.reset();
+  }
+  if (a.host_index >= router_->hosts().size()) {
+    unreached(tag);
+    return;
+  }
+  const config::SmartHost& h = router_->hosts()[a.host_index];
+  a.host_text = h.text;
+  a.proto = h.protocol == config::Protocol::qmqp ? "qmqp" : "qmtp";
+  router_->route(a.host_index, now_ms(),
+                 [this, tag](std::shared_ptr<const Route> r) { on_route(tag, std::move(r)); });
+}
+
+void Flusher::on_route(std::uint64_t tag, std::shared_ptr<const Route> route) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  if (a.generation != generation_) {
+    next_host(tag);
+    return;
+  }
+  if (route->error) {
+    const bool perm = route->error->is_permanent();
+    if (perm) {
+      ++a.permanent_routes;
+    } else {
+      a.any_temporary = true;
+    }
+    a.last_error = route->error->message();
+    log_attempt(a, "-", perm ? 'D' : 'Z', a.msg->recipients.size(), a.last_error, 0);
+    ++a.host_index;
+    next_host(tag);
+    return;
+  }
+  a.route = std::move(route);
+  a.target_index = 0;
+  try_target(tag);
+}
+
+void Flusher::try_target(std::uint64_t tag) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  if (a.generation != generation_) {
+    next_host(tag);
+    return;
+  }
+  const config::SmartHost& h = router_->hosts()[a.host_index];
+  while (a.target_index < a.route->targets.size()) {
+    const Target& t = a.route->targets[a.target_index];
+    if (!breaker_->allowed(t.endpoint.text, now_ms())) {
+      a.any_temporary = true;
+      a.last_error = t.endpoint.text + " refused a connection recently; cooling down";
+      if (log_enabled(Priority::debug)) log_line(Priority::debug, "id=" + a.entry.id + " skipping " + a.last_error);
+      ++a.target_index;
+      continue;
+    }
+    a.attempt_started_ms = now_ms();
+    dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
+                        [this, tag](client::Outcome o) { on_outcome(tag, std::move(o)); });
+    return;
+  }
+  ++a.host_index;
+  next_host(tag);
+}
+
+void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  const Target t = a.route->targets[a.target_index];
+  const std::int64_t ms = now_ms() - a.attempt_started_ms;
+  if (o.connect_failed) {
+    std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
+    if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
+    a.any_temporary = true;
+    a.last_error = t.endpoint.text + ": " + why;
+    log_attempt(a, t.endpoint.text, 'Z', a.msg->recipients.size(), why, ms);
+    ++a.target_index;
+    try_target(tag);
+    return;
+  }
+  breaker_->record_connected(t.endpoint.text);
+  for (const auto& g : group_replies(o.replies)) {
+    log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), g.count, g.text, ms);
+  }
+  Split sp = split_replies(a.msg->recipients, o.replies);
+  settle(tag, std::move(sp), a.host_text + " (" + t.endpoint.text + ")");
+}
+
+bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed) {
+  suppressed = false;
+  if (!cfg_.bounce_enabled) {
+    suppressed = true;
+    return true;
+  }
+  bounce::Report rep;
+  rep.id = a.entry.id;
+  rep.original = &a.envelope;
+  rep.original_message = a.msg->body;
+  const std::size_t n = failures.size();
+  rep.failures = std::move(failures);
+  rep.delay_warning = delay_warning;
+  rep.hostname = cfg_.hostname;
+  rep.double_bounce_to = cfg_.bounce_admin.empty() ? cfg_.admin : cfg_.bounce_admin;
+  rep.now = unix_now();
+  auto composed = bounce::compose(rep);
+  if (!composed) {
+    suppressed = true;
+    log_line(Priority::notice, "id=" + a.entry.id + " failure of a bounce is not reported again (kept in failed/ "
+                               "when nothing else is left)");
+    return true;
+  }
+  auto id = bounce::enqueue(spool_, *composed, rep.now);
+  if (!id.ok()) {
+    log_line(Priority::err, "id=" + a.entry.id + " cannot queue the " +
+                                (delay_warning ? "delay warning" : "bounce") + ": " + id.error().message());
+    return false;
+  }
+  std::string to = composed->recipients.empty() ? "-" : composed->recipients.front();
+  log_line(Priority::info, "id=" + a.entry.id + " " + (delay_warning ? "delay warning" : "bounce") + " for " +
+                               std::to_string(n) + " recipient(s) queued as id=" + id.value() + " to <" + to + ">");
+  need_accept_ = true;
+  request_tick();
+  return true;
+}
+
+void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  std::vector<std::string> remaining = std::move(sp.remaining);
+  std::string last = sp.last_temporary_text;
+  bool bounced = false;
+  bool to_failed = false;
+  std::string failed_reason;
+  if (!sp.bounced.empty()) {
+    std::vector<bounce::Failure> failures;
+    for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote});
+    bool suppressed = false;
+    if (report(a, std::move(failures), false, suppressed)) {
+      bounced = true;
+      if (suppressed) {
+        failed_reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
+        if (remaining.empty()) {
+          to_failed = true;
+        } else {
+          log_line(Priority::warning, "id=" + a.entry.id + " " + std::to_string(sp.bounced.size()) +
+                                          " recipient(s) failed permanently and cannot be reported: " +
+                                          failed_reason);
+        }
+      }
+    } else {
+      // The report could not be queued (disk full?): keep these recipients and try again later.
+      for (const auto& [rcpt, text] : sp.bounced) remaining.push_back(rcpt);
+      last = "failed permanently, but the bounce could not be queued yet: " + sp.bounced.front().second;
+    }
+  }
+  if (remaining.empty()) {
+    Status s = to_failed ? store_->move_to_failed(a.entry, failed_reason) : store_->remove(a.entry);
+    if (!s.ok()) log_line(Priority::err, "id=" + a.entry.id + " " + s.error().message());
+    if (bounced) {
+      ++summary_.bounced;
+    } else {
+      ++summary_.delivered;
+    }
+    sched_.erase(a.entry.id);
+    done(tag);
+    return;
+  }
+  if (last.empty()) last = "temporary failure";
+  temporary(tag, std::move(remaining), last);
+}
+
+void Flusher::unreached(std::uint64_t tag) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  if (!a.any_temporary && a.permanent_routes > 0) {
+    // Every smart host said "never" (NXDOMAIN): bounce now rather than retry for a week.
+    std::vector<bounce::Failure> failures;
+    for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, ""});
+    bool suppressed = false;
+    if (report(a, std::move(failures), false, suppressed)) {
+      Status s = suppressed ? store_->move_to_failed(a.entry, a.last_error) : store_->remove(a.entry);
+      if (!s.ok()) log_line(Priority::err, "id=" + a.entry.id + " " + s.error().message());
+      ++summary_.bounced;
+      sched_.erase(a.entry.id);
+      done(tag);
+      return;
+    }
+  }
+  std::string last = a.last_error.empty() ? "no smart host could be reached" : a.last_error;
+  temporary(tag, a.msg->recipients, last);
+}
+
+void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error) {
+  auto it = active_.find(tag);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  const std::int64_t now = unix_now();
+  const std::uint32_t attempts = a.entry.attempts + 1;
+  const std::int64_t queued_at = a.envelope.queued_at > 0 ? a.envelope.queued_at : a.entry.queued_at;
+  const std::int64_t age = now - queued_at;
+
+  if (age >= cfg_.lifetime.count()) {
+    std::string diag = "gave up after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s") +
+                       " over " + human_duration(age) + ": " + last_error;
+    std::vector<bounce::Failure> failures;
+    for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, ""});
+    bool suppressed = false;
+    if (report(a, std::move(failures), false, suppressed)) {
+      Status s = suppressed ? store_->move_to_failed(a.entry, diag) : store_->remove(a.entry);
+      if (!s.ok()) log_line(Priority::err, "id=" + a.entry.id + " " + s.error().message());
+      log_line(Priority::warning, "id=" + a.entry.id + " expired: " + one_line(diag, 512));
+      ++summary_.bounced;
+      sched_.erase(a.entry.id);
+      done(tag);
+      return;
+    }
+    // The report could not be queued: keep the message and try again later.
+  }
+
+  spool::Loaded upd;
+  upd.envelope = a.envelope;
+  upd.envelope.recipients = std::move(remaining);
+  upd.envelope.last_error = one_line(last_error, envelope::max_error_text);
+  if (cfg_.delay_warning.count() > 0 && !upd.envelope.warned && age >= cfg_.delay_warning.count()) {
+    std::vector<bounce::Failure> failures;
+    for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, ""});
+    bool suppressed = false;
+    if (report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
+  }
+  upd.message = a.msg->body;
+  const std::int64_t next = now + spool::backoff(attempts, cfg_.retry_min, cfg_.retry_max, rng_).count();
+  auto r = store_->reschedule(a.entry, attempts, next, &upd);
+  if (r.ok()) {
+    sched_.release(r.value());
+  } else if (r.error().domain == ErrorDomain::sys && r.error().code == ENOENT) {
+    sched_.erase(a.entry.id);
+  } else {
+    log_line(Priority::err, "id=" + a.entry.id + " cannot record the retry: " + r.error().message());
+    spool::Entry e = a.entry;
+    e.next_attempt = next;
+    sched_.release(e);
+  }
+  done(tag);
+}
+
+void Flusher::done(std::uint64_t tag) {
+  active_.erase(tag);
+  request_tick();
+}
+
+}  // namespace nullq::send

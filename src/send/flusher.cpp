@@ -1,0 +1,444 @@
+// The flusher: loop, wake-ups, start-up and shutdown (see include/nullq/send/flusher.hpp).
+// What happens to one message (routing, failover, results) is in delivery.cpp.
+#include "nullq/send/flusher.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <algorithm>
+
+#include "flusher_impl.hpp"
+#include "nullq/send/lock.hpp"
+#include "nullq/send/notify.hpp"
+#include "nullq_build_config.h"
+
+namespace nullq::send {
+
+namespace {
+
+constexpr std::int64_t rescan_interval_ms = 5 * 60 * 1000;  // safety net for lost inotify events
+constexpr std::int64_t rescan_min_gap_ms = 1000;            // queue/ readdir at most once a second
+constexpr std::int64_t shutdown_grace_ms = 10 * 1000;       // in-flight sessions after TERM
+constexpr std::chrono::hours tmp_orphan_age{36};
+
+int spool_exit_code(const Error& e) {
+  if (e.domain == ErrorDomain::sys) {
+    switch (e.code) {
+      case EACCES:
+      case EPERM:
+      case EROFS:
+      case ENOENT:
+      case ENOTDIR:
+        return 73;  // EX_CANTCREAT
+      case EIO:
+        return 74;  // EX_IOERR
+      default:
+        break;
+    }
+  }
+  return 75;  // EX_TEMPFAIL
+}
+
+}  // namespace
+
+std::int64_t Flusher::unix_now() const { return static_cast<std::int64_t>(::time(nullptr)); }
+std::int64_t Flusher::now_ms() const { return static_cast<std::int64_t>(loop_->now_ms()); }
+
+Flusher::Flusher(const Options& options) : options_(options), rng_(std::random_device{}()) {}
+
+Flusher::~Flusher() = default;
+
+int Flusher::start() {
+  // Configuration.
+  config_path_ = options_.config_path.empty() ? config::default_path() : options_.config_path;
+  auto loaded = config::load(config_path_);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "nullq-send: %s\n", loaded.error().message().c_str());
+    return 78;
+  }
+  cfg_ = std::move(loaded).value();
+  if (cfg_.smarthosts.empty()) {
+    std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
+    return 78;
+  }
+  log_init(choose_sink(options_.force_stderr, std::getenv("JOURNAL_STREAM")), cfg_.log_level);
+
+  // Spool: a private spool (tests, demo) is created on first use; the system one by the package.
+  spool_ = queue::Spool{cfg_.queue_dir};
+  struct stat st {};
+  if (spool_.dir != NULLQ_SPOOL_DIR || ::stat(spool_.dir.c_str(), &st) != 0) {
+    auto s = queue::ensure_spool(spool_);
+    if (!s.ok()) {
+      std::fprintf(stderr, "nullq-send: spool %s: %s\n", spool_.dir.c_str(), s.error().message().c_str());
+      return spool_exit_code(s.error());
+    }
+  }
+
+  // One flusher at a time.
+  auto lock = SpoolLock::try_acquire(spool_.lock());
+  if (!lock.ok()) {
+    if (SpoolLock::is_busy(lock.error())) {
+      if (options_.once) {
+        queue::poke_trigger(spool_);
+        std::fputs("nullq-send: a flusher is running; asked it to deliver now\n", stderr);
+        return 0;
+      }
+      std::fprintf(stderr, "nullq-send: another nullq-send is running (%s is locked)\n", spool_.lock().c_str());
+      return 75;
+    }
+    std::fprintf(stderr, "nullq-send: %s\n", lock.error().message().c_str());
+    return spool_exit_code(lock.error());
+  }
+  lock_ = std::make_unique<SpoolLock>(std::move(lock).value());
+
+  store_ = std::make_unique<spool::Store>(spool_, cfg_.max_message_size);
+
+  // Index what is there before opening the loop: start-up errors are still exit codes here.
+  std::size_t orphans = store_->remove_tmp_orphans(tmp_orphan_age);
+  if (orphans) log_line(Priority::notice, "removed " + std::to_string(orphans) + " stale file(s) from tmp/");
+  accept_new();
+  std::vector<spool::Quarantined> bad;
+  auto scanned = store_->scan(bad);
+  if (!scanned.ok()) {
+    std::fprintf(stderr, "nullq-send: %s\n", scanned.error().message().c_str());
+    return spool_exit_code(scanned.error());
+  }
+  for (const auto& q : bad) log_line(Priority::warning, "queue/" + q.name + ": " + q.reason + " (left alone)");
+  sched_.reconcile(scanned.value());
+
+  // The loop and its handles.
+  event::ignore_sigpipe();
+  loop_ = std::make_unique<event::Loop>();
+  breaker_ = std::make_unique<Breaker>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.cooldown));
+  dispatcher_ = std::make_unique<Dispatcher>(loop_->get(), *breaker_, [this] { request_tick(); });
+  apply_limits();
+  try {
+    make_resolver();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nullq-send: resolver: %s\n", e.what());
+    return 75;
+  }
+  router_ = std::make_unique<Router>(lookup_.get(), cfg_.smarthosts);
+  if (const char* p = std::getenv("NULLQ_MXPS_PORT"); p && *p) {
+    long port = std::strtol(p, nullptr, 10);
+    if (port > 0 && port < 65536) router_->set_mxps_port(static_cast<std::uint16_t>(port));
+  }
+  router_->set_note_sink([](const config::SmartHost& h, const std::string& note) {
+    log_line(Priority::warning, h.text + ": " + note);
+  });
+  start_loop();
+  log_line(Priority::info, std::string(options_.once ? "flushing" : "started") + ": " +
+                               std::to_string(sched_.size()) + " message(s) queued, " +
+                               std::to_string(cfg_.smarthosts.size()) + " smart host(s)");
+  if (!options_.once) {
+    notify_ready_ = std::getenv("NOTIFY_SOCKET") != nullptr;
+    if (notify_ready_) (void)sd_notify("READY=1\nSTATUS=" + status_text());
+  }
+  request_tick();
+  return -1;
+}
+
+void Flusher::apply_limits() {
+  client::Timeouts t;
+  t.connect = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.connect_timeout);
+  t.io = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.io_timeout);
+  t.session = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.session_max);
+  dispatcher_->set_timeouts(t);
+  dispatcher_->set_global_limit(cfg_.connections);
+  breaker_->set_cooldown(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.cooldown));
+  std::size_t per = static_cast<std::size_t>(cfg_.connections ? cfg_.connections : 1) * 32;
+  max_active_ = std::clamp<std::size_t>(per, 64, 4096);
+}
+
+bool Flusher::needs_dns() const {
+  for (const auto& h : cfg_.smarthosts) {
+    dns::Address a;
+    if (h.protocol == config::Protocol::mx || !literal_address(h.host, a)) return true;
+  }
+  return false;
+}
+
+void Flusher::make_resolver() {
+  if (!needs_dns()) return;
+  dns::Options o;
+  if (const char* servers = std::getenv("NULLQ_DNS_SERVERS"); servers && *servers) o.servers = servers;
+  resolver_ = std::make_unique<dns::Resolver>(loop_->get(), o);
+  lookup_ = std::make_unique<ResolverLookup>(*resolver_);
+}
+
+void Flusher::start_loop() {
+  uv_loop_s* loop = loop_->get();
+  // An idle handle, not a 0 ms timer: libuv 1.44 runs a timer re-armed from its own callback in
+  // the same pass, so a tick that asks for another tick would starve I/O. Idle callbacks run once
+  // per loop iteration.
+  tick_idle_ = event::Idle(loop, [this] {
+    tick_idle_.stop();
+    tick_pending_ = false;
+    tick();
+  });
+  wake_timer_ = event::Timer(loop, [this] { request_tick(); });
+  rescan_soon_timer_ = event::Timer(loop, [this] {
+    need_rescan_ = true;
+    request_tick();
+  });
+  shutdown_timer_ = event::Timer(loop, [this] {
+    log_line(Priority::warning, "abandoning " + std::to_string(active_.size()) +
+                                    " delivery(ies) at shutdown; the messages stay queued");
+    abandon_all();
+    loop_->stop();
+  });
+  for (int signo : {SIGTERM, SIGINT, SIGHUP}) {
+    signals_.emplace_back(loop, signo, [this](int signum) {
+      if (signum == SIGHUP) {
+        reload();
+      } else {
+        begin_stop();
+      }
+    });
+  }
+  // The trigger: "look now". Also open in --once, so a poke during the run is not lost.
+  trigger_ = event::FifoReader(
+      loop,
+      [this](std::size_t) {
+        need_accept_ = true;
+        need_rescan_ = true;
+        request_tick();
+      },
+      [](const Error& e) { log_line(Priority::warning, "trigger FIFO: " + e.message()); });
+  if (auto st = trigger_.open(spool_.trigger()); !st.ok()) {
+    log_line(Priority::warning, spool_.trigger() + ": " + st.error().message() + "; relying on inotify and rescans");
+  }
+  if (!options_.once) {
+    incoming_watch_ = event::FsEvent(loop, [this] {
+      need_accept_ = true;
+      request_tick();
+    });
+    if (auto st = incoming_watch_.start(spool_.incoming()); !st.ok()) {
+      log_line(Priority::warning, "inotify on " + spool_.incoming() + ": " + st.error().message() +
+                                      "; relying on the trigger and rescans");
+    }
+    rescan_timer_ = event::Timer(loop, [this] {
+      need_accept_ = true;
+      need_rescan_ = true;
+      std::size_t n = store_->remove_tmp_orphans(tmp_orphan_age);
+      if (n) log_line(Priority::notice, "removed " + std::to_string(n) + " stale file(s) from tmp/");
+      request_tick();
+    });
+    rescan_timer_.start(std::chrono::milliseconds(rescan_interval_ms), std::chrono::milliseconds(rescan_interval_ms));
+  }
+}
+
+void Flusher::request_tick() {
+  if (tick_pending_ || !tick_idle_) return;
+  tick_pending_ = true;
+  tick_idle_.start();
+}
+
+void Flusher::accept_new() {
+  need_accept_ = false;
+  std::vector<spool::Quarantined> bad;
+  auto r = store_->accept_new(bad);
+  for (const auto& q : bad) {
+    log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
+  }
+  if (!r.ok()) {
+    log_line(Priority::err, "accepting new/: " + r.error().message());
+    return;
+  }
+  for (const auto& e : r.value()) {
+    sched_.upsert(e);
+    if (log_enabled(Priority::debug)) log_line(Priority::debug, "id=" + e.id + " accepted");
+  }
+}
+
+void Flusher::rescan() {
+  std::int64_t now = now_ms();
+  if (last_rescan_ms_ && now - last_rescan_ms_ < rescan_min_gap_ms) {
+    if (!rescan_soon_timer_.active()) {
+      rescan_soon_timer_.start(std::chrono::milliseconds(rescan_min_gap_ms - (now - last_rescan_ms_)));
+    }
+    need_rescan_ = false;
+    return;
+  }
+  need_rescan_ = false;
+  last_rescan_ms_ = now;
+  std::vector<spool::Quarantined> bad;
+  auto r = store_->scan(bad);
+  if (!r.ok()) {
+    log_line(Priority::err, "scanning queue/: " + r.error().message());
+    return;
+  }
+  sched_.reconcile(r.value());
+}
+
+void Flusher::tick() {
+  const std::int64_t now = unix_now();
+  if (!stopping_) {
+    if (need_accept_) accept_new();
+    if (need_rescan_) rescan();
+    while (active_.size() < max_active_) {
+      auto e = sched_.take_due(now);
+      if (!e) break;
+      start_message(*e);
+    }
+  }
+  dispatcher_->pump(now_ms());
+
+  if (stopping_) {
+    if (active_.empty()) loop_->stop();
+    return;
+  }
+  if (options_.once) {
+    if (active_.empty() && dispatcher_->idle() && !need_accept_ && !tick_pending_ && !sched_.has_due(unix_now())) {
+      loop_->stop();
+      return;
+    }
+  }
+  arm_wake_timer();
+  if (notify_ready_) {
+    std::int64_t ms = now_ms();
+    std::string status = status_text();
+    if (status != last_status_ && ms - last_status_ms_ >= 1000) {
+      last_status_ = status;
+      last_status_ms_ = ms;
+      (void)sd_notify("STATUS=" + status);
+    }
+  }
+}
+
+void Flusher::arm_wake_timer() {
+  const std::int64_t now = unix_now();
+  wake_timer_.stop();
+  if (sched_.has_due(now)) {
+    // At capacity: a finishing delivery ticks. Otherwise look again in a second (defensive).
+    if (active_.size() >= max_active_) return;
+    wake_timer_.start(std::chrono::milliseconds(1000));
+    return;
+  }
+  auto next = sched_.next_wakeup(now);
+  if (!next) return;
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  std::int64_t real_ms = static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  std::int64_t delay = *next * 1000 - real_ms + 5;  // fire once time(nullptr) >= next
+  if (delay < 0) delay = 0;
+  wake_timer_.start(std::chrono::milliseconds(delay));
+}
+
+std::string Flusher::status_text() const {
+  return std::to_string(sched_.size()) + " queued, " + std::to_string(active_.size()) + " in delivery";
+}
+
+void Flusher::reload() {
+  if (stopping_) return;
+  auto loaded = config::load(config_path_);
+  if (!loaded.ok()) {
+    log_line(Priority::err, "reload failed, keeping the current configuration: " + loaded.error().message());
+    return;
+  }
+  config::Config next = std::move(loaded).value();
+  if (next.smarthosts.empty()) {
+    log_line(Priority::err, "reload failed, keeping the current configuration: " + config_path_ +
+                                ": no smart hosts configured (key 'smarthosts')");
+    return;
+  }
+  if (next.queue_dir != cfg_.queue_dir) {
+    log_line(Priority::warning, "queue.dir changed to " + next.queue_dir + "; it takes effect on restart");
+    next.queue_dir = cfg_.queue_dir;
+  }
+  config::Config old = std::move(cfg_);
+  cfg_ = std::move(next);
+  try {
+    // The old channel read resolv.conf at start (c-ares 1.18): make a new one. Its pending lookups
+    // are cancelled without callbacks; router_->reset() below answers their waiters.
+    lookup_.reset();
+    resolver_.reset();
+    make_resolver();
+  } catch (const std::exception& e) {
+    log_line(Priority::err, std::string("reload: resolver: ") + e.what());
+  }
+  ++generation_;
+  log_set_level(cfg_.log_level);
+  apply_limits();
+  breaker_->clear();
+  router_->reset(lookup_.get(), cfg_.smarthosts);
+  log_line(Priority::info, "reloaded " + config_path_ + ": " + std::to_string(cfg_.smarthosts.size()) +
+                               " smart host(s)");
+  if (notify_ready_) (void)sd_notify("READY=1\nSTATUS=" + status_text());
+  request_tick();
+}
+
+void Flusher::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (notify_ready_) (void)sd_notify("STOPPING=1");
+  log_line(Priority::info, "stopping: " + std::to_string(active_.size()) + " delivery(ies) in flight");
+  trigger_.reset();
+  incoming_watch_.reset();
+  rescan_timer_.reset();
+  wake_timer_.stop();
+  rescan_soon_timer_.stop();
+  if (active_.empty()) {
+    loop_->stop();
+    return;
+  }
+  shutdown_timer_.start(std::chrono::milliseconds(shutdown_grace_ms));
+  request_tick();
+}
+
+void Flusher::abandon_all() {
+  dispatcher_->abandon_all();
+  active_.clear();
+}
+
+void Flusher::shutdown() {
+  if (!loop_) return;
+  if (dispatcher_) abandon_all();
+  router_.reset();
+  if (resolver_) resolver_->close();
+  tick_idle_.reset();
+  wake_timer_.reset();
+  rescan_timer_.reset();
+  rescan_soon_timer_.reset();
+  shutdown_timer_.reset();
+  trigger_.reset();
+  incoming_watch_.reset();
+  signals_.clear();
+  dispatcher_.reset();
+  lookup_.reset();
+  resolver_.reset();
+  loop_.reset();  // runs the close callbacks and checks nothing was left open
+}
+
+int Flusher::run() {
+  int rc = start();
+  if (rc >= 0) {
+    shutdown();
+    return rc;
+  }
+  loop_->run();
+  shutdown();
+  if (options_.once) {
+    summary_.deferred = sched_.size();
+    std::fprintf(stderr, "nullq-send: %llu delivered, %llu bounced, %llu deferred\n",
+                 static_cast<unsigned long long>(summary_.delivered),
+                 static_cast<unsigned long long>(summary_.bounced),
+                 static_cast<unsigned long long>(summary_.deferred));
+    return sched_.size() == 0 ? 0 : 75;
+  }
+  log_line(Priority::info, "stopped: " + std::to_string(sched_.size()) + " message(s) left queued");
+  return 0;
+}
+
+int run(const Options& options) {
+  Flusher f(options);
+  return f.run();
+}
+
+}  // namespace nullq::send

@@ -1,0 +1,143 @@
+// flusher_impl.hpp — the Flusher object behind send::run() (private to src/send).
+//
+// Purpose:   state shared by flusher.cpp (loop, wake-ups, start-up, signals) and delivery.cpp (what
+//            happens to one message: route, failover, results, retries, bounces, expiry).
+// Trust:     see flusher.hpp.
+// Errors:    start() returns an exit code (>= 0) or -1 to run the loop.
+// Threading: loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "nullq/bounce.hpp"
+#include "nullq/client.hpp"
+#include "nullq/config.hpp"
+#include "nullq/dns.hpp"
+#include "nullq/event.hpp"
+#include "nullq/queue.hpp"
+#include "nullq/send/breaker.hpp"
+#include "nullq/send/dispatcher.hpp"
+#include "nullq/send/flusher.hpp"
+#include "nullq/send/lock.hpp"
+#include "nullq/send/log.hpp"
+#include "nullq/send/outcome.hpp"
+#include "nullq/send/router.hpp"
+#include "nullq/send/scheduler.hpp"
+#include "nullq/spool.hpp"
+
+namespace nullq::send {
+
+// One message being delivered.
+struct Active {
+  std::uint64_t tag = 0;
+  spool::Entry entry;
+  envelope::Envelope envelope;
+  std::shared_ptr<client::Message> msg;   // body + current recipients, shared with the sessions
+  std::uint64_t generation = 0;           // configuration it started with
+  std::size_t host_index = 0;             // smart host being tried
+  std::string host_text;                  // its text, for logs ("qmtp://relay.example.org")
+  const char* proto = "qmtp";
+  std::shared_ptr<const Route> route;     // its addresses
+  std::size_t target_index = 0;           // address being tried
+  std::int64_t attempt_started_ms = 0;
+  std::size_t permanent_routes = 0;       // smart hosts that said "never" (NXDOMAIN)
+  bool any_temporary = false;             // some smart host may work later
+  std::string last_error;
+};
+
+class Flusher {
+ public:
+  explicit Flusher(const Options& options);
+  ~Flusher();
+  Flusher(const Flusher&) = delete;
+  Flusher& operator=(const Flusher&) = delete;
+
+  int run();
+
+  // Called from libuv trampolines.
+  void tick();
+  void request_tick();
+  void reload();
+  void begin_stop();
+  void abandon_all();
+
+
+ private:
+  // flusher.cpp
+  int start();
+  void start_loop();
+  void apply_limits();
+  bool needs_dns() const;
+  void make_resolver();
+  void open_trigger();
+  void watch_incoming();
+  void accept_new();
+  void rescan();
+  void arm_wake_timer();
+  std::string status_text() const;
+  void shutdown();
+  std::int64_t unix_now() const;
+  std::int64_t now_ms() const;
+
+  // delivery.cpp
+  void start_message(const spool::Entry& e);
+  void next_host(std::uint64_t tag);
+  void on_route(std::uint64_t tag, std::shared_ptr<const Route> route);
+  void try_target(std::uint64_t tag);
+  void on_outcome(std::uint64_t tag, client::Outcome o);
+  void settle(std::uint64_t tag, Split split, const std::string& remote);
+  void unreached(std::uint64_t tag);
+  void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error);
+  // Queues a report for `failures`; false if it could not be queued (keep the recipients).
+  // `suppressed` is set when the loop rule says not to report.
+  bool report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed);
+  void done(std::uint64_t tag);
+  void log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
+                   const std::string& text, std::int64_t ms);
+
+  Options options_;
+  std::string config_path_;
+  config::Config cfg_;
+  queue::Spool spool_;
+  std::unique_ptr<SpoolLock> lock_;
+  Scheduler sched_;
+  std::unique_ptr<Breaker> breaker_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<ResolverLookup> lookup_;
+  std::unique_ptr<Router> router_;
+  std::mt19937 rng_;
+  std::uint64_t next_tag_ = 1;
+  std::uint64_t generation_ = 0;
+  std::size_t max_active_ = 512;
+  bool stopping_ = false;
+  bool notify_ready_ = false;
+  std::string last_status_;
+  std::int64_t last_status_ms_ = 0;
+  std::int64_t last_rescan_ms_ = 0;
+  Summary summary_;
+
+  bool need_accept_ = false;
+  bool need_rescan_ = false;
+  bool tick_pending_ = false;
+  std::unique_ptr<spool::Store> store_;
+  std::unordered_map<std::uint64_t, Active> active_;
+
+  // The handle owners are reset in shutdown(), before the loop is destroyed.
+  std::unique_ptr<event::Loop> loop_;
+  event::Idle tick_idle_;
+  event::Timer wake_timer_;
+  event::Timer rescan_timer_;
+  event::Timer rescan_soon_timer_;
+  event::Timer shutdown_timer_;
+  event::FifoReader trigger_;
+  event::FsEvent incoming_watch_;
+  std::vector<event::Signal> signals_;
+};
+
+}  // namespace nullq::send

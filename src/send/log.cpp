@@ -1,0 +1,128 @@
+// Log sinks and the per-attempt line (see include/nullq/send/log.hpp).
+#include "nullq/send/log.hpp"
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace nullq::send {
+namespace {
+
+LogSink g_sink = LogSink::stderr_plain;
+config::LogLevel g_level = config::LogLevel::info;
+bool g_syslog_open = false;
+
+int max_priority(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::error: return 3;
+    case config::LogLevel::warning: return 4;
+    case config::LogLevel::info: return 6;
+    case config::LogLevel::debug: return 7;
+  }
+  return 6;
+}
+
+}  // namespace
+
+LogSink choose_sink(bool force_stderr, const char* journal_stream) {
+  if (force_stderr) return LogSink::stderr_plain;
+  if (journal_stream && *journal_stream) return LogSink::stderr_journal;
+  return LogSink::syslog;
+}
+
+void log_init(LogSink sink, config::LogLevel level) {
+  g_sink = sink;
+  g_level = level;
+  if (sink == LogSink::syslog && !g_syslog_open) {
+    openlog("nullq-send", LOG_PID | LOG_NDELAY, LOG_MAIL);
+    g_syslog_open = true;
+  }
+}
+
+void log_set_level(config::LogLevel level) { g_level = level; }
+
+bool log_enabled(Priority p) { return static_cast<int>(p) <= max_priority(g_level); }
+
+std::string render_for_stderr(LogSink sink, Priority p, std::string_view line) {
+  std::string out;
+  out.reserve(line.size() + 16);
+  if (sink == LogSink::stderr_journal) {
+    out += '<';
+    out += static_cast<char>('0' + static_cast<int>(p));
+    out += '>';
+  } else {
+    out += "nullq-send: ";
+  }
+  out.append(line);
+  out += '\n';
+  return out;
+}
+
+void log_line(Priority p, std::string_view line) {
+  if (!log_enabled(p)) return;
+  if (g_sink == LogSink::syslog) {
+    syslog(static_cast<int>(p), "%.*s", static_cast<int>(line.size()), line.data());
+    return;
+  }
+  std::string out = render_for_stderr(g_sink, p, line);
+  const char* data = out.data();
+  std::size_t left = out.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, data, left);
+    if (n <= 0) return;  // nowhere to report it; logging never fails the caller
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+std::string quote_text(std::string_view text, std::size_t cap) {
+  std::string out;
+  out.reserve(std::min(text.size(), cap) + 8);
+  out += '"';
+  std::size_t n = 0;
+  for (unsigned char c : text) {
+    if (n == cap) {
+      out += "...";
+      break;
+    }
+    ++n;
+    if (c == '\r' || c == '\n' || c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += '?';
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string format_attempt(const Attempt& a) {
+  std::string out;
+  out.reserve(128 + a.text.size());
+  out += "id=";
+  out += a.id;
+  out += " host=";
+  out += a.host.empty() ? "-" : a.host;
+  out += " addr=";
+  out += a.addr.empty() ? "-" : a.addr;
+  out += " proto=";
+  out += a.proto;
+  out += " rcpts=";
+  out += std::to_string(a.rcpts);
+  out += " result=";
+  out += a.result;
+  out += " text=";
+  out += quote_text(a.text);
+  out += " ms=";
+  out += std::to_string(a.ms);
+  return out;
+}
+
+}  // namespace nullq::send

@@ -1,0 +1,289 @@
+#include "fake_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace nullq::send::it {
+
+namespace {
+
+// Blocking reader with a small buffer; false on EOF/error.
+class Reader {
+ public:
+  explicit Reader(int fd) : fd_(fd) {}
+  bool byte(char& c) {
+    if (pos_ == len_) {
+      ssize_t n = ::recv(fd_, buf_, sizeof buf_, 0);
+      if (n <= 0) return false;
+      len_ = static_cast<std::size_t>(n);
+      pos_ = 0;
+    }
+    c = buf_[pos_++];
+    ++consumed_;
+    return true;
+  }
+  bool netstring(std::string& out, std::size_t limit = 64 << 20) {
+    std::size_t len = 0;
+    char c;
+    int digits = 0;
+    while (true) {
+      if (!byte(c)) return false;
+      if (c == ':') break;
+      if (c < '0' || c > '9' || ++digits > 9) return false;
+      len = len * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (digits == 0 || len > limit) return false;
+    out.clear();
+    out.reserve(len);
+    for (std::size_t i = 0; i < len; ++i) {
+      if (!byte(c)) return false;
+      out += c;
+    }
+    return byte(c) && c == ',';
+  }
+  std::size_t consumed() const { return consumed_; }
+
+ private:
+  int fd_;
+  char buf_[65536];
+  std::size_t pos_ = 0, len_ = 0, consumed_ = 0;
+};
+
+bool split(const std::string& s, std::vector<std::string>& items) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t colon = s.find(':', i);
+    if (colon == std::string::npos) return false;
+    std::size_t len = std::stoul(s.substr(i, colon - i));
+    if (colon + 1 + len >= s.size() || s[colon + 1 + len] != ',') return false;
+    items.push_back(s.substr(colon + 1, len));
+    i = colon + 2 + len;
+  }
+  return true;
+}
+
+std::string ns(const std::string& s) { return std::to_string(s.size()) + ":" + s + ","; }
+
+void send_all(int fd, const std::string& s) {
+  std::size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+FakeServer::FakeServer(Proto p, const std::string& ip, std::uint16_t port) : proto_(p), ip_(ip) {
+  const bool v6 = ip.find(':') != std::string::npos;
+  listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss{};
+  socklen_t slen;
+  if (v6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    ::inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
+    sa->sin6_port = htons(port);
+    slen = sizeof *sa;
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    ::inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
+    sa->sin_port = htons(port);
+    slen = sizeof *sa;
+  }
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), slen) != 0 || ::listen(listen_fd_, 128) != 0) {
+    ::close(listen_fd_);
+    throw std::runtime_error("fake server: bind/listen failed on " + ip);
+  }
+  socklen_t len = sizeof ss;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  replier_ = [](const Received& r) { return std::vector<std::string>(r.rcpts.size(), "Kok thanks"); };
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+FakeServer::~FakeServer() {
+  stop_ = true;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  acceptor_.join();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers) t.join();
+  ::close(listen_fd_);
+}
+
+std::string FakeServer::url() const {
+  const bool v6 = ip_.find(':') != std::string::npos;
+  return std::string(proto_ == Proto::qmtp ? "qmtp" : "qmqp") + "://" + (v6 ? "[" + ip_ + "]" : ip_) + ":" +
+         std::to_string(port_);
+}
+
+void FakeServer::set_replier(Replier r) {
+  std::lock_guard<std::mutex> g(mu_);
+  replier_ = std::move(r);
+}
+
+void FakeServer::set_fault(Fault f) {
+  std::lock_guard<std::mutex> g(mu_);
+  fault_ = f;
+}
+
+std::vector<Received> FakeServer::received() {
+  std::lock_guard<std::mutex> g(mu_);
+  return received_;
+}
+
+std::size_t FakeServer::count() {
+  std::lock_guard<std::mutex> g(mu_);
+  return received_.size();
+}
+
+void FakeServer::accept_loop() {
+  while (!stop_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    if (stop_) {
+      ::close(fd);
+      break;
+    }
+    ++connections_;
+    std::lock_guard<std::mutex> g(mu_);
+    if (workers_.size() > 2000) {  // bounded: a runaway client cannot exhaust the test
+      ::close(fd);
+      continue;
+    }
+    open_fds_.push_back(fd);
+    workers_.emplace_back([this, fd] { serve(fd); });
+  }
+}
+
+std::vector<std::string> FakeServer::replies_for(const Received& r) {
+  std::lock_guard<std::mutex> g(mu_);
+  received_.push_back(r);
+  return replier_(r);
+}
+
+void FakeServer::answer(int fd, const std::string& payload, Fault f) {
+  if (f == Fault::garbage) {
+    send_all(fd, "this is not a netstring\r\n");
+    return;
+  }
+  if (f == Fault::oversize) {
+    send_all(fd, ns("K" + std::string(100 * 1024, 'x')));
+    return;
+  }
+  std::string wire = ns(payload);
+  if (f == Fault::drip) {
+    for (char c : wire) {
+      send_all(fd, std::string(1, c));
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+    return;
+  }
+  send_all(fd, wire);
+}
+
+void FakeServer::serve(int fd) {
+  std::size_t now = ++concurrent_;
+  std::size_t prev = max_concurrent_.load();
+  while (now > prev && !max_concurrent_.compare_exchange_weak(prev, now)) {
+  }
+  Fault f;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    f = fault_;
+  }
+  if (proto_ == Proto::qmtp) {
+    serve_qmtp(fd, f);
+  } else {
+    serve_qmqp(fd, f);
+  }
+  --concurrent_;
+  std::lock_guard<std::mutex> g(mu_);
+  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
+  ::close(fd);
+}
+
+bool FakeServer::serve_qmtp(int fd, Fault f) {
+  Reader rd(fd);
+  if (f == Fault::close_mid_request) {
+    char c;
+    for (int i = 0; i < 5 && rd.byte(c); ++i) {
+    }
+    return false;
+  }
+  while (!stop_) {
+    Received r;
+    std::string msg, rcpts;
+    if (!rd.netstring(msg)) return true;  // EOF between packages: the client is done
+    if (msg.empty() || (msg[0] != '\n' && msg[0] != '\r')) return false;
+    r.message = msg.substr(1);
+    std::vector<std::string> items;
+    if (!rd.netstring(r.sender) || !rd.netstring(rcpts) || !split(rcpts, r.rcpts)) return false;
+    auto replies = replies_for(r);
+    if (f == Fault::hang) {
+      while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      return false;
+    }
+    for (std::size_t i = 0; i < r.rcpts.size(); ++i) {
+      answer(fd, i < replies.size() ? replies[i] : "Kok", f);
+      if (f == Fault::garbage || f == Fault::oversize) return false;
+    }
+  }
+  return true;
+}
+
+void FakeServer::serve_qmqp(int fd, Fault f) {
+  Reader rd(fd);
+  if (f == Fault::close_mid_request) {
+    char c;
+    for (int i = 0; i < 5 && rd.byte(c); ++i) {
+    }
+    return;
+  }
+  if (f == Fault::early_reply) {
+    char c;
+    for (int i = 0; i < 16 && rd.byte(c); ++i) {
+    }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      received_.push_back(Received{});  // counted, not parsed
+    }
+    send_all(fd, ns("Dmessage too big for this test server (#5.3.4)"));
+    ::shutdown(fd, SHUT_WR);
+    while (!stop_ && rd.byte(c)) {
+    }
+    return;
+  }
+  std::string outer;
+  if (!rd.netstring(outer)) return;
+  std::vector<std::string> items;
+  if (!split(outer, items) || items.size() < 3) return;
+  Received r;
+  r.message = items[0];
+  r.sender = items[1];
+  r.rcpts.assign(items.begin() + 2, items.end());
+  auto replies = replies_for(r);
+  if (f == Fault::hang) {
+    while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return;
+  }
+  answer(fd, replies.empty() ? "Kok" : replies[0], f);
+}
+
+}  // namespace nullq::send::it

@@ -1,0 +1,78 @@
+// fake_server.hpp — a small scripted QMTP/QMQP server on 127.0.0.1:0 for nullq-send's
+// integration tests (blocking sockets, one thread per connection, bounded).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace nullq::send::it {
+
+enum class Proto { qmtp, qmqp };
+
+struct Received {
+  std::string sender;
+  std::vector<std::string> rcpts;
+  std::string message;
+};
+
+enum class Fault {
+  none,
+  hang,               // read the request, never answer
+  close_mid_request,  // read a few bytes, close
+  garbage,            // answer bytes that are no netstring
+  oversize,           // answer a 100 KiB netstring
+  drip,               // answer one byte every few milliseconds
+  early_reply,        // QMQP: answer D after the first bytes, half-close, drain
+};
+
+class FakeServer {
+ public:
+  using Replier = std::function<std::vector<std::string>(const Received&)>;  // "Kok", per recipient
+
+  // Listens on `ip` ("127.0.0.1" or "::1") and `port` (0 = any). Throws if the port is taken.
+  explicit FakeServer(Proto p, const std::string& ip = "127.0.0.1", std::uint16_t port = 0);
+  ~FakeServer();
+  FakeServer(const FakeServer&) = delete;
+  FakeServer& operator=(const FakeServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string url() const;  // "qmtp://127.0.0.1:PORT" or "qmtp://[::1]:PORT"
+
+  void set_replier(Replier r);
+  void set_fault(Fault f);
+  std::vector<Received> received();
+  std::size_t count();
+  std::size_t connections() const { return connections_; }
+  std::size_t max_concurrent() const { return max_concurrent_; }
+
+ private:
+  void accept_loop();
+  void serve(int fd);
+  bool serve_qmtp(int fd, Fault f);
+  void serve_qmqp(int fd, Fault f);
+  std::vector<std::string> replies_for(const Received& r);
+  void answer(int fd, const std::string& payload, Fault f);
+
+  Proto proto_;
+  std::string ip_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
+  std::vector<int> open_fds_;
+  std::vector<Received> received_;
+  Replier replier_;
+  Fault fault_ = Fault::none;
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<std::size_t> concurrent_{0};
+  std::atomic<std::size_t> max_concurrent_{0};
+};
+
+}  // namespace nullq::send::it

@@ -1,0 +1,499 @@
+// nullq-send integration tests: the real nullq-queue and nullq-send from NULLQ_BIN_DIR against
+// scripted QMTP/QMQP servers on 127.0.0.1 (port 0), in a temporary spool.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "fake_server.hpp"
+#include "harness.hpp"
+
+namespace nullq::send::it {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kBody = "From: alice@example.org\nTo: bob@example.org\nSubject: test\n\nHello, world.\n";
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
+std::size_t count_of(const std::string& s, const std::string& p) {
+  std::size_t n = 0;
+  for (std::size_t i = s.find(p); i != std::string::npos; i = s.find(p, i + 1)) ++n;
+  return n;
+}
+
+// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+// Recipients still pending in a queue file (its T records).
+std::vector<std::string> pending_rcpts(const std::string& file) {
+  std::string text = read_file(file);
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos || eol == pos) break;  // blank line ends the envelope
+    if (text[pos] == 'T') {
+      std::size_t colon = text.find(':', pos);
+      std::size_t len = std::stoul(text.substr(pos + 1, colon - pos - 1));
+      out.push_back(text.substr(colon + 1, len));
+      eol = text.find('\n', colon + 1 + len);
+    }
+    pos = eol + 1;
+  }
+  return out;
+}
+
+struct Name {
+  std::string id;
+  unsigned attempts = 0;
+  long long next = 0;
+};
+Name parse_name(const std::string& n) {
+  Name out;
+  auto c1 = n.find(','), c2 = n.rfind(',');
+  out.id = n.substr(0, c1);
+  out.attempts = static_cast<unsigned>(std::stoul(n.substr(c1 + 1, c2 - c1 - 1)));
+  out.next = std::stoll(n.substr(c2 + 1));
+  return out;
+}
+
+class Send : public ::testing::Test {
+ protected:
+  TestSpool s;
+};
+
+// ---- one run, one fault each ----
+
+TEST_F(Send, QmtpAcceptedMessageArrivesByteExactAndIsRemoved) {
+  FakeServer srv(Proto::qmtp);
+  s.write_config({srv.url()});
+  std::string id = s.inject("alice@example.org", {"bob@example.org", "carol@example.org"}, kBody);
+  ASSERT_FALSE(id.empty());
+  std::string queued_file = read_file(s.spool + "/new/" + id);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_TRUE(s.incoming().empty());
+  auto got = srv.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender, "alice@example.org");
+  EXPECT_EQ(got[0].rcpts, (std::vector<std::string>{"bob@example.org", "carol@example.org"}));
+  // Byte-exact: what the server got is the queued message after the envelope.
+  auto body_at = queued_file.find("\n\n");
+  ASSERT_NE(body_at, std::string::npos);
+  EXPECT_EQ(got[0].message, queued_file.substr(body_at + 2));
+  EXPECT_TRUE(ends_with(got[0].message, kBody));
+  EXPECT_TRUE(contains(r.err, "id=" + id + " host=" + srv.url() + " addr=127.0.0.1:" + std::to_string(srv.port()) +
+                                  " proto=qmtp rcpts=2 result=K text=\"ok thanks\" ms="))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "nullq-send: 1 delivered, 0 bounced, 0 deferred")) << r.err;
+}
+
+TEST_F(Send, QmqpAcceptedMessageIsRemoved) {
+  FakeServer srv(Proto::qmqp);
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  ASSERT_EQ(srv.count(), 1u);
+  EXPECT_TRUE(ends_with(srv.received()[0].message, kBody));
+  EXPECT_TRUE(contains(r.err, "proto=qmqp rcpts=1 result=K")) << r.err;
+}
+
+TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Ztry again later"); });
+  s.write_config({srv.url()}, "", "  retry_min: 5m\n  retry_max: 1h\n");
+  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  long long before = static_cast<long long>(::time(nullptr));
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u);
+  Name n = parse_name(q[0]);
+  EXPECT_EQ(n.id, id);
+  EXPECT_EQ(n.attempts, 1u);
+  EXPECT_GE(n.next, before + 5 * 60 * 3 / 4);  // retry_min with at most -25% jitter, never below min
+  EXPECT_LE(n.next, before + 3600 + 60);
+  EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"bob@example.org"}));
+  EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + q[0]), "try again later"));
+  EXPECT_TRUE(contains(r.err, "result=Z text=\"try again later\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "0 delivered, 0 bounced, 1 deferred")) << r.err;
+  // Not due yet: a second run does not touch it.
+  RunResult r2 = s.once();
+  EXPECT_EQ(r2.status, 75);
+  EXPECT_EQ(srv.count(), 1u);
+  EXPECT_EQ(s.queued(), q);
+}
+
+TEST_F(Send, PermanentFailureBouncesToTheSenderInTheSameRun) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_replier([](const Received& m) {
+    std::vector<std::string> out;
+    for (const auto& r : m.rcpts) out.push_back(r == "bob@example.org" ? "Dno such user (#5.1.1)" : "Kok");
+    return out;
+  });
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_TRUE(s.incoming().empty());
+  auto got = srv.received();
+  ASSERT_EQ(got.size(), 2u) << r.err;
+  EXPECT_EQ(got[1].sender, "");
+  EXPECT_EQ(got[1].rcpts, (std::vector<std::string>{"alice@example.org"}));
+  EXPECT_TRUE(contains(got[1].message, "bob@example.org"));
+  EXPECT_TRUE(contains(got[1].message, "no such user"));
+  EXPECT_TRUE(contains(r.err, "result=D text=\"no such user (#5.1.1)\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "bounce for 1 recipient(s) queued")) << r.err;
+}
+
+TEST_F(Send, MixedAnswersRewriteTheEnvelopeWithOnlyTheTemporaryRecipients) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_replier([](const Received& m) {
+    std::vector<std::string> out;
+    for (const auto& r : m.rcpts) {
+      if (r == "d@example.org") {
+        out.push_back("Dmailbox unknown");
+      } else if (r == "z@example.org") {
+        out.push_back("Zmailbox full");
+      } else {
+        out.push_back("Kok");
+      }
+    }
+    return out;
+  });
+  s.write_config({srv.url()});
+  std::string id = s.inject("alice@example.org", {"k@example.org", "d@example.org", "z@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(parse_name(q[0]).id, id);
+  EXPECT_EQ(parse_name(q[0]).attempts, 1u);
+  EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"z@example.org"}));
+  auto got = srv.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].sender, "");
+  EXPECT_EQ(got[1].rcpts, (std::vector<std::string>{"alice@example.org"}));
+  EXPECT_TRUE(contains(got[1].message, "d@example.org"));
+  EXPECT_FALSE(contains(got[1].message, "Final-Recipient: rfc822; k@example.org"));
+  // The rewritten file still carries the whole message.
+  EXPECT_TRUE(ends_with(read_file(s.spool + "/queue/" + q[0]), kBody));
+  EXPECT_TRUE(contains(r.err, "rcpts=1 result=K")) << r.err;
+  EXPECT_TRUE(contains(r.err, "rcpts=1 result=D text=\"mailbox unknown\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "rcpts=1 result=Z text=\"mailbox full\"")) << r.err;
+}
+
+TEST_F(Send, QmqpEarlyAnswerThenCloseIsUsed) {
+  FakeServer srv(Proto::qmqp);
+  srv.set_fault(Fault::early_reply);
+  s.write_config({srv.url()});
+  std::string big(4 << 20, 'x');
+  for (std::size_t i = 80; i < big.size(); i += 81) big[i] = '\n';
+  s.inject("alice@example.org", {"bob@example.org"}, "Subject: big\n\n" + big + "\n");
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "result=D text=\"message too big for this test server (#5.3.4)\"")) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  // The bounce was refused the same way; a failed bounce with no admin address goes to failed/.
+  EXPECT_EQ(s.failed().size(), 1u) << r.err;
+}
+
+class SendFault : public Send, public ::testing::WithParamInterface<std::pair<Proto, Fault>> {};
+
+TEST_P(SendFault, ServerTroubleIsTemporaryAndNothingIsLost) {
+  auto [proto, fault] = GetParam();
+  FakeServer srv(proto);
+  srv.set_fault(fault);
+  s.write_config({srv.url()}, "delivery:\n  timeout: 1s\n  connect_timeout: 2s\n");
+  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u) << r.err;
+  EXPECT_EQ(parse_name(q[0]).id, id);
+  EXPECT_EQ(parse_name(q[0]).attempts, 1u);
+  EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"bob@example.org"}));
+  EXPECT_TRUE(ends_with(read_file(s.spool + "/queue/" + q[0]), kBody));
+  EXPECT_TRUE(contains(r.err, "result=Z")) << r.err;
+  EXPECT_FALSE(contains(r.err, "result=K")) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, SendFault,
+                         ::testing::Values(std::make_pair(Proto::qmtp, Fault::hang),
+                                           std::make_pair(Proto::qmqp, Fault::hang),
+                                           std::make_pair(Proto::qmtp, Fault::close_mid_request),
+                                           std::make_pair(Proto::qmqp, Fault::close_mid_request),
+                                           std::make_pair(Proto::qmtp, Fault::garbage),
+                                           std::make_pair(Proto::qmqp, Fault::garbage),
+                                           std::make_pair(Proto::qmtp, Fault::oversize),
+                                           std::make_pair(Proto::qmqp, Fault::oversize)));
+
+TEST_F(Send, SlowDripAnswerStillWorks) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_fault(Fault::drip);
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org", "carol@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_EQ(count_of(r.err, "result=K"), 1u) << r.err;
+}
+
+TEST_F(Send, RefusedFirstSmartHostFailsOverAndTheBreakerSkipsIt) {
+  FakeServer srv(Proto::qmtp);
+  std::uint16_t dead = closed_port();
+  s.write_config({"url: qmtp://127.0.0.1:" + std::to_string(dead) + "\n    connections: 1\n    pipeline: 1", srv.url()});
+  for (int i = 0; i < 5; ++i) s.inject("alice@example.org", {"bob" + std::to_string(i) + "@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_EQ(srv.count(), 5u);
+  std::string dead_addr = "addr=127.0.0.1:" + std::to_string(dead) + " ";
+  EXPECT_GE(count_of(r.err, dead_addr), 1u) << r.err;
+  // One real connection attempt; the others were skipped by the open breaker.
+  std::size_t real = 0;
+  std::size_t pos = 0;
+  while ((pos = r.err.find(dead_addr, pos)) != std::string::npos) {
+    std::size_t eol = r.err.find('\n', pos);
+    if (!contains(r.err.substr(pos, eol - pos), "cooling down")) ++real;
+    pos = eol;
+  }
+  EXPECT_EQ(real, 1u) << r.err;
+  EXPECT_EQ(count_of(r.err, "result=K"), 5u) << r.err;
+}
+
+TEST_F(Send, QmtpPipelinesManyMessagesOverFewConnections) {
+  FakeServer srv(Proto::qmtp);
+  s.write_config({"url: " + srv.url() + "\n    connections: 2\n    pipeline: 32"});
+  const int n = 60;
+  for (int i = 0; i < n; ++i) s.inject("alice@example.org", {"r" + std::to_string(i) + "@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(srv.count(), static_cast<std::size_t>(n));
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_LE(srv.connections(), 4u) << "60 messages should share a few pipelined connections";
+  EXPECT_LE(srv.max_concurrent(), 2u);
+}
+
+TEST_F(Send, QmqpDeliversInParallelWithinTheBound) {
+  FakeServer srv(Proto::qmqp);
+  srv.set_replier([](const Received&) {
+    std::this_thread::sleep_for(50ms);  // hold each connection open a little
+    return std::vector<std::string>{"Kok"};
+  });
+  s.write_config({"url: " + srv.url() + "\n    connections: 4"});
+  const int n = 12;
+  for (int i = 0; i < n; ++i) s.inject("alice@example.org", {"r" + std::to_string(i) + "@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(srv.count(), static_cast<std::size_t>(n));
+  EXPECT_EQ(srv.connections(), static_cast<std::size_t>(n)) << "QMQP: one message per connection";
+  EXPECT_LE(srv.max_concurrent(), 4u);
+  EXPECT_GE(srv.max_concurrent(), 2u);
+}
+
+TEST_F(Send, MalformedDropIsQuarantinedAndTheRestDelivered) {
+  FakeServer srv(Proto::qmtp);
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  write_file(s.spool + "/new/1700000000000000P1R0123456789abcdef", "this is no queue file\n");
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(srv.count(), 1u);
+  EXPECT_EQ(s.failed().size(), 1u);
+  EXPECT_TRUE(contains(r.err, "quarantined new/1700000000000000P1R0123456789abcdef")) << r.err;
+}
+
+TEST_F(Send, ExpiredMessageIsBouncedAsGivingUp) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_replier([](const Received& m) {
+    return std::vector<std::string>(m.rcpts.size(), m.sender.empty() ? "Kok" : "Zstill busy");
+  });
+  s.write_config({srv.url()});
+  // A queue file handed in eight days ago (Q record), as nullq-queue writes it.
+  std::string old = std::to_string(static_cast<long long>(::time(nullptr)) - 8 * 86400);
+  write_file(s.spool + "/new/1700000000000000P1R0123456789abcdef",
+             "NQ1\nF17:alice@example.org,\nT15:bob@example.org,\nQ" + std::to_string(old.size()) + ":" + old +
+                 ",\n\n" + kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  auto got = srv.received();
+  ASSERT_EQ(got.size(), 2u) << r.err;
+  EXPECT_EQ(got[1].rcpts, (std::vector<std::string>{"alice@example.org"}));
+  EXPECT_TRUE(contains(got[1].message, "gave up after 1 attempt over 8d")) << got[1].message;
+  EXPECT_TRUE(contains(got[1].message, "still busy"));
+}
+
+TEST_F(Send, ConfigWithoutSmartHostsIsAOneLineErrorExit78) {
+  write_file(s.config, "queue:\n  dir: " + s.spool + "\n");
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 78);
+  EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
+  EXPECT_TRUE(starts_with(r.err, "nullq-send: ")) << r.err;
+  RunResult missing = run({bin_dir() + "/nullq-send", "--once", "--config", s.dir.path() + "/nope.yaml"});
+  EXPECT_EQ(missing.status, 78) << missing.err;
+  RunResult usage = run({bin_dir() + "/nullq-send", "--bogus"});
+  EXPECT_EQ(usage.status, 64);
+}
+
+// ---- daemon mode ----
+
+class Daemon {
+ public:
+  Daemon(TestSpool& s, const std::string& log_name = "daemon.log")
+      : log_(s.dir.path() + "/" + log_name),
+        child_({bin_dir() + "/nullq-send", "--stderr", "--config", s.config}, {}, log_) {}
+  Child& child() { return child_; }
+  std::string log() const { return read_file(log_); }
+  bool started() {
+    return eventually([&] { return contains(log(), "started:"); }, 10s);
+  }
+
+ private:
+  std::string log_;
+  Child child_;
+};
+
+TEST_F(Send, DaemonDeliversInjectedMailAndStopsOnTerm) {
+  FakeServer srv(Proto::qmtp);
+  s.write_config({srv.url()});
+  Daemon d(s);
+  ASSERT_TRUE(d.started()) << d.log();
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  EXPECT_TRUE(eventually([&] { return srv.count() == 1 && s.queued().empty() && s.incoming().empty(); }))
+      << d.log();
+  s.inject("alice@example.org", {"carol@example.org"}, kBody);
+  EXPECT_TRUE(eventually([&] { return srv.count() == 2 && s.queued().empty(); })) << d.log();
+  d.child().signal(SIGTERM);
+  int st = -1;
+  ASSERT_TRUE(d.child().wait(15s, st));
+  EXPECT_EQ(st, 0) << d.log();
+}
+
+TEST_F(Send, OnceWhileADaemonRunsPokesIt) {
+  FakeServer srv(Proto::qmtp);
+  s.write_config({srv.url()});
+  Daemon d(s);
+  ASSERT_TRUE(d.started()) << d.log();
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "nullq-send: a flusher is running; asked it to deliver now\n");
+  // A second daemon refuses to start.
+  RunResult second = run({bin_dir() + "/nullq-send", "--stderr", "--config", s.config}, {}, "", 10s);
+  EXPECT_EQ(second.status, 75) << second.err;
+}
+
+TEST_F(Send, TermWithMailStillQueuedExitsCleanlyAndKeepsIt) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Zlater"); });
+  s.write_config({srv.url()});
+  Daemon d(s);
+  ASSERT_TRUE(d.started()) << d.log();
+  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  ASSERT_TRUE(eventually([&] {
+    auto q = s.queued();
+    return q.size() == 1 && parse_name(q[0]).attempts == 1;
+  })) << d.log();
+  d.child().signal(SIGTERM);
+  int st = -1;
+  ASSERT_TRUE(d.child().wait(15s, st));
+  EXPECT_EQ(st, 0);
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(parse_name(q[0]).id, id);
+}
+
+TEST_F(Send, TermAbandonsAHangingSessionAndTheMessageStaysQueued) {
+  FakeServer srv(Proto::qmtp);
+  srv.set_fault(Fault::hang);
+  s.write_config({srv.url()});
+  Daemon d(s);
+  ASSERT_TRUE(d.started()) << d.log();
+  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  ASSERT_TRUE(eventually([&] { return srv.count() == 1; })) << d.log();
+  d.child().signal(SIGTERM);
+  int st = -1;
+  ASSERT_TRUE(d.child().wait(20s, st));
+  EXPECT_EQ(st, 0) << d.log();
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(parse_name(q[0]).id, id);
+  EXPECT_TRUE(contains(d.log(), "abandoning 1 delivery(ies)")) << d.log();
+}
+
+TEST_F(Send, KillNineMidDeliveryLosesNothing) {
+  FakeServer hang(Proto::qmtp);
+  hang.set_fault(Fault::hang);
+  s.write_config({hang.url()});
+  std::string id;
+  {
+    Daemon d(s, "first.log");
+    ASSERT_TRUE(d.started()) << d.log();
+    id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
+    ASSERT_TRUE(eventually([&] { return hang.count() == 1; })) << d.log();
+    d.child().signal(SIGKILL);
+    int st;
+    ASSERT_TRUE(d.child().wait(10s, st));
+  }
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u) << "the message must still be queued after kill -9";
+  EXPECT_EQ(parse_name(q[0]).id, id);
+  FakeServer ok(Proto::qmtp);
+  s.write_config({ok.url()});
+  Daemon d2(s, "second.log");
+  ASSERT_TRUE(d2.started()) << d2.log();
+  EXPECT_TRUE(eventually([&] { return ok.count() == 1 && s.queued().empty(); })) << d2.log();
+  EXPECT_TRUE(ends_with(ok.received()[0].message, kBody));
+}
+
+TEST_F(Send, HupReloadsTheSmartHosts) {
+  FakeServer a(Proto::qmtp), b(Proto::qmqp);
+  s.write_config({a.url()});
+  Daemon d(s);
+  ASSERT_TRUE(d.started()) << d.log();
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  ASSERT_TRUE(eventually([&] { return a.count() == 1; })) << d.log();
+  s.write_config({b.url()});
+  d.child().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return contains(d.log(), "reloaded "); })) << d.log();
+  s.inject("alice@example.org", {"carol@example.org"}, kBody);
+  EXPECT_TRUE(eventually([&] { return b.count() == 1 && s.queued().empty(); })) << d.log();
+  EXPECT_EQ(a.count(), 1u);
+  // A broken config is refused and the current one kept.
+  write_file(s.config, "smarthosts: [\n");
+  d.child().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return contains(d.log(), "reload failed, keeping the current configuration"); }))
+      << d.log();
+  s.inject("alice@example.org", {"dave@example.org"}, kBody);
+  EXPECT_TRUE(eventually([&] { return b.count() == 2 && s.queued().empty(); })) << d.log();
+  d.child().signal(SIGTERM);
+  int st;
+  ASSERT_TRUE(d.child().wait(15s, st));
+  EXPECT_EQ(st, 0);
+}
+
+}  // namespace
+}  // namespace nullq::send::it

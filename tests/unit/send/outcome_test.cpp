@@ -1,0 +1,60 @@
+#include "nullq/send/outcome.hpp"
+
+#include <gtest/gtest.h>
+
+namespace nullq::send {
+namespace {
+
+using proto::Reply;
+using proto::Verdict;
+
+TEST(Outcome, SplitsPerRecipient) {
+  std::vector<std::string> rcpts{"a@x", "b@x", "c@x", "d@x"};
+  std::vector<Reply> replies{{Verdict::ok, "ok"}, {Verdict::permanent, "no such user"},
+                             {Verdict::temporary, "try later"}, {Verdict::ok, "ok"}};
+  Split s = split_replies(rcpts, replies);
+  EXPECT_EQ(s.delivered, (std::vector<std::string>{"a@x", "d@x"}));
+  ASSERT_EQ(s.bounced.size(), 1u);
+  EXPECT_EQ(s.bounced[0].first, "b@x");
+  EXPECT_EQ(s.bounced[0].second, "no such user");
+  EXPECT_EQ(s.remaining, (std::vector<std::string>{"c@x"}));
+  EXPECT_EQ(s.last_temporary_text, "try later");
+}
+
+TEST(Outcome, MissingRepliesAreTemporaryNeverLost) {
+  Split s = split_replies({"a@x", "b@x"}, {{Verdict::ok, "ok"}});
+  EXPECT_EQ(s.delivered, (std::vector<std::string>{"a@x"}));
+  EXPECT_EQ(s.remaining, (std::vector<std::string>{"b@x"}));
+}
+
+TEST(Outcome, GroupsByVerdictAndText) {
+  auto g = group_replies({{Verdict::ok, "ok 1"}, {Verdict::permanent, "no"}, {Verdict::ok, "ok 1"},
+                          {Verdict::ok, "ok 2"}});
+  ASSERT_EQ(g.size(), 3u);
+  EXPECT_EQ(g[0].verdict, Verdict::ok);
+  EXPECT_EQ(g[0].count, 2u);
+  EXPECT_EQ(g[1].verdict, Verdict::permanent);
+  EXPECT_EQ(g[2].text, "ok 2");
+}
+
+TEST(Outcome, GroupsStayBoundedForHostileServers) {
+  std::vector<Reply> replies;
+  for (int i = 0; i < 1000; ++i) replies.push_back({Verdict::ok, "ok " + std::to_string(i)});
+  auto g = group_replies(replies);
+  EXPECT_LE(g.size(), 64u);
+  std::size_t total = 0;
+  for (const auto& x : g) total += x.count;
+  EXPECT_EQ(total, 1000u);
+}
+
+TEST(Outcome, HumanDuration) {
+  EXPECT_EQ(human_duration(45), "45s");
+  EXPECT_EQ(human_duration(3 * 60 + 5), "3m 5s");
+  EXPECT_EQ(human_duration(3600 * 2 + 60), "2h 1m");
+  EXPECT_EQ(human_duration(7 * 86400), "7d");
+  EXPECT_EQ(human_duration(7 * 86400 + 3 * 3600), "7d 3h");
+  EXPECT_EQ(human_duration(-3), "0s");
+}
+
+}  // namespace
+}  // namespace nullq::send
