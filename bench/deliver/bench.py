@@ -115,7 +115,7 @@ with tempfile.TemporaryDirectory() as tmp:
             frame = ns(ns("bench@example.org") + ns("sink@example.org")) + body.encode()
             for _ in range(50):
                 t0 = time.monotonic()
-                subprocess.run([os.path.join(bin_dir, "nullq-queue"), "-d", spool], input=frame, check=True)
+                subprocess.run([os.path.join(bin_dir, "nullq-queue"), "-d", spool], input=frame, check=True, stdout=subprocess.DEVNULL)
                 deadline = t0 + 5
                 while time.monotonic() < deadline and (os.listdir(os.path.join(spool, "new")) or
                                                        os.listdir(os.path.join(spool, "queue"))):
