@@ -32,4 +32,7 @@ std::string sanitize(std::string_view text, std::size_t cap = max_reply_text);
 // (returned as std::nullopt-like false): returns false on an empty payload or a bad first byte.
 bool parse_reply(std::string_view payload, Reply& out);
 
+// NS(<verdict><text>): one answer as QMQP and QMTP servers send it.
+std::string encode_reply(Verdict v, std::string_view text);
+
 }  // namespace nullq::proto

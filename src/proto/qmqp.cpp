@@ -66,10 +66,6 @@ Result<Request> decode_request(std::string_view outer_payload) {
   return req;
 }
 
-std::string encode_response(Verdict v, std::string_view text) {
-  std::string payload(1, static_cast<char>(v));
-  payload.append(text);
-  return netstring::encode(payload);
-}
+std::string encode_response(Verdict v, std::string_view text) { return encode_reply(v, text); }
 
 }  // namespace nullq::proto::qmqp

@@ -160,10 +160,6 @@ std::size_t PackageParser::feed(std::string_view in) {
   return total;
 }
 
-std::string encode_response(Verdict v, std::string_view text) {
-  std::string payload(1, static_cast<char>(v));
-  payload.append(text);
-  return netstring::encode(payload);
-}
+std::string encode_response(Verdict v, std::string_view text) { return encode_reply(v, text); }
 
 }  // namespace nullq::proto::qmtp

@@ -1,5 +1,7 @@
 #include "nullq/reply.hpp"
 
+#include "nullq/netstring.hpp"
+
 namespace nullq::proto {
 
 std::string sanitize(std::string_view text, std::size_t cap) {
@@ -30,6 +32,12 @@ bool parse_reply(std::string_view payload, Reply& out) {
   }
   out.text = sanitize(payload.substr(1));
   return true;
+}
+
+std::string encode_reply(Verdict v, std::string_view text) {
+  std::string payload(1, static_cast<char>(v));
+  payload.append(text);
+  return netstring::encode(payload);
 }
 
 }  // namespace nullq::proto
