@@ -1,6 +1,5 @@
 // The YAML document -> Config, with every error naming file, line and key.
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -13,6 +12,7 @@
 #include <initializer_list>
 
 #include "nullq/config.hpp"
+#include "nullq/identity.hpp"
 #include "nullq_build_config.h"
 
 namespace nullq::config {
@@ -216,15 +216,7 @@ std::string fqdn() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
   if (std::strchr(name, '.')) return name;
-  addrinfo hints{};
-  hints.ai_flags = AI_CANONNAME;
-  addrinfo* res = nullptr;
-  std::string out = name;
-  if (::getaddrinfo(name, nullptr, &hints, &res) == 0 && res) {
-    if (res->ai_canonname && std::strchr(res->ai_canonname, '.')) out = res->ai_canonname;
-    ::freeaddrinfo(res);
-  }
-  return out;
+  return identity::canonical_hostname(name);
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 #include "inject.hpp"
 
-#include <pwd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <ctime>
 
 #include "nullq/envelope.hpp"
+#include "nullq/identity.hpp"
 #include "nullq_build_config.h"
 #include "spawn.hpp"
 
@@ -34,10 +34,9 @@ msg::Context system_context(const config::Config& cfg) {
   c.admin = cfg.admin;
   c.rewrite_sender = cfg.rewrite_sender;
   c.rewrite_header_from = cfg.rewrite_header_from;
-  if (passwd* pw = ::getpwuid(::getuid())) {
-    c.login = pw->pw_name;
-    std::string gecos = pw->pw_gecos ? pw->pw_gecos : "";
-    c.gecos_name = gecos.substr(0, gecos.find(','));
+  if (auto user = identity::user_by_uid(::getuid())) {
+    c.login = user->login;
+    c.gecos_name = user->gecos.substr(0, user->gecos.find(','));
   } else {
     c.login = "uid" + std::to_string(::getuid());
   }
@@ -46,19 +45,7 @@ msg::Context system_context(const config::Config& cfg) {
   return c;
 }
 
-Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message) {
-  if (message.size() > cfg.max_message_size)
-    return {65, "message exceeds maximum size of " + std::to_string(cfg.max_message_size) + " bytes", {}};
-  auto prepared = msg::prepare(msg::split_message(message), ctx);
-  if (!prepared) {
-    int code = prepared.error().domain == ErrorDomain::usage ? 64 : 65;
-    return {code, prepared.error().detail, {}};
-  }
-  for (const auto& r : prepared->recipients)
-    if (auto s = envelope::validate_address(r, false); !s) return {65, "bad recipient: " + s.error().detail, {}};
-  if (auto s = envelope::validate_address(prepared->sender, true); !s)
-    return {65, "bad sender: " + s.error().detail, {}};
-
+Child start_queue(const config::Config& cfg) {
   std::vector<std::string> argv{locate("NULLQ_QUEUE_PROGRAM", "nullq-queue", NULLQ_LIBEXECDIR)};
   if (cfg.queue_dir != NULLQ_SPOOL_DIR) {
     argv.push_back("-d");
@@ -66,10 +53,32 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
   }
   argv.push_back("-s");
   argv.push_back(std::to_string(cfg.max_message_size));
+  return start(argv);
+}
+
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Child& queue) {
+  auto refuse = [&queue](int code, std::string why) {
+    abandon(queue);
+    return Injected{code, std::move(why), {}};
+  };
+  if (message.size() > cfg.max_message_size)
+    return refuse(65, "message exceeds maximum size of " + std::to_string(cfg.max_message_size) + " bytes");
+  auto prepared = msg::prepare(msg::split_message(message), ctx);
+  if (!prepared) return refuse(prepared.error().domain == ErrorDomain::usage ? 64 : 65, prepared.error().detail);
+  for (const auto& r : prepared->recipients)
+    if (auto s = envelope::validate_address(r, false); !s) return refuse(65, "bad recipient: " + s.error().detail);
+  if (auto s = envelope::validate_address(prepared->sender, true); !s)
+    return refuse(65, "bad sender: " + s.error().detail);
+
   std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients);
-  Finished f = run(argv, framing, prepared->message);
+  Finished f = finish(queue, framing, prepared->message);
   if (f.exit_code != 0) return {f.exit_code, f.err.empty() ? "nullq-queue failed with status " + std::to_string(f.exit_code) : f.err, {}};
   return {0, {}, f.out};
+}
+
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message) {
+  Child queue = start_queue(cfg);
+  return inject(cfg, ctx, message, queue);
 }
 
 }  // namespace nullq::sendmail

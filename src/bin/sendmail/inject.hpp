@@ -11,6 +11,7 @@
 
 #include "nullq/config.hpp"
 #include "nullq/msg.hpp"
+#include "spawn.hpp"
 
 namespace nullq::sendmail {
 
@@ -23,7 +24,15 @@ struct Injected {
 // Fills the system parts of a msg::Context (login, gecos, clock, ids) from the config and process.
 msg::Context system_context(const config::Config& cfg);
 
-// Prepares and queues one message (LF line endings already).
+// Starts nullq-queue for one message. Called before the message is read, so that the program's
+// start-up runs on another CPU while this one reads and prepares the message.
+Child start_queue(const config::Config& cfg);
+
+// Prepares and queues one message (LF line endings already) through a started nullq-queue, which is
+// always finished or abandoned on return (abandoned, it commits nothing).
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Child& queue);
+
+// start_queue() then inject().
 Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message);
 
 }  // namespace nullq::sendmail

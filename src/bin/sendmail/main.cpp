@@ -72,9 +72,12 @@ int main(int argc, char** argv) {
       break;
   }
 
+  nullq::sendmail::Child queue = nullq::sendmail::start_queue(*cfg);
   std::string raw;
-  if (!read_stdin(raw, cfg->max_message_size + cfg->max_message_size / 8 + 65536))
+  if (!read_stdin(raw, cfg->max_message_size + cfg->max_message_size / 8 + 65536)) {
+    nullq::sendmail::abandon(queue);
     return fail(prog, 74, "cannot read the message from standard input");
+  }
   std::string message = nullq::msg::normalise_input(raw, opt->ignore_dots);
   raw.clear();
   raw.shrink_to_fit();
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
   if (opt->name_given) ctx.full_name = opt->full_name;
   else if (const char* name = std::getenv("NAME"); name && *name) ctx.full_name = name;
   ctx.arguments = opt->recipients;
-  auto r = nullq::sendmail::inject(*cfg, ctx, message);
+  auto r = nullq::sendmail::inject(*cfg, ctx, message, queue);
   if (r.exit_code != 0) return fail(prog, r.exit_code, r.message);
   if (opt->verbose) std::fprintf(stderr, "%s: queued as %s\n", prog.c_str(), r.id.c_str());
   return 0;

@@ -54,22 +54,20 @@ std::string locate(const char* env_name, const std::string& name, const std::str
   return installed_dir + "/" + name;
 }
 
-Finished run(const std::vector<std::string>& argv, std::string_view input1, std::string_view input2) {
-  Finished f;
+Child start(const std::vector<std::string>& argv) {
+  Child c;
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
-    f.exit_code = 71;
-    f.err = std::string("cannot create a pipe: ") + std::strerror(errno);
-    return f;
+    c.failed = {71, {}, std::string("cannot create a pipe: ") + std::strerror(errno)};
+    return c;
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  pid_t pid = 0;
   auto args = c_argv(argv);
-  int rc = ::posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  int rc = ::posix_spawn(&c.pid, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   ::close(in[0]);
   ::close(out[1]);
@@ -78,56 +76,78 @@ Finished run(const std::vector<std::string>& argv, std::string_view input1, std:
     ::close(in[1]);
     ::close(out[0]);
     ::close(err[0]);
-    f.exit_code = rc == ENOENT ? 69 : 71;
-    f.err = "cannot run " + argv[0] + ": " + std::strerror(rc);
-    return f;
+    c.pid = -1;
+    c.failed = {rc == ENOENT ? 69 : 71, {}, "cannot run " + argv[0] + ": " + std::strerror(rc)};
+    return c;
   }
+  c.in = in[1];
+  c.out = out[0];
+  c.err = err[0];
+  return c;
+}
+
+Finished finish(Child& c, std::string_view input1, std::string_view input2) {
+  if (c.pid < 0) return c.failed;
+  Finished f;
   // Write stdin while draining stdout/stderr, so a child that answers early never deadlocks us.
   std::string_view parts[2] = {input1, input2};
   int part = 0;
-  bool in_open = true;
-  ::fcntl(in[1], F_SETFL, O_NONBLOCK);
+  ::fcntl(c.in, F_SETFL, O_NONBLOCK);
   int open_outputs = 2;
-  while (open_outputs > 0 || in_open) {
+  while (open_outputs > 0 || c.in >= 0) {
     while (part < 2 && parts[part].empty()) ++part;
-    if (in_open && part == 2) {
-      ::close(in[1]);
-      in_open = false;
+    if (c.in >= 0 && part == 2) {
+      ::close(c.in);
+      c.in = -1;
     }
-    pollfd p[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in_open ? in[1] : -1, POLLOUT, 0}};
-    if (p[0].fd < 0 && p[1].fd < 0 && !in_open) break;
+    pollfd p[3] = {{c.out, POLLIN, 0}, {c.err, POLLIN, 0}, {c.in, POLLOUT, 0}};
+    if (p[0].fd < 0 && p[1].fd < 0 && c.in < 0) break;
     if (::poll(p, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     for (int k = 0; k < 2; ++k) {
-      if (p[k].fd >= 0 && (p[k].revents & (POLLIN | POLLHUP | POLLERR))) {
+      int& fd = k == 0 ? c.out : c.err;
+      if (fd >= 0 && (p[k].revents & (POLLIN | POLLHUP | POLLERR))) {
         char buf[4096];
-        ssize_t n = ::read(p[k].fd, buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n > 0) (k == 0 ? f.out : f.err).append(buf, static_cast<std::size_t>(n));
         else if (n == 0 || errno != EINTR) {
-          ::close(k == 0 ? out[0] : err[0]);
-          (k == 0 ? out[0] : err[0]) = -1;
+          ::close(fd);
+          fd = -1;
           --open_outputs;
         }
       }
     }
-    if (in_open && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t n = ::write(in[1], parts[part].data(), parts[part].size());
+    if (c.in >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t n = ::write(c.in, parts[part].data(), parts[part].size());
       if (n > 0) parts[part].remove_prefix(static_cast<std::size_t>(n));
       else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        ::close(in[1]);  // EPIPE: the child stopped reading; its exit status says why
-        in_open = false;
+        ::close(c.in);  // EPIPE: the child stopped reading; its exit status says why
+        c.in = -1;
       }
     }
   }
-  if (in_open) ::close(in[1]);
-  if (out[0] >= 0) ::close(out[0]);
-  if (err[0] >= 0) ::close(err[0]);
-  f.exit_code = wait_child(pid);
+  for (int* fd : {&c.in, &c.out, &c.err})
+    if (*fd >= 0) ::close(*fd), *fd = -1;
+  f.exit_code = wait_child(c.pid);
+  c.pid = -1;
   f.out = trim(f.out);
   f.err = trim(f.err);
   return f;
+}
+
+void abandon(Child& c) {
+  if (c.pid < 0) return;
+  for (int* fd : {&c.in, &c.out, &c.err})
+    if (*fd >= 0) ::close(*fd), *fd = -1;
+  wait_child(c.pid);
+  c.pid = -1;
+}
+
+Finished run(const std::vector<std::string>& argv, std::string_view input1, std::string_view input2) {
+  Child c = start(argv);
+  return finish(c, input1, input2);
 }
 
 int run_inherit(const std::vector<std::string>& argv) {

@@ -7,6 +7,8 @@
 // Threading: single-threaded program.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +25,23 @@ struct Finished {
 // every program side by side), else `installed_dir`/`name`.
 std::string locate(const char* env_name, const std::string& name, const std::string& installed_dir);
 
-// Runs `argv`, writes `input` (two parts, to avoid joining them) to its stdin, collects its output.
+// A started child with a pipe on each of stdin, stdout and stderr.
+struct Child {
+  pid_t pid = -1;
+  int in = -1, out = -1, err = -1;
+  Finished failed;  // when pid < 0: why it could not be started
+};
+
+// Starts `argv` now, so that its start-up overlaps with the caller's own work.
+Child start(const std::vector<std::string>& argv);
+
+// Writes `input` (two parts, to avoid joining them) to the child's stdin, collects its output, waits.
+Finished finish(Child& child, std::string_view input1, std::string_view input2);
+
+// Closes the child's stdin without a byte (it commits nothing) and reaps it.
+void abandon(Child& child);
+
+// start() then finish().
 Finished run(const std::vector<std::string>& argv, std::string_view input1, std::string_view input2);
 
 // Runs `argv` with stdin, stdout and stderr inherited; returns the exit code.

@@ -146,11 +146,16 @@ TEST_F(QueueProgram, UnwritableSpoolIsAPermissionError) {
 }
 
 TEST(QueueBinary, LinksOnlyTheCoreLibrary) {
-  auto r = run({"/usr/bin/readelf", "-d", program("nullq-queue")});
-  ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* lib : {"yaml-cpp", "libuv", "libcares", "libgtest"})
-    EXPECT_EQ(r.out.find(lib), std::string::npos) << "nullq-queue must not link " << lib << ":\n" << r.out;
-  EXPECT_NE(r.out.find("libc.so"), std::string::npos);
+  // Neither as a shared library (dynamic section) nor linked in statically (symbol table).
+  auto dyn = run({"/usr/bin/readelf", "-d", program("nullq-queue")});
+  ASSERT_EQ(dyn.code, 0) << dyn.err;
+  for (const char* lib : {"yaml-cpp", "libuv", "libcares", "libgtest", "libstdc++"})
+    EXPECT_EQ(dyn.out.find(lib), std::string::npos) << "nullq-queue must not link " << lib << ":\n" << dyn.out;
+  auto syms = run({"/usr/bin/nm", "-C", program("nullq-queue")});
+  ASSERT_EQ(syms.code, 0) << syms.err;
+  ASSERT_NE(syms.out.find("nullq::submit::submit"), std::string::npos) << "no symbol table to check";
+  for (const char* sym : {"YAML::", " uv_", " ares_", "testing::"})
+    EXPECT_EQ(syms.out.find(sym), std::string::npos) << "nullq-queue must not contain " << sym;
 }
 
 TEST_F(QueueProgram, KilledAtRandomPointsLeavesOnlyCompleteMessages) {
