@@ -8,12 +8,15 @@ build=build-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-[ -d "$build" ] || meson setup "$build" --buildtype=release -Dtests=false >/dev/null
+. scripts/deps.sh
+install_deps python3
+setup_build "$build" -Dbuildtype=release -Dtests=false
 ninja -C "$build" src/bin/nullq-send src/bin/nullq-queue >/dev/null
 g++ -std=c++20 -O2 -o "$work/benchtool" bench/deliver/benchtool.cpp $(pkg-config --cflags --libs libuv)
+gcc -O2 -static -o "$work/maxrss" bench/deliver/maxrss.c
 
 # nullmailer's qmqp protocol module, unpacked (not installed).
 (cd "$work" && apt-get download nullmailer >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get download nullmailer >/dev/null; })
 dpkg-deb -x "$work"/nullmailer_*.deb "$work/nm"
 
-python3 bench/deliver/bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/lib/nullmailer/qmqp" "$n"
+python3 bench/deliver/bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/lib/nullmailer/qmqp" "$work/maxrss" "$n"

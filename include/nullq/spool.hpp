@@ -49,7 +49,8 @@ class Store {
   // Moves every valid new/ file into queue/ as <id>,0,0 (rename, then fsync queue/); malformed or
   // oversize files go to failed/ and are listed in `bad`. Returns the accepted entries.
   Result<std::vector<Entry>> accept_new(std::vector<Quarantined>& bad);
-  // Every well-formed name in queue/ (readdir only). Unknown names are listed in `bad` and left alone.
+  // Every well-formed name in queue/ (readdir only), sorted by id; of two names for one id (a crash
+  // during reschedule) the one with fewer attempts is removed. Unknown names are listed in `bad`.
   Result<std::vector<Entry>> scan(std::vector<Quarantined>& bad) const;
   // Reads and validates one queued file.
   Result<Loaded> load(const Entry& entry) const;

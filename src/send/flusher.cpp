@@ -110,7 +110,7 @@ int Flusher::start() {
     return spool_exit_code(scanned.error());
   }
   for (const auto& q : bad) log_line(Priority::warning, "queue/" + q.name + ": " + q.reason + " (left alone)");
-  sched_.reconcile(scanned.value());
+  sched_.reconcile(std::move(scanned.value()));
 
   // The loop and its handles.
   event::ignore_sigpipe();
@@ -274,7 +274,7 @@ void Flusher::rescan() {
     log_line(Priority::err, "scanning queue/: " + r.error().message());
     return;
   }
-  sched_.reconcile(r.value());
+  sched_.reconcile(std::move(r.value()));
 }
 
 void Flusher::tick() {

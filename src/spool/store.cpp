@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
-#include <map>
 
 #include "nullq/spool.hpp"
 
@@ -151,8 +151,7 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
 }
 
 Result<std::vector<Entry>> Store::scan(std::vector<Quarantined>& bad) const {
-  // A crash during reschedule can leave two names for one id: keep the one with more attempts.
-  std::map<std::string, Entry> by_id;
+  std::vector<Entry> out;
   std::vector<std::string> stale;
   auto s = each_name(spool_.queue(), [&](std::string_view name) {
     if (name.substr(0, 5) == ".tmp-") {
@@ -164,19 +163,25 @@ Result<std::vector<Entry>> Store::scan(std::vector<Quarantined>& bad) const {
       bad.push_back({std::string(name), "unknown file name in queue/"});
       return;
     }
-    Entry e{q->id, q->attempts, q->next_attempt, queued_at_of(q->id)};
-    auto [it, inserted] = by_id.emplace(e.id, e);
-    if (!inserted) {
-      const Entry& older = it->second.attempts >= e.attempts ? e : it->second;
-      ::unlink((spool_.queue() + "/" + older.file_name()).c_str());
-      if (it->second.attempts < e.attempts) it->second = e;
-    }
+    std::int64_t queued_at = queued_at_of(q->id);
+    out.push_back(Entry{std::move(q->id), q->attempts, q->next_attempt, queued_at});
   });
   if (!s) return std::move(s).error();
   for (const auto& name : stale) ::unlink((spool_.queue() + "/" + name).c_str());
-  std::vector<Entry> out;
-  out.reserve(by_id.size());
-  for (auto& [id, e] : by_id) out.push_back(std::move(e));
+  // A crash during reschedule can leave two names for one id: keep the one with more attempts.
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
+    return a.id != b.id ? a.id < b.id : a.attempts > b.attempts;
+  });
+  auto kept = out.begin();
+  for (auto it = out.begin(); it != out.end(); ++it) {
+    if (it != out.begin() && it->id == (kept - 1)->id) {
+      ::unlink((spool_.queue() + "/" + it->file_name()).c_str());
+      continue;
+    }
+    if (kept != it) *kept = std::move(*it);
+    ++kept;
+  }
+  out.erase(kept, out.end());
   return out;
 }
 

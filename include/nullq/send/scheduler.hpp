@@ -10,6 +10,9 @@
 // A message handed out by take_due() is "busy" until release() (new retry state) or erase().
 // reconcile() merges a fresh scan of queue/ without touching busy entries, so `nullq flush`
 // (renames to next=0) and `nullq drop` (unlink) are picked up by a rescan.
+//
+// Memory: about 200 bytes per message (100,000 queued fit in 20 MB). Each id is stored once, as the
+// key of by_id_; the two orderings hold pointers to those keys, which unordered_map keeps stable.
 #pragma once
 
 #include <cstddef>
@@ -41,9 +44,10 @@ class Scheduler {
   std::optional<std::int64_t> next_wakeup(std::int64_t now) const;
   // Every non-busy entry becomes due (next_attempt = 0).
   void make_all_due();
-  // Merges a full scan of queue/: new ids are added, changed names updated, ids no longer on disk
-  // forgotten; busy entries are untouched. Returns how many entries changed.
-  std::size_t reconcile(const std::vector<spool::Entry>& scanned);
+  // Merges a full scan of queue/ (sorted by id, as Store::scan returns it): new ids are added,
+  // changed names updated, ids no longer on disk forgotten; busy entries are untouched. The ids are
+  // moved out of `scanned`. Returns how many entries changed.
+  std::size_t reconcile(std::vector<spool::Entry>&& scanned);
 
   std::size_t size() const { return by_id_.size(); }
   std::size_t busy_count() const { return busy_; }
@@ -51,16 +55,30 @@ class Scheduler {
 
  private:
   struct Slot {
-    spool::Entry entry;
+    std::int64_t next_attempt = 0;
+    std::int64_t queued_at = 0;
+    std::uint32_t attempts = 0;
     bool busy = false;
   };
-  void index(const std::string& id, const Slot& s);
-  void unindex(const std::string& id, const Slot& s);
+  using Map = std::unordered_map<std::string, Slot>;
+  struct ById {
+    bool operator()(const std::string* a, const std::string* b) const { return *a < *b; }
+  };
+  struct ByTimeThenId {
+    bool operator()(const std::pair<std::int64_t, const std::string*>& a,
+                    const std::pair<std::int64_t, const std::string*>& b) const {
+      return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+    }
+  };
+  static spool::Entry entry_of(const Map::value_type& kv);
+  void index(const Map::value_type& kv);
+  void unindex(const Map::value_type& kv);
+  void assign(Map::value_type& kv, const spool::Entry& e);
   void promote(std::int64_t now);
 
-  std::unordered_map<std::string, Slot> by_id_;
-  std::set<std::pair<std::int64_t, std::string>> waiting_;  // (next_attempt, id), not yet seen due
-  std::set<std::string> ready_;                              // due, not busy, by id (oldest first)
+  Map by_id_;
+  std::set<std::pair<std::int64_t, const std::string*>, ByTimeThenId> waiting_;  // not yet seen due
+  std::set<const std::string*, ById> ready_;  // due, not busy, by id (oldest first)
   std::size_t busy_ = 0;
 };
 
