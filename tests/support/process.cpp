@@ -1,8 +1,10 @@
 #include "process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +35,10 @@ Run run(const std::vector<std::string>& argv, const RunOptions& opt) {
       rlimit lim{*opt.file_size_limit, *opt.file_size_limit};
       ::setrlimit(RLIMIT_FSIZE, &lim);
     }
+    if (opt.user && (::setgroups(0, nullptr) != 0 || ::setgid(opt.user->second) != 0 ||
+                     ::setuid(opt.user->first) != 0))
+      ::_exit(126);
+    if (opt.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(126);
     ::signal(SIGPIPE, SIG_DFL);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -7,11 +7,13 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nullq::testing {
@@ -29,6 +31,8 @@ struct RunOptions {
   std::optional<rlim_t> file_size_limit;        // RLIMIT_FSIZE in the child
   std::chrono::milliseconds timeout{30000};     // the child is killed after this
   std::string argv0;                            // "" = argv[0] as given
+  std::optional<std::pair<uid_t, gid_t>> user;  // run as this uid:gid, no supplementary groups (root only)
+  bool no_new_privs = false;                    // PR_SET_NO_NEW_PRIVS, as systemd's NoNewPrivileges=yes
 };
 
 Run run(const std::vector<std::string>& argv, const RunOptions& opt = {});

@@ -1,18 +1,12 @@
 // nullq-queue installed the way the package installs it: setgid to a group the caller is not in, run
 // by an unprivileged user. Needs root to set the test up (chown, setuid in the child); skipped otherwise.
-#include <fcntl.h>
-#include <grp.h>
 #include <gtest/gtest.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <csignal>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "process.hpp"
@@ -22,11 +16,6 @@ namespace {
 constexpr uid_t unprivileged_uid = 65534;  // nobody
 constexpr gid_t unprivileged_gid = 65534;  // nogroup
 constexpr gid_t drop_gid = 8;              // any other group: it stands in for nullq-drop
-
-struct Outcome {
-  int code = -1;
-  std::string err;
-};
 
 class SetIdQueue : public ::testing::Test {
  protected:
@@ -44,43 +33,14 @@ class SetIdQueue : public ::testing::Test {
   }
 
   // Runs the set-id copy as nobody:nogroup with an empty stdin, optionally with no_new_privs set (what
-  // systemd's NoNewPrivileges=yes does), and returns its exit code and stderr.
-  Outcome run_as_nobody(const std::vector<std::string>& args, bool no_new_privs) {
-    int err[2];
-    EXPECT_EQ(::pipe(err), 0);
+  // systemd's NoNewPrivileges=yes does).
+  nullq::testing::Run run_as_nobody(const std::vector<std::string>& args, bool no_new_privs) {
     std::vector<std::string> argv{dir_ / "nullq-queue"};
     argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, 0);
-      ::dup2(err[1], 2);
-      if (::setgroups(0, nullptr) != 0 || ::setgid(unprivileged_gid) != 0 || ::setuid(unprivileged_uid) != 0)
-        ::_exit(120);
-      if (no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(121);
-      ::execv(cargv[0], cargv.data());
-      ::_exit(127);
-    }
-    ::close(err[1]);
-    Outcome o;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) o.err.append(buf, static_cast<std::size_t>(n));
-    ::close(err[0]);
-    int status = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return o;
+    nullq::testing::RunOptions o;
+    o.user = std::make_pair(unprivileged_uid, unprivileged_gid);
+    o.no_new_privs = no_new_privs;
+    return nullq::testing::run(argv, o);
   }
 
   nullq::testing::TempDir dir_;
