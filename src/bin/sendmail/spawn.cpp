@@ -145,11 +145,6 @@ void abandon(Child& c) {
   c.pid = -1;
 }
 
-Finished run(const std::vector<std::string>& argv, std::string_view input1, std::string_view input2) {
-  Child c = start(argv);
-  return finish(c, input1, input2);
-}
-
 int run_inherit(const std::vector<std::string>& argv) {
   pid_t pid = 0;
   auto args = c_argv(argv);

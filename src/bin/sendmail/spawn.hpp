@@ -41,9 +41,6 @@ Finished finish(Child& child, std::string_view input1, std::string_view input2);
 // Closes the child's stdin without a byte (it commits nothing) and reaps it.
 void abandon(Child& child);
 
-// start() then finish().
-Finished run(const std::vector<std::string>& argv, std::string_view input1, std::string_view input2);
-
 // Runs `argv` with stdin, stdout and stderr inherited; returns the exit code.
 int run_inherit(const std::vector<std::string>& argv);
 
