@@ -1,7 +1,8 @@
 // injbench: the injection benchmark's driver (not a test).
 //   injbench raw N DIR          N x (create tmp file, write 1 KB, fsync, link into new/, fsync new/, unlink)
 //   injbench spawn N -- CMD...  N x (run CMD with the 1 KB message on stdin, wait); reports the peak RSS
-// Prints "rate=<msgs/s> maxrss_kb=<KB>" on stdout.
+// Prints "rate=<msgs/s> maxrss_kb=<KB>" on stdout. CMD's stdout is /dev/null: run.sh parses that line,
+// and a contender that printed would corrupt it.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -62,6 +63,7 @@ static int spawn(int n, char** cmd) {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_addclose(&fa, in[1]);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     pid_t pid;
     if (::posix_spawn(&pid, cmd[0], &fa, nullptr, cmd, environ) != 0) return 1;
     posix_spawn_file_actions_destroy(&fa);

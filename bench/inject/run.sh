@@ -2,13 +2,15 @@
 # Injection benchmark (not a test): N 1 KB messages, one injector process per message, durable, with
 # nullq (nullq-sendmail -> nullq-queue), with Debian's nullmailer (sendmail -> nullmailer-inject ->
 # nullmailer-queue) and with a raw write+fsync+link+dir-fsync loop, in the same run on the same disk.
+# Beside them, the floor of any injector that is one process per message: commit1.c (the raw loop's
+# commit and nothing else) built against glibc and against musl, and a glibc program that does nothing.
 # Prints the rates and the ratios. Needs root (nullmailer's compiled-in paths are prepared here).
 # Usage: bash bench/inject/run.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-1000}
 . scripts/deps.sh
-install_deps bc
+install_deps bc musl-tools
 build=build-bench
 setup_build "$build" -Dbuildtype=release -Dtests=false
 ninja -C "$build" src/bin/nullq-sendmail src/bin/nullq-queue >/dev/null
@@ -21,6 +23,16 @@ cleanup() {
 }
 trap cleanup EXIT
 g++ -std=c++20 -O2 -o "$work/injbench" bench/inject/injbench.cpp
+# The floor (see bench/README.md): glibc's start-up alone costs a noticeable part of a message's time
+# here, and nullq's injector has to be a glibc program. The glibc builds are static-pie like nullq's
+# programs; the no-op shows the bare start-up; musl shows the same commit without glibc's start-up.
+gcc -O2 -static-pie -o "$work/commit1-glibc" bench/inject/commit1.c
+echo 'int main(void) { return 0; }' | gcc -O2 -static-pie -x c -o "$work/noop-glibc" -
+if command -v musl-gcc >/dev/null; then
+  musl-gcc -O2 -static -o "$work/commit1-musl" bench/inject/commit1.c
+else
+  echo "musl-gcc not found: no musl contender" >&2
+fi
 
 # nullmailer, unpacked (not installed). Its programs exec each other at compiled-in paths.
 (cd "$work" && { apt-get download nullmailer >/dev/null 2>&1 || { apt-get update -qq && apt-get download nullmailer >/dev/null 2>&1; }; })
@@ -54,8 +66,20 @@ export NULLQ_CONFIG=$work/nullq.yaml
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-# Shared machines are noisy: the three contenders run in alternating rounds, and the report is the
-# median of the per-round figures, so a slow spell hits all three instead of one.
+# commit1 as the injector, one process per message, into a fresh DIR each round like the raw loop's;
+# prints the rate, after checking that every message of the round was queued and no tmp file is left.
+commit_round() {  # program dir
+  mkdir -p "$2/tmp" "$2/new"
+  local out c
+  out=$("$work/injbench" spawn "$per" -- "$1" "$2") || exit 1   # we run inside $(...): no set -e here
+  c=$(ls "$2/new" | wc -l)
+  [ "$c" -eq "$per" ] || { echo "$1 queued $c of $per" >&2; exit 1; }
+  [ -z "$(ls "$2/tmp")" ] || { echo "$1 left files in $2/tmp" >&2; exit 1; }
+  rm -rf "$2"
+  echo "$out" | field rate
+}
+# Shared machines are noisy: the contenders run in alternating rounds, and the report is the
+# median of the per-round figures, so a slow spell hits all of them instead of one.
 rounds=${ROUNDS:-5}
 per=$(( (n + rounds - 1) / rounds ))
 echo "injecting $((per * rounds)) messages of 1 KB with each, one process chain per message, in $rounds alternating rounds, on $(df -P "$work" | awk 'NR==2 {print $1}')"
@@ -66,7 +90,12 @@ for r in $(seq 1 "$rounds"); do
   rm -rf "$work/raw$r"
   nq=$("$work/injbench" spawn "$per" -- "$PWD/$build/src/bin/nullq-sendmail" -t -i)
   nm=$("$work/injbench" spawn "$per" -- "$work/nm/usr/sbin/sendmail" -t -i)
-  echo "$(echo "$raw" | field rate) $(echo "$nq" | field rate) $(echo "$nm" | field rate)" >>"$work/rounds"
+  gc=$(commit_round "$work/commit1-glibc" "$work/gc$r")
+  mc=-   # no musl-gcc: a placeholder, reported as n/a
+  if [ -x "$work/commit1-musl" ]; then mc=$(commit_round "$work/commit1-musl" "$work/mc$r"); fi
+  noop=$("$work/injbench" spawn "$per" -- "$work/noop-glibc" | field rate)
+  # Columns: raw nullq nullmailer glibc-commit musl-commit glibc-no-op.
+  echo "$(echo "$raw" | field rate) $(echo "$nq" | field rate) $(echo "$nm" | field rate) $gc $mc $noop" >>"$work/rounds"
   nq_rss=$(echo "$nq" | field maxrss_kb)
   nm_rss=$(echo "$nm" | field maxrss_kb)
 done
@@ -81,3 +110,18 @@ printf 'nullq / nullmailer = %.2f   nullq / raw loop = %.2f   (medians of the pe
   "$(awk '{print $2 / $3}' "$work/rounds" | median)" "$(awk '{print $2 / $1}' "$work/rounds" | median)"
 printf 'per round (raw nullq nullmailer):'; awk '{printf "  %s/%s/%s", $1, $2, $3}' "$work/rounds"; echo
 printf 'peak RSS of the nullq injector processes: %s KB (nullmailer: %s KB)\n' "$nq_rss" "$nm_rss"
+# The floor, after the lines above (which other notes quote, so their format stays as it is).
+gc_rate=$(awk '{print $4}' "$work/rounds" | median)
+noop_rate=$(awk '{print $6}' "$work/rounds" | median)
+gc_raw=$(printf '%.2f' "$(awk '{print $4 / $1}' "$work/rounds" | median)")
+nq_gc=$(printf '%.2f' "$(awk '{print $2 / $4}' "$work/rounds" | median)")
+mc_rate=n/a mc_raw=n/a
+if [ -x "$work/commit1-musl" ]; then
+  mc_rate=$(awk '{print $5}' "$work/rounds" | median)
+  mc_raw=$(printf '%.2f' "$(awk '{print $5 / $1}' "$work/rounds" | median)")
+fi
+printf '%-34s %10s msgs/s (median of %s rounds)\n' "glibc commit, one process per msg" "$gc_rate" "$rounds" \
+  "musl commit, one process per msg" "$mc_rate" "$rounds" "glibc no-op, one process per msg" "$noop_rate" "$rounds"
+printf 'glibc commit / raw loop = %s   musl commit / raw loop = %s   nullq / glibc commit = %s   (medians of the per-round ratios)\n' \
+  "$gc_raw" "$mc_raw" "$nq_gc"
+printf 'per round (glibc-commit musl-commit glibc-no-op):'; awk '{printf "  %s/%s/%s", $4, $5, $6}' "$work/rounds"; echo
