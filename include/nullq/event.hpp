@@ -1,20 +1,23 @@
 // event.hpp — thin RAII owners of libuv handles (CONVENTIONS.md "libuv / c-ares", PROTOCOLS.md §7).
 //
 // Purpose:   a loop that refuses to leak, and move-only owners for the few handle kinds the daemon
-//            needs (timer, signal, inotify hint, trigger FIFO, idle, async). Each owner keeps the raw
+//            needs (timer, signal, inotify hint, trigger FIFO, idle, async), plus jobs run on
+//            libuv's thread pool (Work). Each owner keeps the raw
 //            uv handle in a heap box that is freed in the close callback, because uv_close() is
 //            asynchronous: destroying an owner stops its callbacks at once, the memory goes later.
 // Trust:     FIFO bytes are only a "look now" hint; their content is never interpreted.
 // Errors:    environment failures (missing directory, not a FIFO) return Status. Misuse (starting a
 //            moved-from or empty owner, a loop that cannot close) is a bug and aborts. An exception
 //            escaping a user callback is a bug: the noexcept trampoline prints it and aborts.
-// Threading: loop thread only, except Async::send() which any thread may call.
+// Threading: loop thread only, except Async::send() which any thread may call, and the job
+//            functions given to Work::post(), which run on a pool thread.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "nullq/result.hpp"
@@ -182,6 +185,32 @@ class Async {
  private:
   struct Box;
   Box* box_ = nullptr;
+};
+
+// Jobs on libuv's thread pool (uv_queue_work), each with a completion on the loop thread: for
+// blocking file work (reading a queued message, unlinking it) that must not stall the sessions.
+// A job runs on another thread, so it may touch only what it owns: captures by value, or a
+// shared_ptr that nothing on the loop thread uses until the completion. Destroying (or reset()ing)
+// the owner drops the completions that have not run yet; the jobs themselves always run to the
+// end, and the loop's destructor waits for them.
+class Work {
+ public:
+  Work() = default;  // empty: post() is a bug
+  explicit Work(uv_loop_s* loop);
+  ~Work();
+  Work(Work&& o) noexcept;
+  Work& operator=(Work&& o) noexcept;
+
+  void post(std::function<void()> job, std::function<void()> done);
+  // Jobs posted whose completion has not run yet.
+  std::size_t pending() const noexcept;
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+  void reset() noexcept;
+
+ private:
+  struct State;
+  struct Req;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace nullq::event

@@ -4,7 +4,8 @@
 // Trust:     files in new/ are written by any local user: they are validated (envelope::decode, size)
 //            before they enter queue/, and anything malformed is quarantined to failed/, never fatal.
 // Errors:    filesystem failures return Error::from_errno; malformed files are reported, not returned.
-// Threading: no shared state; call from one thread (the loop thread in nullq-send).
+// Threading: no shared state: one Store per thread. nullq-send gives copies to jobs on libuv's
+//            thread pool, which read (load) and unlink (remove) queue files.
 //
 // queue/ file names carry the retry state (queue.hpp): <id>,<attempts>,<next-attempt>. The queued
 // time is the leading unix seconds of the id, so a restart indexes 100,000 messages from readdir alone.

@@ -55,8 +55,7 @@ void Flusher::log_attempt(const Active& a, const std::string& addr, char result,
   log_line(p, format_attempt(at));
 }
 
-void Flusher::start_message(const spool::Entry& e) {
-  auto loaded = store_->load(e);
+void Flusher::start_message(const spool::Entry& e, Result<spool::Loaded> loaded) {
   if (!loaded.ok()) {
     const Error& err = loaded.error();
     if (err.domain == ErrorDomain::sys && err.code == ENOENT) {
@@ -262,14 +261,12 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
     }
   }
   if (remaining.empty()) {
-    Status s = to_failed ? store_->move_to_failed(a.entry, failed_reason) : store_->remove(a.entry);
-    if (!s.ok()) log_line(Priority::err, "id=" + a.entry.id + " " + s.error().message());
+    retire(a.entry, to_failed, failed_reason);
     if (bounced) {
       ++summary_.bounced;
     } else {
       ++summary_.delivered;
     }
-    sched_.erase(a.entry.id);
     done(tag);
     return;
   }
@@ -287,10 +284,8 @@ void Flusher::unreached(std::uint64_t tag) {
     for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, ""});
     bool suppressed = false;
     if (report(a, std::move(failures), false, suppressed)) {
-      Status s = suppressed ? store_->move_to_failed(a.entry, a.last_error) : store_->remove(a.entry);
-      if (!s.ok()) log_line(Priority::err, "id=" + a.entry.id + " " + s.error().message());
+      retire(a.entry, suppressed, a.last_error);
       ++summary_.bounced;
-      sched_.erase(a.entry.id);
       done(tag);
       return;
     }
@@ -315,11 +310,9 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, ""});
     bool suppressed = false;
     if (report(a, std::move(failures), false, suppressed)) {
-      Status s = suppressed ? store_->move_to_failed(a.entry, diag) : store_->remove(a.entry);
-      if (!s.ok()) log_line(Priority::err, "id=" + a.entry.id + " " + s.error().message());
+      retire(a.entry, suppressed, diag);
       log_line(Priority::warning, "id=" + a.entry.id + " expired: " + one_line(diag, 512));
       ++summary_.bounced;
-      sched_.erase(a.entry.id);
       done(tag);
       return;
     }

@@ -174,6 +174,7 @@ void Flusher::make_resolver() {
 
 void Flusher::start_loop() {
   uv_loop_s* loop = loop_->get();
+  io_ = event::Work(loop);
   // An idle handle, not a 0 ms timer: libuv 1.44 runs a timer re-armed from its own callback in
   // the same pass, so a tick that asks for another tick would starve I/O. Idle callbacks run once
   // per loop iteration.
@@ -282,20 +283,18 @@ void Flusher::tick() {
   if (!stopping_) {
     if (need_accept_) accept_new();
     if (need_rescan_) rescan();
-    while (active_.size() < max_active_) {
-      auto e = sched_.take_due(now);
-      if (!e) break;
-      start_message(*e);
-    }
+    load_due(now);
   }
   dispatcher_->pump(now_ms());
+  post_removals();
 
   if (stopping_) {
-    if (active_.empty()) loop_->stop();
+    if (active_.empty() && io_idle()) loop_->stop();
     return;
   }
   if (options_.once) {
-    if (active_.empty() && dispatcher_->idle() && !need_accept_ && !tick_pending_ && !sched_.has_due(unix_now())) {
+    if (active_.empty() && io_idle() && dispatcher_->idle() && !need_accept_ && !tick_pending_ &&
+        !sched_.has_due(unix_now())) {
       loop_->stop();
       return;
     }
@@ -384,7 +383,7 @@ void Flusher::begin_stop() {
   rescan_timer_.reset();
   wake_timer_.stop();
   rescan_soon_timer_.stop();
-  if (active_.empty()) {
+  if (active_.empty() && io_idle()) {
     loop_->stop();
     return;
   }
@@ -410,6 +409,7 @@ void Flusher::shutdown() {
   trigger_.reset();
   incoming_watch_.reset();
   signals_.clear();
+  io_.reset();  // jobs still out finish inside the loop's destructor, without their completions
   dispatcher_.reset();
   lookup_.reset();
   resolver_.reset();

@@ -4,7 +4,8 @@
 //            happens to one message: route, failover, results, retries, bounces, expiry).
 // Trust:     see flusher.hpp.
 // Errors:    start() returns an exit code (>= 0) or -1 to run the loop.
-// Threading: loop thread only.
+// Threading: loop thread only, but for the jobs given to io_, which run on libuv's thread pool
+//            and touch nothing but a copy of the Store and their own batch.
 #pragma once
 
 #include <cstdint>
@@ -84,8 +85,25 @@ class Flusher {
   std::int64_t unix_now() const;
   std::int64_t now_ms() const;
 
+  // Messages read, or unlinked, on the thread pool (see load_due and retire).
+  struct LoadBatch {
+    std::vector<spool::Entry> entries;
+    std::vector<Result<spool::Loaded>> results;  // filled by the job, one per entry
+  };
+  struct RemoveBatch {
+    std::vector<spool::Entry> entries;
+    std::vector<Status> results;
+  };
+  void load_due(std::int64_t now);
+  void on_loaded(LoadBatch& batch);
+  void post_removals();
+  void on_removed(RemoveBatch& batch);
+  bool io_idle() const;  // nothing being read or unlinked, nothing waiting to be unlinked
+
   // delivery.cpp
-  void start_message(const spool::Entry& e);
+  void start_message(const spool::Entry& e, Result<spool::Loaded> loaded);
+  // The message is finished with: its file moves to failed/ (to_failed) or is removed.
+  void retire(const spool::Entry& e, bool to_failed, const std::string& reason);
   void next_host(std::uint64_t tag);
   void on_route(std::uint64_t tag, std::shared_ptr<const Route> route);
   void try_target(std::uint64_t tag);
@@ -127,6 +145,10 @@ class Flusher {
   bool tick_pending_ = false;
   std::unique_ptr<spool::Store> store_;
   std::unordered_map<std::uint64_t, Active> active_;
+  std::size_t loading_ = 0;              // taken from the scheduler, being read on the pool
+  unsigned load_jobs_ = 0;
+  std::vector<spool::Entry> removals_;   // delivered, waiting for the next removal job
+  bool removing_ = false;                // a removal job is out
 
   // The handle owners are reset in shutdown(), before the loop is destroyed.
   std::unique_ptr<event::Loop> loop_;
@@ -138,6 +160,7 @@ class Flusher {
   event::FifoReader trigger_;
   event::FsEvent incoming_watch_;
   std::vector<event::Signal> signals_;
+  event::Work io_;  // queue-file reads and unlinks
 };
 
 }  // namespace nullq::send

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -204,6 +206,63 @@ TEST(Event, FifoReaderOnMissingPathIsAnError) {
   Status st = r.open(dir.path + "/none");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, ENOENT);
+}
+
+TEST(Event, WorkRunsJobsOffTheLoopThreadAndCompletesOnIt) {
+  Loop loop;
+  Work work(loop);
+  const auto loop_thread = std::this_thread::get_id();
+  constexpr int jobs = 8;
+  std::vector<std::thread::id> ran(jobs);
+  std::vector<int> completed;
+  for (int i = 0; i < jobs; ++i) {
+    auto value = std::make_shared<int>(0);
+    work.post(
+        [&ran, i, value] {
+          ran[i] = std::this_thread::get_id();
+          *value = i + 100;
+        },
+              [&, i, value] {
+                EXPECT_EQ(std::this_thread::get_id(), loop_thread);
+                EXPECT_EQ(*value, i + 100);
+                completed.push_back(i);
+              });
+  }
+  EXPECT_EQ(work.pending(), static_cast<std::size_t>(jobs));
+  ASSERT_TRUE(loop.run_until([&] { return work.pending() == 0; }, 5s));
+  ASSERT_EQ(completed.size(), static_cast<std::size_t>(jobs));
+  for (int i = 0; i < jobs; ++i) EXPECT_NE(ran[i], loop_thread) << "job " << i;
+}
+
+TEST(Event, WorkDropsCompletionsOfAGoneOwnerButFinishesTheJobs) {
+  std::atomic<int> jobs_done{0};
+  bool completed = false;
+  {
+    Loop loop;
+    Work work(loop);
+    for (int i = 0; i < 4; ++i)
+      work.post(
+          [&jobs_done] {
+            std::this_thread::sleep_for(10ms);
+            ++jobs_done;
+          },
+          [&completed] { completed = true; });
+    work.reset();
+    EXPECT_FALSE(work);
+    EXPECT_EQ(work.pending(), 0u);
+  }  // the loop's destructor waits for the jobs (and aborts if a request is left over)
+  EXPECT_EQ(jobs_done.load(), 4);
+  EXPECT_FALSE(completed);
+}
+
+TEST(EventDeath, WorkPostOnAnEmptyOwnerAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Work w;
+        w.post([] {}, [] {});
+      },
+      "Work::post on an empty owner");
 }
 
 TEST(EventDeath, ExceptionInCallbackAborts) {
