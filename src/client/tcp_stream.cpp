@@ -19,6 +19,11 @@ constexpr std::size_t write_high_water = 256 * 1024;
 constexpr std::size_t read_buf_size = 64 * 1024;
 constexpr int handle_count = 5;  // tcp + four timers
 
+// One read buffer for every stream on the (loop) thread: libuv fills it and calls on_read at once,
+// and the handlers copy what they keep, so it is free again before the next read. A buffer per
+// connection would make each QMQP delivery allocate and free 64 KiB.
+thread_local char read_buf[read_buf_size];
+
 std::uint64_t ms(std::chrono::milliseconds d) { return static_cast<std::uint64_t>(d.count() < 1 ? 1 : d.count()); }
 }  // namespace
 
@@ -51,7 +56,6 @@ struct TcpStream::Box {
   };
   std::deque<Pending> pending;  // not yet handed to uv_write
   std::size_t unwritten = 0;    // pending + handed to libuv but not completed
-  char read_buf[read_buf_size];
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp); }
 
@@ -94,10 +98,7 @@ void TcpStream::Box::on_connected(uv_connect_t* req, int status) noexcept {
     // read everything, and a pipelining client that does not read can deadlock with it.
     status = uv_read_start(
         b->stream(),
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
-          auto* bb = static_cast<Box*>(h->data);
-          *buf = uv_buf_init(bb->read_buf, sizeof bb->read_buf);
-        },
+        [](uv_handle_t*, size_t, uv_buf_t* buf) noexcept { *buf = uv_buf_init(read_buf, sizeof read_buf); },
         on_read);
     if (status == 0) {
       if (b->waiting) uv_timer_start(&b->io_timer, on_io_timer, ms(b->timeouts.io), 0);

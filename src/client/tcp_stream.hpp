@@ -29,6 +29,7 @@ class TcpStream {
     virtual ~Handler() = default;
     // status 0: connected. Else a uv error (UV_ETIMEDOUT when the connect timer fired).
     virtual void on_connect(int status) = 0;
+    // `bytes` live in a buffer shared by every stream of the thread: valid during the call only.
     virtual void on_data(std::string_view bytes) = 0;
     virtual void on_eof() = 0;
     virtual void on_read_error(int status) = 0;
