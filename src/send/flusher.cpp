@@ -30,8 +30,6 @@ constexpr std::chrono::hours tmp_orphan_age{36};
 int spool_exit_code(const Error& e) {
   if (e.domain == ErrorDomain::sys) {
     switch (e.code) {
-      case EACCES:
-      case EPERM:
       case EROFS:
       case ENOENT:
       case ENOTDIR:
@@ -43,6 +41,20 @@ int spool_exit_code(const Error& e) {
     }
   }
   return 75;  // EX_TEMPFAIL
+}
+
+// One line on stderr for a spool that cannot be used; returns the exit code.
+int spool_failure(const Error& e, const std::string& prefix) {
+  if (e.domain == ErrorDomain::sys && (e.code == EACCES || e.code == EPERM)) {
+    // Typically `sendmail -q` run by an ordinary user: the spool belongs to the nullq user.
+    std::fprintf(stderr,
+                 "nullq-send: %s%s (only root and the %s user can flush the queue; a running nullq-send "
+                 "delivers without being asked)\n",
+                 prefix.c_str(), e.message().c_str(), NULLQ_USER);
+    return 77;  // EX_NOPERM
+  }
+  std::fprintf(stderr, "nullq-send: %s%s\n", prefix.c_str(), e.message().c_str());
+  return spool_exit_code(e);
 }
 
 }  // namespace
@@ -74,10 +86,7 @@ int Flusher::start() {
   struct stat st {};
   if (spool_.dir != NULLQ_SPOOL_DIR || ::stat(spool_.dir.c_str(), &st) != 0) {
     auto s = queue::ensure_spool(spool_);
-    if (!s.ok()) {
-      std::fprintf(stderr, "nullq-send: spool %s: %s\n", spool_.dir.c_str(), s.error().message().c_str());
-      return spool_exit_code(s.error());
-    }
+    if (!s.ok()) return spool_failure(s.error(), "spool " + spool_.dir + ": ");
   }
 
   // One flusher at a time.
@@ -92,8 +101,7 @@ int Flusher::start() {
       std::fprintf(stderr, "nullq-send: another nullq-send is running (%s is locked)\n", spool_.lock().c_str());
       return 75;
     }
-    std::fprintf(stderr, "nullq-send: %s\n", lock.error().message().c_str());
-    return spool_exit_code(lock.error());
+    return spool_failure(lock.error(), "");
   }
   lock_ = std::make_unique<SpoolLock>(std::move(lock).value());
 
@@ -106,8 +114,7 @@ int Flusher::start() {
   std::vector<spool::Quarantined> bad;
   auto scanned = store_->scan(bad);
   if (!scanned.ok()) {
-    std::fprintf(stderr, "nullq-send: %s\n", scanned.error().message().c_str());
-    return spool_exit_code(scanned.error());
+    return spool_failure(scanned.error(), "");
   }
   for (const auto& q : bad) log_line(Priority::warning, "queue/" + q.name + ": " + q.reason + " (left alone)");
   sched_.reconcile(std::move(scanned.value()));

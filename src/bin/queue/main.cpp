@@ -20,6 +20,15 @@ extern char** environ;
 
 namespace {
 
+// The spool used when none is given. The test build (tests/integration/queue) compiles a copy of this
+// program with a spool of its own, so that a test can run it set-id against a spool laid out like
+// the package's; installed programs are always built with NULLQ_SPOOL_DIR.
+#ifdef NULLQ_TEST_SPOOL_DIR
+constexpr const char* compiled_spool_dir = NULLQ_TEST_SPOOL_DIR;
+#else
+constexpr const char* compiled_spool_dir = NULLQ_SPOOL_DIR;
+#endif
+
 [[noreturn]] void die(int code, const std::string& msg) {
   std::string line = "nullq-queue: " + msg + "\n";
   ssize_t n = ::write(2, line.data(), line.size());
@@ -56,7 +65,7 @@ int main(int argc, char** argv) {
   ::alarm(86400);
   std::signal(SIGXFSZ, SIG_IGN);  // over RLIMIT_FSIZE, write() fails with EFBIG instead
 
-  std::string spool_dir = NULLQ_SPOOL_DIR;
+  std::string spool_dir = compiled_spool_dir;
   std::uint64_t max_size = nullq::submit::absolute_max_size;
   bool custom_spool = false;
   for (int i = 1; i < argc; ++i) {

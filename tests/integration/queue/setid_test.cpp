@@ -1,14 +1,19 @@
 // nullq-queue installed the way the package installs it: setgid to a group the caller is not in, run
 // by an unprivileged user. Needs root to set the test up (chown, setuid in the child); skipped otherwise.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "nullq/envelope.hpp"
 #include "process.hpp"
 
 namespace {
@@ -16,6 +21,7 @@ namespace {
 constexpr uid_t unprivileged_uid = 65534;  // nobody
 constexpr gid_t unprivileged_gid = 65534;  // nogroup
 constexpr gid_t drop_gid = 8;              // any other group: it stands in for nullq-drop
+constexpr uid_t daemon_uid = 1;            // stands in for the nullq user, who owns the spool
 
 class SetIdQueue : public ::testing::Test {
  protected:
@@ -25,22 +31,29 @@ class SetIdQueue : public ::testing::Test {
     ASSERT_EQ(::statvfs(dir_.path().c_str(), &vfs), 0);
     if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << dir_.path() << " is mounted nosuid";
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
-    std::string copy = dir_ / "nullq-queue";
-    auto cp = nullq::testing::run({"/bin/cp", nullq::testing::program("nullq-queue"), copy});
-    ASSERT_EQ(cp.code, 0) << cp.err;
-    ASSERT_EQ(::chown(copy.c_str(), 0, drop_gid), 0);
-    ASSERT_EQ(::chmod(copy.c_str(), 02755), 0);
+    install_setgid(nullq::testing::program("nullq-queue"), "nullq-queue");
   }
 
-  // Runs the set-id copy as nobody:nogroup with an empty stdin, optionally with no_new_privs set (what
-  // systemd's NoNewPrivileges=yes does).
-  nullq::testing::Run run_as_nobody(const std::vector<std::string>& args, bool no_new_privs) {
-    std::vector<std::string> argv{dir_ / "nullq-queue"};
+  // Runs a set-id copy as nobody:nogroup, optionally with no_new_privs set (what systemd's
+  // NoNewPrivileges=yes does).
+  nullq::testing::Run run_as_nobody(const std::vector<std::string>& args, bool no_new_privs,
+                                    const std::string& input = {}, const std::string& program = "nullq-queue") {
+    std::vector<std::string> argv{dir_ / program};
     argv.insert(argv.end(), args.begin(), args.end());
     nullq::testing::RunOptions o;
     o.user = std::make_pair(unprivileged_uid, unprivileged_gid);
     o.no_new_privs = no_new_privs;
+    o.input = input;
     return nullq::testing::run(argv, o);
+  }
+
+  // Installs `from` as dir_/name, setgid to the stand-in drop group, as the package does.
+  void install_setgid(const std::string& from, const std::string& name) {
+    std::string copy = dir_ / name;
+    auto cp = nullq::testing::run({"/bin/cp", from, copy});
+    ASSERT_EQ(cp.code, 0) << cp.err;
+    ASSERT_EQ(::chown(copy.c_str(), 0, drop_gid), 0);
+    ASSERT_EQ(::chmod(copy.c_str(), 02755), 0);
   }
 
   nullq::testing::TempDir dir_;
@@ -60,6 +73,68 @@ TEST_F(SetIdQueue, SaysSoWhenTheSetGidBitDidNotTakeEffect) {
   EXPECT_EQ(o.code, 77) << o.err;
   EXPECT_NE(o.err.find("set-group-id bit did not take effect"), std::string::npos) << o.err;
   EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << "one line: " << o.err;
+}
+
+// The spool exactly as etc/tmpfiles.d/nullq.conf (what the packages install) lays it out, under
+// NULLQ_TEST_SPOOL_DIR instead of /var/spool/nullq, with the daemon user and the drop group stood in
+// for. Anything it cannot set up fails the test.
+void lay_out_spool_as_packaged(const std::string& root) {
+  std::filesystem::remove_all(root);
+  const std::string conf = std::string(std::getenv("NULLQ_SOURCE_ROOT")) + "/etc/tmpfiles.d/nullq.conf";
+  std::istringstream lines(nullq::testing::read_file(conf));
+  const std::string packaged = "/var/spool/nullq";
+  std::string line;
+  int made = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string type, path, mode, user, group;
+    if (!(f >> type >> path >> mode >> user >> group) || type[0] == '#') continue;
+    ASSERT_EQ(path.compare(0, packaged.size(), packaged), 0) << conf << ": " << line;
+    std::string p = root + path.substr(packaged.size());
+    if (type == "d") {
+      ASSERT_EQ(::mkdir(p.c_str(), 0700), 0) << p;
+    } else if (type == "p") {
+      ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0) << p;
+    } else if (type == "f") {
+      int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+      ASSERT_GE(fd, 0) << p;
+      ::close(fd);
+    } else {
+      FAIL() << conf << ": unexpected type in " << line;
+    }
+    ASSERT_EQ(user, "nullq") << line;
+    ASSERT_TRUE(group == "nullq" || group == "nullq-drop") << line;
+    ASSERT_EQ(::chown(p.c_str(), daemon_uid, group == "nullq-drop" ? drop_gid : daemon_uid), 0) << p;
+    ASSERT_EQ(::chmod(p.c_str(), static_cast<mode_t>(std::stoul(mode, nullptr, 8))), 0) << p;
+    ++made;
+  }
+  ASSERT_GE(made, 6) << conf;
+}
+
+// What every sendmail call by an ordinary user comes down to: the set-id nullq-queue committing into
+// the system spool. Nothing else exercises the packaged modes: the other tests run unprivileged
+// against private spools.
+TEST_F(SetIdQueue, AnUnprivilegedUserCommitsIntoTheSpoolAsPackaged) {
+  const std::string spool = NULLQ_TEST_SPOOL_DIR;
+  lay_out_spool_as_packaged(spool);
+  if (HasFatalFailure()) return;
+  install_setgid(NULLQ_TEST_QUEUE_PROGRAM, "nullq-queue-testspool");
+  std::string message = "Subject: from nobody\n\nhello\n";
+  auto o = run_as_nobody({}, false, nullq::envelope::encode_drop("nobody@example.org", {"ops@example.org"}) + message,
+                         "nullq-queue-testspool");
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::string id = o.out.substr(0, o.out.find('\n'));
+  EXPECT_EQ(nullq::testing::list_dir(spool + "/new"), std::vector<std::string>{id});
+  EXPECT_TRUE(nullq::testing::list_dir(spool + "/tmp").empty()) << "nothing left half-written";
+  std::string queued = nullq::testing::read_file(spool + "/new/" + id);
+  EXPECT_NE(queued.find("ops@example.org"), std::string::npos);
+  EXPECT_NE(queued.find("invoked by uid 65534"), std::string::npos) << "the real uid is recorded";
+  EXPECT_EQ(queued.substr(queued.size() - message.size()), message);
+  struct stat st {};
+  ASSERT_EQ(::stat((spool + "/new/" + id).c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, drop_gid) << "the daemon reads it through the drop group";
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  std::filesystem::remove_all(spool);
 }
 
 }  // namespace

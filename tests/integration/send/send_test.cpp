@@ -6,10 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <ctime>
+#include <utility>
 
 #include "fake_server.hpp"
 #include "harness.hpp"
+#include "process.hpp"
 
 namespace nullq::send::it {
 namespace {
@@ -357,6 +361,27 @@ TEST_F(Send, ConfigWithoutSmartHostsIsAOneLineErrorExit78) {
   EXPECT_EQ(missing.status, 78) << missing.err;
   RunResult usage = run({bin_dir() + "/nullq-send", "--bogus"});
   EXPECT_EQ(usage.status, 64);
+}
+
+TEST_F(Send, OnceByAUserWithoutAccessToTheSpoolSaysWhoMayFlush) {
+  // `sendmail -q` by an ordinary user runs nullq-send --once against a spool it cannot open. Needs
+  // root to drop to nobody (root itself is never refused).
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the flusher as another user";
+  write_file(s.config, "smarthosts:\n  - qmtp://127.0.0.1:" + std::to_string(closed_port()) + "\nqueue:\n  dir: " +
+                           s.spool + "\n");
+  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(::chmod(s.dir.path().c_str(), 0755), 0);  // the config is readable; the spool is not
+  ASSERT_EQ(::chmod(s.spool.c_str(), 0700), 0);
+  nullq::testing::RunOptions o;
+  o.user = std::make_pair(uid_t{65534}, gid_t{65534});
+  auto r = nullq::testing::run({bin_dir() + "/nullq-send", "--once", "--config", s.config}, o);
+  EXPECT_EQ(r.code, 77) << r.err;
+  EXPECT_TRUE(starts_with(r.err, "nullq-send: ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "Permission denied")) << r.err;
+  EXPECT_TRUE(contains(r.err, "only root and the nullq user can flush the queue")) << r.err;
+  EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
+  EXPECT_EQ(s.incoming(), std::vector<std::string>{id}) << "the message stays where it was";
 }
 
 // ---- daemon mode ----
