@@ -115,6 +115,11 @@ void lay_out_spool_as_packaged(const std::string& root) {
 // the system spool. Nothing else exercises the packaged modes: the other tests run unprivileged
 // against private spools.
 TEST_F(SetIdQueue, AnUnprivilegedUserCommitsIntoTheSpoolAsPackaged) {
+#if defined(__SANITIZE_ADDRESS__)
+  // LeakSanitizer cannot inspect a set-id process at exit (it is not dumpable) and fails it; the
+  // plain build runs this test.
+  GTEST_SKIP() << "the sanitizer runtime cannot run set-id to completion";
+#endif
   const std::string spool = NULLQ_TEST_SPOOL_DIR;
   lay_out_spool_as_packaged(spool);
   if (HasFatalFailure()) return;
