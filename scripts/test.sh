@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what nullq needs, builds it twice — warnings as errors, then with AddressSanitizer and
-# UndefinedBehaviorSanitizer — and runs every test in both builds.
+# UndefinedBehaviorSanitizer — and runs every test in both builds; then builds the .deb and checks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -17,5 +17,6 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 status=0
 meson test -C build-test --print-errorlogs --num-processes "$jobs" || status=1
 meson test -C build-san --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 || status=1
+bash tests/package/check_deb.sh || status=1   # the .deb builds and holds what it must
 python3 scripts/test_summary.py build-test/meson-logs/testlog.junit.xml build-san/meson-logs/testlog.junit.xml
 exit $status
