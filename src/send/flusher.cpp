@@ -416,6 +416,13 @@ void Flusher::shutdown() {
   trigger_.reset();
   incoming_watch_.reset();
   signals_.clear();
+  // Delivered messages whose removal was still gathering a batch: remove them now, or the next
+  // start would send them again.
+  for (const auto& e : removals_) {
+    Status st = store_->remove(e);
+    if (!st.ok()) log_line(Priority::err, "id=" + e.id + " " + st.error().message());
+  }
+  removals_.clear();
   io_.reset();  // jobs still out finish inside the loop's destructor, without their completions
   dispatcher_.reset();
   lookup_.reset();
