@@ -73,7 +73,8 @@ struct Prepared {
 };
 
 // Applies every header fix-up and builds the envelope. Errors: no recipients (ErrorDomain::usage),
-// a malformed address in an argument or in To/Cc/Bcc with -t (ErrorDomain::format).
+// a malformed address in an argument or in To/Cc/Bcc with -t (ErrorDomain::format). Bcc and
+// Resent-Bcc lines are always removed.
 Result<Prepared> prepare(const Parsed& parsed, const Context& ctx);
 
 // Date: value for `when` in local time with a numeric zone, e.g. "Sun, 22 Nov 2026 14:03:07 +0100".

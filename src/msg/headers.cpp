@@ -165,7 +165,9 @@ Result<Prepared> prepare(const Parsed& parsed, const Context& ctx) {
   for (const auto& h : parsed.headers) {
     std::string_view n = h.name;
     if (iequals(n, "Return-Path") || iequals(n, "Content-Length")) continue;
-    if (ctx.extract_recipients && (iequals(n, "Bcc") || iequals(n, "Resent-Bcc"))) continue;
+    // Blind copies stay blind, with or without -t (Postfix's cleanup drops them too): a caller that
+    // names the recipients itself may still pass a Bcc: line through.
+    if (iequals(n, "Bcc") || iequals(n, "Resent-Bcc")) continue;
     if (iequals(n, "Date")) has_date = true;
     if (iequals(n, "Message-ID")) has_id = true;
     if (iequals(n, "From")) {

@@ -26,7 +26,12 @@ Result<Options> parse(const std::string& program, const std::vector<std::string>
       ++i;
       break;
     }
-    if (a.size() < 2 || a[0] != '-') break;
+    // Options may follow recipients ("sendmail ops@example.org -i"), as glibc's getopt lets them in
+    // Postfix's and sendmail's command lines; only "--" ends the options.
+    if (a.size() < 2 || a[0] != '-') {
+      o.recipients.push_back(a);
+      continue;
+    }
     // getopt-style: flags may be clustered (-ti); a flag with a value takes the rest or the next arg.
     for (std::size_t j = 1; j < a.size(); ++j) {
       char c = a[j];

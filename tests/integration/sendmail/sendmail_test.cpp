@@ -115,7 +115,12 @@ INSTANTIATE_TEST_SUITE_P(
         Caller{"unattended_upgrades", {"-oi", "-t"}, with_to, "",
                {"ops@example.net", "bob@example.org", "carol@example.net", "hidden@example.net"}, true},
         Caller{"null_sender", {"-f", "<>", "-i", "a@y.org"}, plain, "-", {"a@y.org"}, true},
-        Caller{"header_style_argument", {"-i", "Ops Team <ops@y.org>, dev@y.org"}, plain, "", {"ops@y.org", "dev@y.org"}, true}),
+        Caller{"header_style_argument", {"-i", "Ops Team <ops@y.org>, dev@y.org"}, plain, "", {"ops@y.org", "dev@y.org"}, true},
+        // Options after the recipients, as getopt allows: -i still counts, and is not a recipient.
+        Caller{"options_after_recipients", {"a@y.org", "-i", "-f", "env@x.org", "b@y.org"}, plain, "env@x.org",
+               {"a@y.org", "b@y.org"}, true},
+        // Recipients named on the command line, and a Bcc: line in the message: it is still removed.
+        Caller{"arguments_with_a_bcc_header", {"-i", "a@y.org"}, with_to, "", {"a@y.org"}, true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(Sendmail, DefaultSenderIsTheCallerQualified) {

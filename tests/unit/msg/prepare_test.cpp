@@ -93,6 +93,19 @@ TEST(Prepare, NullSenderAndExistingHeadersKept) {
          true});
 }
 
+TEST(Prepare, BccIsRemovedWithoutExtractTooAndAddsNoRecipient) {
+  msg::Context c = context();
+  c.arguments = {"a@example.com"};
+  auto p = msg::prepare(msg::split_message("To: a@example.com\nBcc: secret@example.net\nResent-Bcc: x@example.net\n"
+                                           "Subject: s\n\nbody\n"),
+                        c);
+  ASSERT_TRUE(p.ok()) << p.error().detail;
+  EXPECT_EQ(p->recipients, std::vector<std::string>{"a@example.com"});
+  EXPECT_EQ(p->message.find("Bcc"), std::string::npos) << p->message;
+  EXPECT_EQ(p->message.find("secret@"), std::string::npos) << p->message;
+  EXPECT_NE(p->message.find("To: a@example.com\n"), std::string::npos) << p->message;
+}
+
 TEST(Prepare, NoRecipientsIsAUsageError) {
   msg::Context c = context();
   auto p = msg::prepare(msg::split_message("Subject: x\n\nbody\n"), c);
