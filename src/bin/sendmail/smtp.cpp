@@ -13,11 +13,12 @@ namespace nullq::sendmail {
 
 namespace {
 
-constexpr std::size_t max_line = 4096;
+constexpr std::size_t max_command_line = 4096;
 constexpr int max_errors = 20;
 
-// Reads one line without its CRLF/LF. False at EOF. Over-long lines are cut and flagged.
-bool read_line(std::FILE* in, std::string& line, bool& too_long) {
+// Reads one line without its CRLF/LF. False at EOF. A line longer than `limit` is cut and flagged
+// (the caller refuses it: a command, or a message that is too big, never a silently shortened line).
+bool read_line(std::FILE* in, std::string& line, bool& too_long, std::size_t limit) {
   line.clear();
   too_long = false;
   int c;
@@ -26,7 +27,7 @@ bool read_line(std::FILE* in, std::string& line, bool& too_long) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return true;
     }
-    if (line.size() < max_line) line.push_back(static_cast<char>(c));
+    if (line.size() < limit) line.push_back(static_cast<char>(c));
     else too_long = true;
   }
   return !line.empty();
@@ -70,7 +71,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
     say(s);
     return ++errors >= max_errors;
   };
-  while (read_line(in, line, too_long)) {
+  while (read_line(in, line, too_long, max_command_line)) {
     if (too_long) {
       if (error("500 5.5.2 line too long")) break;
       continue;
@@ -118,13 +119,14 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
       say("354 end data with <CR><LF>.<CR><LF>");
       std::string data;
       bool ended = false, oversize = false;
-      while (read_line(in, line, too_long)) {
+      // A message line may be as long as the message may be (RFC 5322's 998 is for senders to keep).
+      while (read_line(in, line, too_long, cfg.max_message_size + 2)) {
         if (line == ".") {
           ended = true;
           break;
         }
         if (!line.empty() && line[0] == '.') line.erase(0, 1);  // dot-unstuffing
-        if (data.size() + line.size() + 1 > cfg.max_message_size) oversize = true;
+        if (too_long || data.size() + line.size() + 1 > cfg.max_message_size) oversize = true;
         if (!oversize) data += line + "\n";
       }
       if (!ended) return 0;  // EOF inside DATA: nothing is queued

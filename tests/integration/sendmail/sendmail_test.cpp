@@ -163,6 +163,25 @@ TEST_F(Sendmail, SmtpSessionQueuesEachData) {
   EXPECT_EQ(q[1].env.sender, "");
 }
 
+TEST_F(Sendmail, SmtpLongDataLinesArriveWholeAndOversizeOnesAreRefused) {
+  const std::string long_line(6000, 'x');  // longer than a command may be, well under the size limit
+  auto r = sendmail({"-bs"}, "HELO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\nSubject: long\r\n\r\n" +
+                                 long_line + "\r\n.\r\nQUIT\r\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("250 2.0.0 ok: queued as "), std::string::npos) << r.out;
+  auto q = queued();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_NE(q[0].message.find("\n" + long_line + "\n"), std::string::npos) << "the line was shortened";
+
+  const std::string huge_line(200000, 'y');  // one line over the configured 100000 bytes
+  auto big = sendmail({"-bs"}, "HELO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\nSubject: huge\r\n\r\n" +
+                                   huge_line + "\r\n.\r\nQUIT\r\n");
+  ASSERT_EQ(big.code, 0) << big.err;
+  EXPECT_NE(big.out.find("552 5.3.4 message exceeds maximum size of 100000 bytes"), std::string::npos) << big.out;
+  EXPECT_NE(big.out.find("221 2.0.0 bye"), std::string::npos) << "the session goes on after the refusal";
+  EXPECT_EQ(queued().size(), 1u) << "nothing more was queued";
+}
+
 TEST_F(Sendmail, SmtpEofInsideDataQueuesNothing) {
   auto r = sendmail({"-bs"}, "HELO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\nSubject: cut\r\n");
   EXPECT_EQ(r.code, 0);
