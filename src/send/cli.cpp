@@ -7,8 +7,9 @@
 namespace nullq::send {
 
 const char* usage() {
-  return "usage: nullq-send [--once] [--config PATH] [--stderr]\n"
+  return "usage: nullq-send [--once [--quiet]] [--config PATH] [--stderr]\n"
          "  --once         deliver everything due, then exit (0: queue empty, 75: mail left queued)\n"
+         "  --quiet        with --once: no closing summary on stderr, only errors (for cron)\n"
          "  --config PATH  configuration file (default: $NULLQ_CONFIG, else the compiled-in path)\n"
          "  --stderr       log to stderr without priority prefixes (default: syslog, or the journal)\n";
 }
@@ -19,6 +20,8 @@ bool parse_args(const std::vector<std::string>& args, Options& out, std::string&
     const std::string& a = args[i];
     if (a == "--once" || a == "-1") {
       out.once = true;
+    } else if (a == "--quiet") {
+      out.quiet = true;
     } else if (a == "--stderr") {
       out.force_stderr = true;
     } else if (a == "--help" || a == "-h") {

@@ -95,7 +95,7 @@ int Flusher::start() {
     if (SpoolLock::is_busy(lock.error())) {
       if (options_.once) {
         queue::poke_trigger(spool_);
-        std::fputs("nullq-send: a flusher is running; asked it to deliver now\n", stderr);
+        if (!options_.quiet) std::fputs("nullq-send: a flusher is running; asked it to deliver now\n", stderr);
         return 0;
       }
       std::fprintf(stderr, "nullq-send: another nullq-send is running (%s is locked)\n", spool_.lock().c_str());
@@ -440,10 +440,12 @@ int Flusher::run() {
   shutdown();
   if (options_.once) {
     summary_.deferred = sched_.size();
-    std::fprintf(stderr, "nullq-send: %llu delivered, %llu bounced, %llu deferred\n",
-                 static_cast<unsigned long long>(summary_.delivered),
-                 static_cast<unsigned long long>(summary_.bounced),
-                 static_cast<unsigned long long>(summary_.deferred));
+    if (!options_.quiet) {
+      std::fprintf(stderr, "nullq-send: %llu delivered, %llu bounced, %llu deferred\n",
+                   static_cast<unsigned long long>(summary_.delivered),
+                   static_cast<unsigned long long>(summary_.bounced),
+                   static_cast<unsigned long long>(summary_.deferred));
+    }
     return sched_.size() == 0 ? 0 : 75;
   }
   log_line(Priority::info, "stopped: " + std::to_string(sched_.size()) + " message(s) left queued");

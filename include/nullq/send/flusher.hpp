@@ -25,6 +25,7 @@ namespace nullq::send {
 struct Options {
   std::string config_path;  // "" = config::default_path()
   bool once = false;
+  bool quiet = false;  // --once: no summary line (cron mails any output)
   bool force_stderr = false;
   bool help = false;
   bool version = false;

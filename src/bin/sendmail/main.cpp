@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
       std::string send = nullq::sendmail::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
       if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
       ::setenv("NULLQ_CONFIG", path.c_str(), 1);
-      return nullq::sendmail::run_inherit({send, "--once"});
+      // Quiet as Postfix's sendmail -q: cron mails whatever a job prints. Errors still show.
+      return nullq::sendmail::run_inherit({send, "--once", "--quiet"});
     }
     default:
       break;

@@ -123,6 +123,26 @@ TEST_F(Send, QmqpAcceptedMessageIsRemoved) {
   EXPECT_TRUE(contains(r.err, "proto=qmqp rcpts=1 result=K")) << r.err;
 }
 
+TEST_F(Send, QuietOnceAndSendmailDashQPrintNothingWhenAllIsWell) {
+  // What cron runs: any output would be mailed every time. The attempts still go to the log.
+  FakeServer srv(Proto::qmtp);
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult quiet = run({bin_dir() + "/nullq-send", "--once", "--quiet", "--config", s.config});
+  EXPECT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_EQ(srv.count(), 1u);
+
+  s.inject("alice@example.org", {"carol@example.org"}, kBody);
+  RunResult q = run({bin_dir() + "/nullq-sendmail", "-q"}, {"NULLQ_CONFIG=" + s.config});
+  EXPECT_EQ(q.status, 0) << q.err;
+  EXPECT_EQ(q.err, "");
+  EXPECT_TRUE(s.queued().empty());
+  EXPECT_TRUE(s.incoming().empty());
+  EXPECT_EQ(srv.count(), 2u);
+}
+
 TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
   FakeServer srv(Proto::qmtp);
   srv.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Ztry again later"); });

@@ -20,10 +20,14 @@ TEST(Cli, Arguments) {
   ASSERT_TRUE(parse_args({"--once", "--config", "/tmp/x.yaml", "--stderr"}, o, err));
   EXPECT_TRUE(o.once);
   EXPECT_TRUE(o.force_stderr);
+  EXPECT_FALSE(o.quiet);
   EXPECT_EQ(o.config_path, "/tmp/x.yaml");
-  ASSERT_TRUE(parse_args({"--config=/a.yaml"}, o, err));
+  ASSERT_TRUE(parse_args({"--config=/a.yaml", "--once", "--quiet"}, o, err));
   EXPECT_EQ(o.config_path, "/a.yaml");
+  EXPECT_TRUE(o.quiet);
+  ASSERT_TRUE(parse_args({"--config=/a.yaml"}, o, err));
   EXPECT_FALSE(o.once);
+  EXPECT_FALSE(o.quiet);
   EXPECT_FALSE(parse_args({"--config"}, o, err));
   EXPECT_EQ(err, "--config needs a file name");
   EXPECT_FALSE(parse_args({"--bogus"}, o, err));
