@@ -11,7 +11,7 @@
 //   hostname: mail.example.org        # default: /etc/mailname, then the FQDN
 //   domain: example.org               # qualifies bare addresses; default: hostname
 //   idhost: example.org               # Message-ID host; default: hostname
-//   admin: ops@example.org            # root and local users' mail goes here; default: none (root@hostname)
+//   admin: ops@example.org            # root and local users' mail goes here; default: none (root@<domain>)
 //   rewrite:
 //     sender: noreply@example.org     # forced envelope sender (allmailfrom); default: none
 //     header_from: false              # also rewrite the From: header

@@ -204,8 +204,9 @@ int retry(const config::Config& cfg, const std::string& id, std::FILE* out, std:
   if (f.dir == s.incoming()) {
     std::fprintf(out, "%s has not been accepted yet; it is delivered on the next pass\n", id.c_str());
   } else if (::rename(f.path().c_str(), to.c_str()) != 0) {
-    std::fprintf(err, "nullq: cannot move %s: %s\n", f.path().c_str(), std::strerror(errno));
-    return errno == EACCES ? 77 : 74;
+    const int e = errno;  // before fprintf, which may change it
+    std::fprintf(err, "nullq: cannot move %s: %s\n", f.path().c_str(), std::strerror(e));
+    return e == EACCES || e == EPERM ? 77 : 74;
   } else {
     std::fprintf(out, "%s is due now%s\n", id.c_str(), f.dir == s.failed() ? " (back from failed/)" : "");
   }
@@ -256,8 +257,9 @@ int drop(const config::Config& cfg, const std::string& id, std::FILE* out, std::
   Found f;
   if (int rc = find(s, id, f, err); rc != 0) return rc;
   if (::unlink(f.path().c_str()) != 0) {
-    std::fprintf(err, "nullq: cannot remove %s: %s\n", f.path().c_str(), std::strerror(errno));
-    return errno == EACCES ? 77 : 74;
+    const int e = errno;
+    std::fprintf(err, "nullq: cannot remove %s: %s\n", f.path().c_str(), std::strerror(e));
+    return e == EACCES || e == EPERM ? 77 : 74;
   }
   if (!durable(f.dir, err)) return 74;
   std::fprintf(out, "dropped %s\n", f.path().c_str());
