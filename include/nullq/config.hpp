@@ -23,6 +23,7 @@
 //   queue:
 //     dir: /var/spool/nullq
 //     lifetime: 7d
+//     keep_failed: 30d                # failed/ files are removed after this; off = kept for ever
 //     retry_min: 1m
 //     retry_max: 1h
 //     max_message_size: 25MiB
@@ -83,6 +84,7 @@ struct Config {
 
   std::string queue_dir = "/var/spool/nullq";
   seconds lifetime{7 * 24 * 3600};
+  seconds keep_failed{30 * 24 * 3600};  // 0 = keep failed/ forever
   seconds retry_min{60};
   seconds retry_max{3600};
   std::uint64_t max_message_size = 25ull * 1024 * 1024;

@@ -67,8 +67,12 @@ class Store {
   Status move_to_failed(const Entry& entry, const std::string& reason);
   // Removes tmp/ files older than `age` (crashed submissions). Returns how many.
   std::size_t remove_tmp_orphans(std::chrono::seconds age);
+  // Removes failed/ files that came there more than `age` ago (queue.keep_failed). Returns how many.
+  std::size_t expire_failed(std::chrono::seconds age);
 
  private:
+  std::size_t remove_older(const std::string& dir, std::chrono::seconds age);
+
   queue::Spool spool_;
   std::uint64_t max_message_size_;
 };

@@ -160,13 +160,14 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   }
   if (auto n = root["smarthosts"]) read_smarthosts(r, n, c);
   if (auto s = root["queue"]) {
-    r.check_keys(s, "queue", {"dir", "lifetime", "retry_min", "retry_max", "max_message_size"});
+    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size"});
     if (auto n = s["dir"]) {
       c.queue_dir = r.str(n, "queue.dir");
       if (c.queue_dir.empty() || c.queue_dir[0] != '/') r.fail(n, "'queue.dir' must be an absolute path");
       while (c.queue_dir.size() > 1 && c.queue_dir.back() == '/') c.queue_dir.pop_back();
     }
     if (auto n = s["lifetime"]) c.lifetime = r.duration(n, "queue.lifetime", false);
+    if (auto n = s["keep_failed"]) c.keep_failed = r.duration(n, "queue.keep_failed", true);
     if (auto n = s["retry_min"]) c.retry_min = r.duration(n, "queue.retry_min", false);
     if (auto n = s["retry_max"]) c.retry_max = r.duration(n, "queue.retry_max", false);
     if (c.retry_min > c.retry_max) r.fail(s, "'queue.retry_min' is longer than 'queue.retry_max'");

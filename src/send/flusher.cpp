@@ -108,8 +108,7 @@ int Flusher::start() {
   store_ = std::make_unique<spool::Store>(spool_, cfg_.max_message_size);
 
   // Index what is there before opening the loop: start-up errors are still exit codes here.
-  std::size_t orphans = store_->remove_tmp_orphans(tmp_orphan_age);
-  if (orphans) log_line(Priority::notice, "removed " + std::to_string(orphans) + " stale file(s) from tmp/");
+  clean_spool();
   accept_new();
   std::vector<spool::Quarantined> bad;
   auto scanned = store_->scan(bad);
@@ -234,12 +233,22 @@ void Flusher::start_loop() {
     rescan_timer_ = event::Timer(loop, [this] {
       need_accept_ = true;
       need_rescan_ = true;
-      std::size_t n = store_->remove_tmp_orphans(tmp_orphan_age);
-      if (n) log_line(Priority::notice, "removed " + std::to_string(n) + " stale file(s) from tmp/");
+      clean_spool();
       request_tick();
     });
     rescan_timer_.start(std::chrono::milliseconds(rescan_interval_ms), std::chrono::milliseconds(rescan_interval_ms));
   }
+}
+
+// Crashed submissions in tmp/, and failed/ files kept for longer than queue.keep_failed. At start
+// (so cron's --once runs do it too) and with every safety rescan.
+void Flusher::clean_spool() {
+  if (std::size_t n = store_->remove_tmp_orphans(tmp_orphan_age))
+    log_line(Priority::notice, "removed " + std::to_string(n) + " stale file(s) from tmp/");
+  if (cfg_.keep_failed.count() > 0)
+    if (std::size_t n = store_->expire_failed(cfg_.keep_failed))
+      log_line(Priority::notice, "removed " + std::to_string(n) + " file(s) kept in failed/ for longer than " +
+                                     human_duration(cfg_.keep_failed.count()));
 }
 
 void Flusher::request_tick() {

@@ -79,6 +79,7 @@ class Flusher {
   void watch_incoming();
   void accept_new();
   void rescan();
+  void clean_spool();
   void arm_wake_timer();
   std::string status_text() const;
   void shutdown();

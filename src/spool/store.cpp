@@ -242,21 +242,28 @@ Status Store::move_to_failed(const Entry& entry, const std::string& reason) {
   } else if (::rename(from.c_str(), to.c_str()) != 0) {
     // Unreadable or malformed: keep the bytes exactly as they are.
     return Error::from_errno(errno, "move " + from + " to failed/");
+  } else {
+    // The modification time says when it came to failed/ (expire_failed counts from there).
+    (void)::utimensat(AT_FDCWD, to.c_str(), nullptr, 0);
   }
   if (auto s = queue::fsync_dir(spool_.failed()); !s) return s;
   return queue::fsync_dir(spool_.queue());
 }
 
-std::size_t Store::remove_tmp_orphans(std::chrono::seconds age) {
+std::size_t Store::remove_tmp_orphans(std::chrono::seconds age) { return remove_older(spool_.tmp(), age); }
+
+std::size_t Store::expire_failed(std::chrono::seconds age) { return remove_older(spool_.failed(), age); }
+
+std::size_t Store::remove_older(const std::string& dir, std::chrono::seconds age) {
   std::size_t removed = 0;
   std::time_t cutoff = std::time(nullptr) - static_cast<std::time_t>(age.count());
-  std::string dir = spool_.tmp();
   auto s = each_name(dir, [&](std::string_view name) {
     std::string path = dir + "/" + std::string(name);
     struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0 && st.st_mtime < cutoff && ::unlink(path.c_str()) == 0) ++removed;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < cutoff && ::unlink(path.c_str()) == 0)
+      ++removed;
   });
-  (void)s;  // an unreadable tmp/ only means nothing is cleaned this time
+  (void)s;  // an unreadable directory only means nothing is cleaned this time
   return removed;
 }
 

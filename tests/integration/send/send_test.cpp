@@ -1,12 +1,12 @@
 // nullq-send integration tests: the real nullq-queue and nullq-send from NULLQ_BIN_DIR against
 // scripted QMTP/QMQP servers on 127.0.0.1 (port 0), in a temporary spool.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <utility>
@@ -141,6 +141,22 @@ TEST_F(Send, QuietOnceAndSendmailDashQPrintNothingWhenAllIsWell) {
   EXPECT_TRUE(s.queued().empty());
   EXPECT_TRUE(s.incoming().empty());
   EXPECT_EQ(srv.count(), 2u);
+}
+
+TEST_F(Send, OnceCleansFailedFilesKeptLongerThanKeepFailed) {
+  FakeServer srv(Proto::qmtp);
+  write_file(s.config, "smarthosts:\n  - " + srv.url() + "\nqueue:\n  dir: " + s.spool + "\n  keep_failed: 10d\n");
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);  // creates the spool
+  write_file(s.spool + "/failed/old", "kept for the admin\n");
+  write_file(s.spool + "/failed/recent", "kept for the admin\n");
+  const std::time_t eleven_days_ago = std::time(nullptr) - 11 * 24 * 3600;
+  timespec times[2] = {{eleven_days_ago, 0}, {eleven_days_ago, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (s.spool + "/failed/old").c_str(), times, 0), 0);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(s.failed(), std::vector<std::string>{"recent"});
+  EXPECT_TRUE(contains(r.err, "removed 1 file(s) kept in failed/ for longer than 10d")) << r.err;
+  EXPECT_EQ(srv.count(), 1u);
 }
 
 TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {

@@ -39,6 +39,7 @@ TEST(Config, OneSmartHostIsComplete) {
   EXPECT_EQ(c.smarthosts[0].effective_port(), 209);
   EXPECT_EQ(c.queue_dir, "/var/spool/nullq");
   EXPECT_EQ(c.lifetime, 7 * 24h);
+  EXPECT_EQ(c.keep_failed, 30 * 24h);
   EXPECT_EQ(c.retry_min, 60s);
   EXPECT_EQ(c.retry_max, 3600s);
   EXPECT_EQ(c.max_message_size, 25u * 1024 * 1024);
@@ -70,6 +71,7 @@ smarthosts:
 queue:
   dir: /tmp/spool/
   lifetime: 2d
+  keep_failed: off
   retry_min: 30s
   retry_max: 2h
   max_message_size: 10MB
@@ -102,6 +104,7 @@ log:
   EXPECT_EQ(c.smarthosts[2].host, "example.net");
   EXPECT_EQ(c.queue_dir, "/tmp/spool");
   EXPECT_EQ(c.lifetime, 48h);
+  EXPECT_EQ(c.keep_failed, 0s);
   EXPECT_EQ(c.retry_min, 30s);
   EXPECT_EQ(c.retry_max, 2h);
   EXPECT_EQ(c.max_message_size, 10'000'000u);

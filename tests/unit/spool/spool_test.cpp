@@ -156,6 +156,26 @@ TEST_F(StoreTest, TmpOrphansAreRemovedByAgeOnly) {
   EXPECT_EQ(list_dir(spool_.tmp()), std::vector<std::string>{"fresh"});
 }
 
+TEST_F(StoreTest, FailedFilesExpireCountedFromWhenTheyCameThere) {
+  drop({"b@y.org"});
+  drop({"c@y.org"});
+  auto entries = accept();
+  ASSERT_EQ(entries.size(), 2u);
+  ASSERT_TRUE(store_.move_to_failed(entries[0], "Dgone").ok());  // rewritten with the reason
+  // Malformed: moved as it is (a rename), though its own time is old; it has just come to failed/.
+  std::string bad = spool_.queue() + "/" + entries[1].file_name();
+  std::ofstream(bad, std::ios::trunc) << "NQ1\nbroken";
+  const std::time_t long_ago = std::time(nullptr) - 40 * 24 * 3600;
+  timespec old_times[2] = {{long_ago, 0}, {long_ago, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, bad.c_str(), old_times, 0), 0);
+  ASSERT_TRUE(store_.move_to_failed(entries[1], "unreadable").ok());
+  EXPECT_EQ(store_.expire_failed(24h * 30), 0u) << "both came to failed/ just now";
+  // The first one has been there for 40 days.
+  ASSERT_EQ(::utimensat(AT_FDCWD, (spool_.failed() + "/" + entries[0].id).c_str(), old_times, 0), 0);
+  EXPECT_EQ(store_.expire_failed(24h * 30), 1u);
+  EXPECT_EQ(list_dir(spool_.failed()), std::vector<std::string>{entries[1].id});
+}
+
 TEST(Backoff, DoublesWithJitterWithinBounds) {
   std::mt19937 rng(42);
   for (std::uint32_t attempts = 1; attempts <= 12; ++attempts) {
