@@ -2,7 +2,6 @@
 // TCP connect test per address, with one verdict line each.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,67 +41,54 @@ std::string connect_test(const sockaddr* sa, socklen_t len) {
   return verdict;
 }
 
-// Addresses of a name or literal, as "ip" strings plus sockaddrs.
-std::vector<std::pair<std::string, sockaddr_storage>> addresses(const std::string& host, std::uint16_t port, std::string& error) {
-  std::vector<std::pair<std::string, sockaddr_storage>> out;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
-  if (rc != 0) {
-    error = ::gai_strerror(rc);
-    return out;
-  }
-  for (addrinfo* a = res; a; a = a->ai_next) {
-    sockaddr_storage ss{};
-    std::memcpy(&ss, a->ai_addr, a->ai_addrlen);
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* src = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
-    ::inet_ntop(a->ai_family, src, text, sizeof text);
-    out.emplace_back(text, ss);
-  }
-  ::freeaddrinfo(res);
-  if (out.empty()) error = "no addresses";
-  return out;
-}
-
-// Tests every address of host:port; returns the number of problems.
-int check_host(const std::string& label, const std::string& host, std::uint16_t port, std::FILE* out) {
-  std::string error;
-  auto addrs = addresses(host, port, error);
-  if (addrs.empty()) {
-    std::fprintf(out, "%s: %s: %s\n", label.c_str(), host.c_str(), error.c_str());
-    return 1;
-  }
-  int problems = 0;
-  for (const auto& [text, ss] : addrs) {
-    socklen_t len = ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    std::string v = connect_test(reinterpret_cast<const sockaddr*>(&ss), len);
-    bool v6 = ss.ss_family == AF_INET6;
-    std::fprintf(out, "%s: %s%s%s:%u %s\n", label.c_str(), v6 ? "[" : "", text.c_str(), v6 ? "]" : "", port, v.c_str());
-    if (v != "ok") ++problems;
-  }
-  return problems;
-}
-
-// MX lookup with the same resolver nullq-send uses.
-Result<std::vector<dns::Exchanger>> lookup_mx(const std::string& domain) {
+// Runs one lookup to its end with the resolver nullq-send uses (c-ares; NULLQ_DNS_SERVERS in tests),
+// so that check answers what the flusher would find.
+template <class T, class Start>
+Result<T> lookup(const std::string& what, Start start) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  std::optional<Result<std::vector<dns::Exchanger>>> got;
+  std::optional<Result<T>> got;
   {
     const char* servers = std::getenv("NULLQ_DNS_SERVERS");
     dns::Resolver r(&loop, dns::Options{5000, 2, servers ? servers : ""});
-    r.resolve_mx(domain, [&](Result<std::vector<dns::Exchanger>> res) { got = std::move(res); });
+    start(r, [&got](Result<T> res) { got = std::move(res); });
     while (!got && uv_run(&loop, UV_RUN_ONCE) != 0) {
     }
     r.close();
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
-  if (!got) return Error::temporary(ErrorDomain::ares, "MX lookup of " + domain + " did not finish");
+  if (!got) return Error::temporary(ErrorDomain::ares, "lookup of " + what + " did not finish");
   return std::move(*got);
+}
+
+// Tests every address of host:port; returns the number of problems.
+int check_host(const std::string& label, const std::string& host, std::uint16_t port, std::FILE* out) {
+  auto addrs = lookup<std::vector<dns::Address>>(
+      host, [&host](dns::Resolver& r, dns::Resolver::HostCallback cb) { r.resolve_host(host, std::move(cb)); });
+  if (!addrs || addrs->empty()) {
+    std::fprintf(out, "%s: %s: %s\n", label.c_str(), host.c_str(), addrs ? "no addresses" : addrs.error().message().c_str());
+    return 1;
+  }
+  int problems = 0;
+  for (dns::Address a : *addrs) {
+    const bool v6 = a.addr.ss_family == AF_INET6;
+    if (v6) reinterpret_cast<sockaddr_in6*>(&a.addr)->sin6_port = htons(port);
+    else reinterpret_cast<sockaddr_in*>(&a.addr)->sin_port = htons(port);
+    std::string v = connect_test(reinterpret_cast<const sockaddr*>(&a.addr), a.len);
+    std::fprintf(out, "%s: %s%s%s:%u %s\n", label.c_str(), v6 ? "[" : "", a.text.c_str(), v6 ? "]" : "", port, v.c_str());
+    if (v != "ok") ++problems;
+  }
+  return problems;
+}
+
+// QMTP's port for MXPS exchangers; NULLQ_MXPS_PORT moves it for tests, as in nullq-send.
+std::uint16_t mxps_port() {
+  if (const char* p = std::getenv("NULLQ_MXPS_PORT"); p && *p) {
+    long port = std::strtol(p, nullptr, 10);
+    if (port > 0 && port < 65536) return static_cast<std::uint16_t>(port);
+  }
+  return 209;
 }
 
 }  // namespace
@@ -119,7 +105,8 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
       problems += check_host(h.text, h.host, h.effective_port(), out);
       continue;
     }
-    auto mx = lookup_mx(h.host);
+    auto mx = lookup<std::vector<dns::Exchanger>>(
+        h.host, [&h](dns::Resolver& r, dns::Resolver::MxCallback cb) { r.resolve_mx(h.host, std::move(cb)); });
     if (!mx) {
       std::fprintf(out, "%s: %s\n", h.text.c_str(), mx.error().message().c_str());
       ++problems;
@@ -134,7 +121,7 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
       }
       ++usable;
       std::fprintf(out, "%s: mx %s preference %u: QMTP (MXPS)\n", h.text.c_str(), x.host.c_str(), x.preference);
-      problems += check_host(h.text, x.host, 209, out);
+      problems += check_host(h.text, x.host, mxps_port(), out);
     }
     if (usable == 0) {
       std::fprintf(out, "%s: no exchanger speaks QMTP\n", h.text.c_str());
