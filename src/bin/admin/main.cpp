@@ -1,4 +1,4 @@
-// nullq: the admin command. `nullq [--config PATH] COMMAND [ID]`.
+// nullq: the admin command. `nullq [--config PATH] COMMAND [ID]` (--config may also follow).
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -22,9 +22,19 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string path = nullq::config::default_path();
-  if (args.size() >= 2 && args[0] == "--config") {
-    path = args[1];
-    args.erase(args.begin(), args.begin() + 2);
+  // --config PATH (or --config=PATH) before or after the command: "nullq check --config x.yaml".
+  for (std::size_t i = 0; i < args.size();) {
+    if (args[i] == "--config") {
+      if (i + 1 >= args.size() || args[i + 1].empty()) return usage("--config needs a file name");
+      path = args[i + 1];
+      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      path = args[i].substr(9);
+      if (path.empty()) return usage("--config needs a file name");
+      args.erase(args.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
   }
   if (args.empty()) return usage("no command given");
   const std::string cmd = args[0];

@@ -50,6 +50,21 @@ class Admin : public ::testing::Test {
   nullq::spool::Store store_{spool_, 1 << 20};
 };
 
+TEST_F(Admin, ConfigMayComeBeforeOrAfterTheCommand) {
+  queued();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {program("nullq"), "--config", tmp_ / "nullq.yaml", "status"},
+           {program("nullq"), "status", "--config", tmp_ / "nullq.yaml"},
+           {program("nullq"), "status", "--config=" + (tmp_ / "nullq.yaml")}}) {
+    auto r = run(args);  // no NULLQ_CONFIG: only the option names the spool
+    ASSERT_EQ(r.code, 0) << args[1] << " " << args[2] << ": " << r.err;
+    EXPECT_NE(r.out.find("queued:   1 "), std::string::npos) << r.out;
+  }
+  auto missing = run({program("nullq"), "status", "--config"});
+  EXPECT_EQ(missing.code, 64);
+  EXPECT_EQ(missing.err.rfind("nullq: --config needs a file name\n", 0), 0u) << missing.err;
+}
+
 TEST_F(Admin, StatusCountsEachPlace) {
   std::string id = queued();
   ASSERT_EQ(::rename((spool_.queue() + "/" + id + ",0,0").c_str(), (spool_.queue() + "/" + id + ",2,4000000000").c_str()), 0);
