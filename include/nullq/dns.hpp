@@ -40,6 +40,9 @@ struct Exchanger {
 bool mxps_qmtp(std::uint16_t preference);
 // MXPS SMTP slice: 12800 <= p <= 13040 and p % 16 == 0 (for reporting).
 bool mxps_smtp(std::uint16_t preference);
+// The port QMTP is tried on at an MXPS exchanger: 209, unless NULLQ_MXPS_PORT moves it (tests, whose
+// servers listen on ports the kernel chose). nullq-send and `nullq check` both ask here.
+std::uint16_t mxps_qmtp_port();
 // Ascending preference; equal preferences shuffled with `rng`.
 void order_exchangers(std::vector<Exchanger>& mx, std::mt19937& rng);
 // Parses an IPv4 or IPv6 literal (no brackets) into an Address; false if it is not a literal.

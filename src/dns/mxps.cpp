@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "nullq/dns.hpp"
@@ -10,6 +11,14 @@ namespace nullq::dns {
 
 bool mxps_qmtp(std::uint16_t p) { return p >= 12801 && p <= 13041 && (p - 12801) % 16 == 0; }
 bool mxps_smtp(std::uint16_t p) { return p >= 12800 && p <= 13040 && p % 16 == 0; }
+
+std::uint16_t mxps_qmtp_port() {
+  if (const char* p = std::getenv("NULLQ_MXPS_PORT"); p && *p) {
+    long port = std::strtol(p, nullptr, 10);
+    if (port > 0 && port < 65536) return static_cast<std::uint16_t>(port);
+  }
+  return 209;
+}
 
 void order_exchangers(std::vector<Exchanger>& mx, std::mt19937& rng) {
   std::shuffle(mx.begin(), mx.end(), rng);  // equal preferences end up in random order...

@@ -131,10 +131,7 @@ int Flusher::start() {
     return 75;
   }
   router_ = std::make_unique<Router>(lookup_.get(), cfg_.smarthosts);
-  if (const char* p = std::getenv("NULLQ_MXPS_PORT"); p && *p) {
-    long port = std::strtol(p, nullptr, 10);
-    if (port > 0 && port < 65536) router_->set_mxps_port(static_cast<std::uint16_t>(port));
-  }
+  router_->set_mxps_port(dns::mxps_qmtp_port());
   router_->set_note_sink([](const config::SmartHost& h, const std::string& note) {
     log_line(Priority::warning, h.text + ": " + note);
   });

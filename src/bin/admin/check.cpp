@@ -82,15 +82,6 @@ int check_host(const std::string& label, const std::string& host, std::uint16_t 
   return problems;
 }
 
-// QMTP's port for MXPS exchangers; NULLQ_MXPS_PORT moves it for tests, as in nullq-send.
-std::uint16_t mxps_port() {
-  if (const char* p = std::getenv("NULLQ_MXPS_PORT"); p && *p) {
-    long port = std::strtol(p, nullptr, 10);
-    if (port > 0 && port < 65536) return static_cast<std::uint16_t>(port);
-  }
-  return 209;
-}
-
 }  // namespace
 
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
@@ -121,7 +112,7 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
       }
       ++usable;
       std::fprintf(out, "%s: mx %s preference %u: QMTP (MXPS)\n", h.text.c_str(), x.host.c_str(), x.preference);
-      problems += check_host(h.text, x.host, mxps_port(), out);
+      problems += check_host(h.text, x.host, dns::mxps_qmtp_port(), out);
     }
     if (usable == 0) {
       std::fprintf(out, "%s: no exchanger speaks QMTP\n", h.text.c_str());

@@ -163,6 +163,8 @@ INSTANTIATE_TEST_SUITE_P(
             "nullq.yaml:2: 'queue.lifetime': bad duration '99999999999999999999d' (use e.g. 90s, 10m, 1h, 7d)"},
         Bad{"too_long_duration", "queue:\n  lifetime: 99999999d\n", "nullq.yaml:2: 'queue.lifetime': duration '99999999d' is too large"},
         Bad{"zero_timeout", "delivery:\n  timeout: 0s\n", "nullq.yaml:2: 'delivery.timeout' must be longer than 0s"},
+        Bad{"bad_keep_failed", "queue:\n  keep_failed: forever\n",
+            "nullq.yaml:2: 'queue.keep_failed': bad duration 'forever' (use e.g. 90s, 10m, 1h, 7d)"},
         Bad{"retry_order", "queue:\n  retry_min: 2h\n  retry_max: 1h\n",
             "nullq.yaml:2: 'queue.retry_min' is longer than 'queue.retry_max'"},
         Bad{"bad_size", "queue:\n  max_message_size: 25 furlongs\n",
