@@ -1,6 +1,8 @@
 # Sourced by the other scripts: installs with apt whatever nullq needs that is missing (Debian 12).
 # Safe to run again: it asks apt only when a package is missing.
-nullq_packages=(meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
+# build-essential: dpkg-buildpackage (packaging/build-deb.sh) refuses to start without it, and a
+# minimal Debian root (debootstrap --variant=minbase) does not have it.
+nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
                 libgtest-dev googletest binutils python3)
 
 install_deps() {

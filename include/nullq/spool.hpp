@@ -34,6 +34,7 @@ struct Entry {
 struct Quarantined {
   std::string name;    // file name as found in new/
   std::string reason;  // one line
+  bool left = false;   // true: not moved (this process may not read or move it; `reason` says why and the fix)
 };
 
 struct Loaded {
@@ -48,7 +49,9 @@ class Store {
   const queue::Spool& spool() const { return spool_; }
 
   // Moves every valid new/ file into queue/ as <id>,0,0 (rename, then fsync queue/); malformed or
-  // oversize files go to failed/ and are listed in `bad`. Returns the accepted entries.
+  // oversize files go to failed/ and are listed in `bad`. A file this process may not read or move
+  // stays in new/ and is listed in `bad` with `left` set and the fix in `reason` (the others are
+  // still accepted). Returns the accepted entries.
   Result<std::vector<Entry>> accept_new(std::vector<Quarantined>& bad);
   // Every well-formed name in queue/ (readdir only), sorted by id; of two names for one id (a crash
   // during reschedule) the one with fewer attempts is removed. Unknown names are listed in `bad`.

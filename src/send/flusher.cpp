@@ -79,12 +79,29 @@ int Flusher::start() {
     std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
     return 78;
   }
-  log_init(choose_sink(options_.force_stderr, std::getenv("JOURNAL_STREAM")), cfg_.log_level);
+  // A person who runs --once at a terminal wants to see what happens, not look for it in syslog.
+  const bool at_terminal = options_.once && ::isatty(STDERR_FILENO) == 1;
+  config::LogLevel level = cfg_.log_level;
+  if (at_terminal && options_.quiet && level != config::LogLevel::error) level = config::LogLevel::warning;
+  log_init(choose_sink(options_.force_stderr || at_terminal, std::getenv("JOURNAL_STREAM")), level);
+
+  // One owner for the spool: started as root, become its user before anything there is opened.
+  privilege::Owner owner = options_.owner;
+  if (owner.system_spool.empty()) owner.system_spool = NULLQ_SPOOL_DIR;
+  if (owner.user.empty()) owner.user = NULLQ_USER;
+  {
+    std::string error, became;
+    if (int rc = privilege::become(cfg_.queue_dir, owner, "nullq-send", error, &became); rc != 0) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return rc;
+    }
+    if (!became.empty() && log_enabled(Priority::debug)) log_line(Priority::debug, "started as root; running as " + became);
+  }
 
   // Spool: a private spool (tests, demo) is created on first use; the system one by the package.
   spool_ = queue::Spool{cfg_.queue_dir};
   struct stat st {};
-  if (spool_.dir != NULLQ_SPOOL_DIR || ::stat(spool_.dir.c_str(), &st) != 0) {
+  if (spool_.dir != owner.system_spool || ::stat(spool_.dir.c_str(), &st) != 0) {
     auto s = queue::ensure_spool(spool_);
     if (!s.ok()) return spool_failure(s.error(), "spool " + spool_.dir + ": ");
   }
@@ -115,7 +132,7 @@ int Flusher::start() {
   if (!scanned.ok()) {
     return spool_failure(scanned.error(), "");
   }
-  for (const auto& q : bad) log_line(Priority::warning, "queue/" + q.name + ": " + q.reason + " (left alone)");
+  report_unusable("queue/", bad);
   sched_.reconcile(std::move(scanned.value()));
 
   // The loop and its handles.
@@ -258,9 +275,13 @@ void Flusher::accept_new() {
   need_accept_ = false;
   std::vector<spool::Quarantined> bad;
   auto r = store_->accept_new(bad);
-  for (const auto& q : bad) {
-    log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
+  std::vector<spool::Quarantined> left;
+  for (auto& q : bad) {
+    if (q.left) left.push_back(std::move(q));
+    else log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
   }
+  if (r.ok()) report_unusable("new/", left);
+  else for (const auto& q : left) log_line(Priority::err, "new/" + q.name + ": " + q.reason + " (left in new/)");
   if (!r.ok()) {
     log_line(Priority::err, "accepting new/: " + r.error().message());
     return;
@@ -288,7 +309,22 @@ void Flusher::rescan() {
     log_line(Priority::err, "scanning queue/: " + r.error().message());
     return;
   }
+  report_unusable("queue/", bad);
   sched_.reconcile(std::move(r.value()));
+}
+
+// One line per file that is left where it is (unreadable, not movable, an unknown name), the first
+// time it is seen; a file that goes away and comes back is reported again. Nothing is skipped
+// without a word, and a daemon woken a thousand times does not say it a thousand times.
+void Flusher::report_unusable(const std::string& dir, const std::vector<spool::Quarantined>& bad) {
+  for (auto& [key, seen] : reported_)
+    if (key.compare(0, dir.size(), dir) == 0) seen = false;
+  for (const auto& q : bad) {
+    auto [it, fresh] = reported_.try_emplace(dir + q.name, true);
+    it->second = true;
+    if (fresh) log_line(Priority::err, dir + q.name + ": " + q.reason + " (left in " + dir + ")");
+  }
+  std::erase_if(reported_, [&](const auto& kv) { return !kv.second; });
 }
 
 void Flusher::tick() {

@@ -79,6 +79,7 @@ class Flusher {
   void watch_incoming();
   void accept_new();
   void rescan();
+  void report_unusable(const std::string& dir, const std::vector<spool::Quarantined>& bad);
   void clean_spool();
   void arm_wake_timer();
   std::string status_text() const;
@@ -143,6 +144,8 @@ class Flusher {
 
   bool need_accept_ = false;
   bool need_rescan_ = false;
+  // Files in new/ or queue/ this process cannot use, each already logged once ("new/NAME").
+  std::unordered_map<std::string, bool> reported_;
   bool tick_pending_ = false;
   std::unique_ptr<spool::Store> store_;
   std::unordered_map<std::uint64_t, Active> active_;

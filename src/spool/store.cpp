@@ -7,11 +7,22 @@
 #include <cerrno>
 #include <ctime>
 
+#include "nullq/privilege.hpp"
 #include "nullq/spool.hpp"
 
 namespace nullq::spool {
 
 namespace {
+
+bool denied(int err) { return err == EACCES || err == EPERM; }
+
+// An errno failure on `path`; when it is a permission problem, the detail says whose file `blame`
+// (the file, or the directory that cannot be written) is and how to fix it, so that the one log
+// line about it is enough to act on.
+Error fs_error(int err, const std::string& what, const std::string& blame) {
+  if (!denied(err)) return Error::from_errno(err, what);
+  return Error::from_errno(err, what + " (" + blame + " is " + privilege::ownership_hint(blame) + ")");
+}
 
 // Calls fn(name) for every entry of `dir` but "." and "..".
 template <class Fn>
@@ -29,7 +40,10 @@ Status each_name(const std::string& dir, Fn&& fn) {
 
 Result<std::string> read_file(const std::string& path, std::uint64_t limit) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Error::from_errno(errno, "open " + path);
+  if (fd < 0) {
+    int err = errno;
+    return fs_error(err, "open " + path, path);
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int err = errno;
@@ -63,7 +77,10 @@ Result<std::string> read_file(const std::string& path, std::uint64_t limit) {
 
 Status write_file(const std::string& path, std::string_view a, std::string_view b) {
   int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return Error::from_errno(errno, "create " + path);
+  if (fd < 0) {
+    int err = errno;
+    return fs_error(err, "create " + path, path.substr(0, path.rfind('/')));
+  }
   for (std::string_view part : {a, b}) {
     while (!part.empty()) {
       ssize_t n = ::write(fd, part.data(), part.size());
@@ -95,6 +112,11 @@ std::int64_t queued_at_of(std::string_view id) {
   return v;
 }
 
+// Which of new/ and queue/ keeps a rename from new/ to queue/ from working.
+std::string writable_blame(const queue::Spool& spool) {
+  return ::access(spool.incoming().c_str(), W_OK | X_OK) != 0 ? spool.incoming() : spool.queue();
+}
+
 // Room for the envelope on top of the message size limit.
 constexpr std::uint64_t envelope_slack = 16 * 1024 * 1024;
 
@@ -120,6 +142,11 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
       auto data = read_file(src, max_message_size_ + envelope_slack);
       if (!data) {
         if (data.error().domain == ErrorDomain::sys && data.error().code == ENOENT) continue;  // raced away
+        if (data.error().domain == ErrorDomain::sys && denied(data.error().code)) {
+          // Not ours to read (a file written as another user): say so and go on with the rest.
+          bad.push_back({name, data.error().message(), true});
+          continue;
+        }
         if (data.error().domain == ErrorDomain::sys) return std::move(data).error();
         reason = data.error().detail;
       } else {
@@ -131,14 +158,25 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
     }
     if (!reason.empty()) {
       std::string dst = spool_.failed() + "/" + (queue::valid_id(name) ? name : "bad" + queue::make_id());
-      if (::rename(src.c_str(), dst.c_str()) != 0) return Error::from_errno(errno, "move " + src + " to failed/");
+      if (::rename(src.c_str(), dst.c_str()) != 0) {
+        int err = errno;
+        return fs_error(err, "move " + src + " to failed/", denied(err) ? spool_.failed() : src);
+      }
       bad.push_back({name, reason});
       quarantined = true;
       continue;
     }
     Entry e{name, 0, 0, queued_at_of(name)};
     std::string dst = spool_.queue() + "/" + e.file_name();
-    if (::rename(src.c_str(), dst.c_str()) != 0) return Error::from_errno(errno, "move " + src + " to queue/");
+    if (::rename(src.c_str(), dst.c_str()) != 0) {
+      int err = errno;
+      if (denied(err)) {
+        // new/ or queue/ is not writable by this process: report it, keep the others moving.
+        bad.push_back({name, fs_error(err, "move " + src + " to queue/", writable_blame(spool_)).message(), true});
+        continue;
+      }
+      return Error::from_errno(err, "move " + src + " to queue/");
+    }
     accepted.push_back(std::move(e));
   }
   if (!accepted.empty())
@@ -218,11 +256,12 @@ Result<Entry> Store::reschedule(const Entry& entry, std::uint32_t attempts, std:
     if (::rename(tmp.c_str(), to.c_str()) != 0) {
       int err = errno;
       ::unlink(tmp.c_str());
-      return Error::from_errno(err, "rename " + tmp);
+      return fs_error(err, "rename " + tmp, spool_.queue());
     }
     if (from != to) ::unlink(from.c_str());
   } else if (from != to && ::rename(from.c_str(), to.c_str()) != 0) {
-    return Error::from_errno(errno, "rename " + from);
+    int err = errno;
+    return fs_error(err, "rename " + from, spool_.queue());
   }
   if (auto s = queue::fsync_dir(spool_.queue()); !s) return std::move(s).error();
   return updated;
@@ -241,7 +280,8 @@ Status Store::move_to_failed(const Entry& entry, const std::string& reason) {
     ::unlink(from.c_str());
   } else if (::rename(from.c_str(), to.c_str()) != 0) {
     // Unreadable or malformed: keep the bytes exactly as they are.
-    return Error::from_errno(errno, "move " + from + " to failed/");
+    int err = errno;
+    return fs_error(err, "move " + from + " to failed/", spool_.failed());
   } else {
     // The modification time says when it came to failed/ (expire_failed counts from there).
     (void)::utimensat(AT_FDCWD, to.c_str(), nullptr, 0);

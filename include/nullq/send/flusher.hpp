@@ -8,8 +8,14 @@
 //            `nullq flush` renames (next=0) are seen; queue/ rescans are at most one per second.
 // Trust:     drop files are hostile (validated by spool::Store); servers and DNS are hostile.
 // Errors:    start-up problems are returned as an exit code with a one-line message on stderr:
-//            64 usage, 78 configuration, 73/74/75 spool, 75 lock busy (daemon). Delivery problems are
-//            logged and kept in the queue, never fatal.
+//            64 usage, 78 configuration (also: started as root and the spool's user does not exist),
+//            71 switching to that user failed, 73/74/75 spool, 77 the spool is not ours to open,
+//            75 lock busy (daemon). Delivery problems are logged and kept in the queue, never fatal;
+//            a queue file that cannot be read or moved is logged with its owner, mode and the fix.
+// Privilege: started as root, it switches to the spool's user before it opens anything there
+//            (privilege.hpp); the configuration is read first, as root.
+// Logging:   syslog; stderr with priority prefixes under systemd; plain stderr with --stderr, and
+//            for --once run at a terminal (with --quiet, warnings and errors only).
 // Threading: one thread; run() owns the loop.
 //
 // Exit status of --once: 0 queue empty; 75 messages remain queued; a daemon already running is
@@ -20,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "nullq/privilege.hpp"
+
 namespace nullq::send {
 
 struct Options {
@@ -29,6 +37,9 @@ struct Options {
   bool force_stderr = false;
   bool help = false;
   bool version = false;
+  // Whom a run started as root becomes (privilege.hpp); empty fields = the compiled-in spool and
+  // user (NULLQ_SPOOL_DIR, NULLQ_USER). main() of a test build sets its own.
+  privilege::Owner owner;
 };
 
 // Parses argv (without argv[0]). Returns false with a one-line `error` on a usage error.

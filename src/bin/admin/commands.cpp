@@ -121,30 +121,124 @@ void list_one(const Found& f, std::FILE* out) {
   if (!env.last_error.empty()) std::fprintf(out, "  last error: %s\n", proto::sanitize(env.last_error).c_str());
 }
 
+// What status and status --json report.
+struct Counts {
+  std::vector<std::string> incoming, queued, failed;
+  std::size_t due = 0;
+  std::int64_t oldest = 0;  // queue time of the oldest waiting message (unix seconds), 0 = none
+};
+
+// Ids start with the queue time: unix seconds followed by six digits of microseconds.
+std::int64_t queued_at_of(const std::string& id) {
+  std::size_t digits = id.find_first_not_of("0123456789");
+  if (digits == std::string::npos) digits = id.size();
+  return digits > 6 ? std::atoll(id.substr(0, digits - 6).c_str()) : 0;
+}
+
+int count(const queue::Spool& s, std::int64_t now, Counts& c, std::FILE* err) {
+  for (auto [dir, v] : {std::pair{s.incoming(), &c.incoming}, std::pair{s.queue(), &c.queued}, std::pair{s.failed(), &c.failed}})
+    if (int e = names(dir, *v); e != 0 && e != ENOENT) return io_error(err, dir, e);
+  auto older = [&](std::int64_t t) {
+    if (t > 0 && (c.oldest == 0 || t < c.oldest)) c.oldest = t;
+  };
+  for (const auto& n : c.queued) {
+    auto q = queue::parse_queue_name(n);
+    if (!q) continue;
+    if (q->next_attempt <= now) ++c.due;
+    older(queued_at_of(q->id));
+  }
+  for (const auto& n : c.incoming) older(queued_at_of(n));
+  return 0;
+}
+
+// A JSON string: quotes, backslashes and control characters escaped; other bytes as they are
+// (last-error records are sanitised to printable ASCII when written).
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char ch : text) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else if (ch < 0x20 || ch == 0x7f || ch >= 0x80) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", ch >= 0x80 ? 0xfffd : ch);  // never invalid UTF-8
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 int status(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   queue::Spool s{cfg.queue_dir};
-  std::vector<std::string> incoming, queued, failed;
-  for (auto [dir, v] : {std::pair{s.incoming(), &incoming}, std::pair{s.queue(), &queued}, std::pair{s.failed(), &failed}})
-    if (int e = names(dir, *v); e != 0 && e != ENOENT) return io_error(err, dir, e);
-  std::int64_t now = std::time(nullptr), oldest = 0;
-  std::size_t due = 0;
-  for (const auto& n : queued) {
-    auto q = queue::parse_queue_name(n);
-    if (!q) continue;
-    if (q->next_attempt <= now) ++due;
-    // Ids start with the queue time: unix seconds followed by six digits of microseconds.
-    std::size_t digits = q->id.find_first_not_of("0123456789");
-    std::int64_t t = digits != std::string::npos && digits > 6 ? std::atoll(q->id.substr(0, digits - 6).c_str()) : 0;
-    if (t > 0 && (oldest == 0 || t < oldest)) oldest = t;
-  }
+  const std::int64_t now = std::time(nullptr);
+  Counts c;
+  if (int rc = count(s, now, c, err); rc != 0) return rc;
   std::fprintf(out, "spool:    %s\n", s.dir.c_str());
-  std::fprintf(out, "new:      %zu\n", incoming.size());
-  std::fprintf(out, "queued:   %zu (%zu due now, %zu deferred)\n", queued.size(), due, queued.size() - due);
-  std::fprintf(out, "failed:   %zu\n", failed.size());
-  if (oldest) std::fprintf(out, "oldest:   %lld s\n", static_cast<long long>(now - oldest));
+  std::fprintf(out, "new:      %zu\n", c.incoming.size());
+  std::fprintf(out, "queued:   %zu (%zu due now, %zu deferred)\n", c.queued.size(), c.due, c.queued.size() - c.due);
+  std::fprintf(out, "failed:   %zu\n", c.failed.size());
+  if (c.oldest) std::fprintf(out, "oldest:   %lld s\n", static_cast<long long>(now - c.oldest));
   std::fprintf(out, "flusher:  %s\n", flusher_running(s) ? "running" : "not running");
+  return 0;
+}
+
+int status_json(const config::Config& cfg, std::FILE* out, std::FILE* err) {
+  queue::Spool s{cfg.queue_dir};
+  const std::int64_t now = std::time(nullptr);
+  Counts c;
+  if (int rc = count(s, now, c, err); rc != 0) return rc;
+  // Per smart host: the newest last-error record (by the time the file was rewritten with it) of a
+  // queued message that names the host. The flusher records the error of the last host it tried.
+  struct HostError {
+    std::size_t messages = 0;
+    std::string text;
+    std::int64_t at = 0;
+  };
+  std::vector<HostError> hosts(cfg.smarthosts.size());
+  for (const auto& n : c.queued) {
+    if (!queue::parse_queue_name(n)) continue;
+    const std::string path = s.queue() + "/" + n;
+    auto m = read_message(path);
+    if (!m) {
+      if (m.error().domain == ErrorDomain::sys && m.error().code == EACCES) return io_error(err, path, EACCES);
+      continue;  // malformed or gone meanwhile: nothing to say about hosts
+    }
+    const std::string& e = m->first.last_error;
+    if (e.empty()) continue;
+    struct stat st {};
+    const std::int64_t at = ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtime) : 0;
+    for (std::size_t i = 0; i < cfg.smarthosts.size(); ++i) {
+      const auto& h = cfg.smarthosts[i];
+      if (e.find(h.text) == std::string::npos && (h.host.empty() || e.find(h.host) == std::string::npos)) continue;
+      ++hosts[i].messages;
+      if (hosts[i].text.empty() || at >= hosts[i].at) {
+        hosts[i].text = e;
+        hosts[i].at = at;
+      }
+    }
+  }
+  std::string j = "{\"spool\":" + json_string(s.dir);
+  j += ",\"new\":" + std::to_string(c.incoming.size());
+  j += ",\"queued\":" + std::to_string(c.queued.size());
+  j += ",\"due\":" + std::to_string(c.due);
+  j += ",\"deferred\":" + std::to_string(c.queued.size() - c.due);
+  j += ",\"failed\":" + std::to_string(c.failed.size());
+  j += ",\"oldest_age_seconds\":" + (c.oldest ? std::to_string(std::max<std::int64_t>(0, now - c.oldest)) : "null");
+  j += std::string(",\"flusher_running\":") + (flusher_running(s) ? "true" : "false");
+  j += ",\"smarthosts\":[";
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    if (i) j += ',';
+    j += "{\"host\":" + json_string(cfg.smarthosts[i].text);
+    j += ",\"messages_with_error\":" + std::to_string(hosts[i].messages);
+    j += ",\"last_error\":" + (hosts[i].text.empty() ? "null" : json_string(hosts[i].text));
+    j += ",\"last_error_at\":" + (hosts[i].text.empty() ? "null" : std::to_string(hosts[i].at)) + "}";
+  }
+  j += "]}\n";
+  std::fputs(j.c_str(), out);
   return 0;
 }
 

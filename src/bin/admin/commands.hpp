@@ -18,6 +18,13 @@
 namespace nullq::admin {
 
 int status(const config::Config& cfg, std::FILE* out, std::FILE* err);
+// The same as one JSON object, for monitoring (the keys are documented in nullq(8)):
+//   {"spool":"/var/spool/nullq","new":0,"queued":2,"due":1,"deferred":1,"failed":0,
+//    "oldest_age_seconds":3600,"flusher_running":true,
+//    "smarthosts":[{"host":"qmtp://relay","messages_with_error":2,"last_error":"...","last_error_at":1700000000}]}
+// oldest_age_seconds is null when nothing waits; a smart host's last_error (and _at) is null when no
+// queued message's last-error record names it. Exit codes as status.
+int status_json(const config::Config& cfg, std::FILE* out, std::FILE* err);
 int list(const config::Config& cfg, std::FILE* out, std::FILE* err);
 int show(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
 int flush(const config::Config& cfg, std::FILE* out, std::FILE* err);

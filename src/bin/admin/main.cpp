@@ -5,15 +5,29 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "nullq/privilege.hpp"
+#include "nullq_build_config.h"
 
 namespace {
 
+constexpr const char* usage_text =
+    "usage: nullq [--config PATH] status [--json]|list|check|flush\n"
+    "       nullq [--config PATH] show|retry|bounce|drop ID\n"
+    "       nullq --help | --version\n";
+
 int usage(const std::string& why) {
-  std::fprintf(stderr,
-               "nullq: %s\nusage: nullq [--config PATH] status|list|check|flush\n"
-               "       nullq [--config PATH] show|retry|bounce|drop ID\n",
-               why.c_str());
+  std::fprintf(stderr, "nullq: %s\n%s", why.c_str(), usage_text);
   return 64;
+}
+
+// Whom flush, retry, bounce and drop become when started as root (privilege.hpp).
+nullq::privilege::Owner spool_owner() {
+#ifdef NULLQ_TEST_USER
+  // A test build (tests/integration/owner): its own system spool, user and account files.
+  return {NULLQ_TEST_SPOOL_DIR, NULLQ_TEST_USER, {NULLQ_TEST_PASSWD_FILE, NULLQ_TEST_GROUP_FILE}};
+#else
+  return {NULLQ_SPOOL_DIR, NULLQ_USER, {}};
+#endif
 }
 
 }  // namespace
@@ -38,18 +52,35 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) return usage("no command given");
   const std::string cmd = args[0];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(usage_text, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("nullq %s\n", NULLQ_VERSION);
+    return 0;
+  }
   const bool wants_id = cmd == "show" || cmd == "retry" || cmd == "bounce" || cmd == "drop";
   const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush";
   if (!wants_id && !plain) return usage("unknown command '" + cmd + "'");
   if (wants_id && args.size() != 2) return usage(cmd + " needs one message id");
-  if (plain && args.size() != 1) return usage(cmd + " takes no arguments");
+  const bool json = cmd == "status" && args.size() == 2 && args[1] == "--json";
+  if (plain && args.size() != 1 && !json) return usage(cmd + " takes no arguments");
 
   auto cfg = nullq::config::load(path);
   if (!cfg) {
     std::fprintf(stderr, "nullq: %s\n", cfg.error().detail.c_str());
     return 78;
   }
-  if (cmd == "status") return nullq::admin::status(*cfg, stdout, stderr);
+  // The commands that change the spool run as its owner, so that nothing there becomes root's.
+  if (cmd == "flush" || cmd == "retry" || cmd == "bounce" || cmd == "drop") {
+    std::string error;
+    if (int rc = nullq::privilege::become(cfg->queue_dir, spool_owner(), "nullq", error); rc != 0) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return rc;
+    }
+  }
+  if (cmd == "status") return json ? nullq::admin::status_json(*cfg, stdout, stderr) : nullq::admin::status(*cfg, stdout, stderr);
   if (cmd == "list") return nullq::admin::list(*cfg, stdout, stderr);
   if (cmd == "check") return nullq::admin::check(*cfg, stdout, stderr);
   if (cmd == "flush") return nullq::admin::flush(*cfg, stdout, stderr);

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
     std::printf("nullq-send %s\n", NULLQ_VERSION);
     return 0;
   }
+#ifdef NULLQ_TEST_USER
+  // A test build (tests/integration/owner): its own system spool, user and account files.
+  options.owner = {NULLQ_TEST_SPOOL_DIR, NULLQ_TEST_USER, {NULLQ_TEST_PASSWD_FILE, NULLQ_TEST_GROUP_FILE}};
+#endif
   try {
     return nullq::send::run(options);
   } catch (const std::exception& e) {
