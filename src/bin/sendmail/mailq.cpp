@@ -99,13 +99,26 @@ int list_queue(const config::Config& cfg, std::FILE* out, std::FILE* err) {
     }
     into->insert(into->end(), items.begin(), items.end());
   }
-  if (waiting.empty()) std::fputs("Mail queue is empty\n", out);
-  else std::fprintf(out, "%zu message%s queued:\n", waiting.size(), waiting.size() == 1 ? "" : "s");
+  if (!waiting.empty()) std::fprintf(out, "%zu message%s queued:\n", waiting.size(), waiting.size() == 1 ? "" : "s");
   for (const auto& it : waiting) show(it, out);
   if (!failed.empty()) {
-    std::fprintf(out, "\n%zu failed message%s kept in %s:\n", failed.size(), failed.size() == 1 ? "" : "s",
-                 spool.failed().c_str());
+    std::fprintf(out, "%s%zu failed message%s kept in %s:\n", waiting.empty() ? "" : "\n", failed.size(),
+                 failed.size() == 1 ? "" : "s", spool.failed().c_str());
     for (const auto& it : failed) show(it, out);
+  }
+  // The last line is Postfix's, which monitoring parses (`mailq | tail -n1`, check_mailq): the
+  // messages still to be delivered and the size of their queue files, in whole Kbytes rounded
+  // down, "Request" for one. failed/ is not counted: nothing will deliver it.
+  if (waiting.empty()) {
+    std::fputs(failed.empty() ? "Mail queue is empty\n" : "\nMail queue is empty\n", out);
+  } else {
+    std::uint64_t bytes = 0;
+    for (const auto& it : waiting) {
+      struct stat st {};
+      if (::stat(it.path.c_str(), &st) == 0) bytes += static_cast<std::uint64_t>(st.st_size);
+    }
+    std::fprintf(out, "\n-- %llu Kbytes in %zu Request%s.\n", static_cast<unsigned long long>(bytes / 1024),
+                 waiting.size(), waiting.size() == 1 ? "" : "s");
   }
   return 0;
 }
