@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,29 @@ TempDir::~TempDir() {
 
 void TempDir::write(const std::string& name, const std::string& text) const {
   std::ofstream(path_ + "/" + name, std::ios::binary) << text;
+}
+
+ProgramCopies::ProgramCopies(const std::vector<std::string>& names) {
+  std::string tmpl = "/tmp/nullq-programs-XXXXXX";  // not $TMPDIR: it may be private too
+  if (!::mkdtemp(tmpl.data())) std::abort();
+  dir_ = tmpl;
+  if (::chmod(dir_.c_str(), 0755) != 0) ok_ = false;
+  for (const auto& n : names) {
+    std::string from = n.find('/') == std::string::npos ? program(n) : n;
+    std::string to = (*this)(n);
+    std::error_code ec;
+    std::filesystem::copy_file(from, to, ec);
+    if (ec || ::chmod(to.c_str(), 0755) != 0) ok_ = false;
+  }
+}
+
+ProgramCopies::~ProgramCopies() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string ProgramCopies::operator()(const std::string& name) const {
+  return dir_ + "/" + name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
 }
 
 std::string read_file(const std::string& path) {

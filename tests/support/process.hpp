@@ -55,6 +55,25 @@ class TempDir {
   std::string path_;
 };
 
+// Copies of built programs for running them as another user (RunOptions::user): the build tree may
+// sit under a home directory that user cannot enter (/root is 0700), so the copies go into a fresh
+// 0755 directory under /tmp, removed with everything in it when the object goes.
+class ProgramCopies {
+ public:
+  explicit ProgramCopies(const std::vector<std::string>& names);  // names in $NULLQ_BIN_DIR, or full paths
+  ~ProgramCopies();
+  ProgramCopies(const ProgramCopies&) = delete;
+  ProgramCopies& operator=(const ProgramCopies&) = delete;
+  // The copy of `name` (its base name in the copies' directory).
+  std::string operator()(const std::string& name) const;
+  const std::string& dir() const { return dir_; }
+  bool ok() const { return ok_; }  // every copy was made
+
+ private:
+  std::string dir_;
+  bool ok_ = true;
+};
+
 std::string read_file(const std::string& path);
 // Names in `dir` (not . and ..), sorted; empty if it does not exist.
 std::vector<std::string> list_dir(const std::string& dir);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nullq/envelope.hpp"
+#include "packaged_spool.hpp"
 #include "process.hpp"
 
 namespace {
@@ -75,42 +76,6 @@ TEST_F(SetIdQueue, SaysSoWhenTheSetGidBitDidNotTakeEffect) {
   EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << "one line: " << o.err;
 }
 
-// The spool exactly as etc/tmpfiles.d/nullq.conf (what the packages install) lays it out, under
-// NULLQ_TEST_SPOOL_DIR instead of /var/spool/nullq, with the daemon user and the drop group stood in
-// for. Anything it cannot set up fails the test.
-void lay_out_spool_as_packaged(const std::string& root) {
-  std::filesystem::remove_all(root);
-  const std::string conf = std::string(std::getenv("NULLQ_SOURCE_ROOT")) + "/etc/tmpfiles.d/nullq.conf";
-  std::istringstream lines(nullq::testing::read_file(conf));
-  const std::string packaged = "/var/spool/nullq";
-  std::string line;
-  int made = 0;
-  while (std::getline(lines, line)) {
-    std::istringstream f(line);
-    std::string type, path, mode, user, group;
-    if (!(f >> type >> path >> mode >> user >> group) || type[0] == '#') continue;
-    ASSERT_EQ(path.compare(0, packaged.size(), packaged), 0) << conf << ": " << line;
-    std::string p = root + path.substr(packaged.size());
-    if (type == "d") {
-      ASSERT_EQ(::mkdir(p.c_str(), 0700), 0) << p;
-    } else if (type == "p") {
-      ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0) << p;
-    } else if (type == "f") {
-      int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
-      ASSERT_GE(fd, 0) << p;
-      ::close(fd);
-    } else {
-      FAIL() << conf << ": unexpected type in " << line;
-    }
-    ASSERT_EQ(user, "nullq") << line;
-    ASSERT_TRUE(group == "nullq" || group == "nullq-drop") << line;
-    ASSERT_EQ(::chown(p.c_str(), daemon_uid, group == "nullq-drop" ? drop_gid : daemon_uid), 0) << p;
-    ASSERT_EQ(::chmod(p.c_str(), static_cast<mode_t>(std::stoul(mode, nullptr, 8))), 0) << p;
-    ++made;
-  }
-  ASSERT_GE(made, 6) << conf;
-}
-
 // What every sendmail call by an ordinary user comes down to: the set-id nullq-queue committing into
 // the system spool. Nothing else exercises the packaged modes: the other tests run unprivileged
 // against private spools.
@@ -121,7 +86,7 @@ TEST_F(SetIdQueue, AnUnprivilegedUserCommitsIntoTheSpoolAsPackaged) {
   GTEST_SKIP() << "the sanitizer runtime cannot run set-id to completion";
 #endif
   const std::string spool = NULLQ_TEST_SPOOL_DIR;
-  lay_out_spool_as_packaged(spool);
+  nullq::testing::lay_out_spool_as_packaged(spool, daemon_uid, daemon_uid, drop_gid);
   if (HasFatalFailure()) return;
   install_setgid(NULLQ_TEST_QUEUE_PROGRAM, "nullq-queue-testspool");
   std::string message = "Subject: from nobody\n\nhello\n";

@@ -409,9 +409,11 @@ TEST_F(Send, OnceByAUserWithoutAccessToTheSpoolSaysWhoMayFlush) {
   ASSERT_FALSE(id.empty());
   ASSERT_EQ(::chmod(s.dir.path().c_str(), 0755), 0);  // the config is readable; the spool is not
   ASSERT_EQ(::chmod(s.spool.c_str(), 0700), 0);
+  nullq::testing::ProgramCopies copies({bin_dir() + "/nullq-send"});  // the build tree may be under /root
+  ASSERT_TRUE(copies.ok());
   nullq::testing::RunOptions o;
   o.user = std::make_pair(uid_t{65534}, gid_t{65534});
-  auto r = nullq::testing::run({bin_dir() + "/nullq-send", "--once", "--config", s.config}, o);
+  auto r = nullq::testing::run({copies("nullq-send"), "--once", "--config", s.config}, o);
   EXPECT_EQ(r.code, 77) << r.err;
   EXPECT_TRUE(starts_with(r.err, "nullq-send: ")) << r.err;
   EXPECT_TRUE(contains(r.err, "Permission denied")) << r.err;
