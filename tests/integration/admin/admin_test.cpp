@@ -5,7 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <ctime>
+#include <regex>
 
 #include "nullq/envelope.hpp"
 #include "nullq/spool.hpp"
@@ -184,6 +189,73 @@ TEST_F(Admin, CheckConnectsToEachSmartHost) {
   auto none = nullq({"check"});
   EXPECT_EQ(none.code, 78);
   EXPECT_NE(none.err.find("no smart hosts configured"), std::string::npos) << none.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Admin, HelpAndVersion) {
+  for (const char* flag : {"--help", "-h"}) {
+    auto r = run({program("nullq"), flag});
+    EXPECT_EQ(r.code, 0) << flag << ": " << r.err;
+    EXPECT_EQ(r.out.rfind("usage: nullq [--config PATH] status [--json]|list|check|flush\n", 0), 0u) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
+  auto v = run({program("nullq"), "--version"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_TRUE(std::regex_match(v.out, std::regex("nullq [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << v.out;
+  auto none = run({program("nullq")});
+  EXPECT_EQ(none.code, 64) << "no command is still a usage error";
+  EXPECT_EQ(none.err.rfind("nullq: no command given\nusage: nullq", 0), 0u) << none.err;
+  EXPECT_EQ(nullq({"status", "--jsn"}).code, 64);
+}
+
+// Sets the last-error record of queued message `id` (queue/<id>,0,0) and the time it was written.
+void record_error(nullq::spool::Store& store, const std::string& id, std::uint32_t attempts, std::int64_t next,
+                  const std::string& error, std::time_t at) {
+  nullq::spool::Entry e{id, 0, 0, 0};
+  auto loaded = store.load(e);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  loaded->envelope.last_error = error;
+  auto r = store.reschedule(e, attempts, next, &*loaded);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  timespec times[2] = {{at, 0}, {at, 0}};
+  std::string path = store.spool().queue() + "/" + r->file_name();
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
+TEST_F(Admin, StatusJsonForMonitoring) {
+  config("smarthosts:\n  - qmtp://127.0.0.1:1\n  - qmqp://[::1]:2\n");
+  auto empty = nullq({"status", "--json"});
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "{\"spool\":\"" + spool_.dir + "\",\"new\":0,\"queued\":0,\"due\":0,\"deferred\":0,\"failed\":0,"
+                       "\"oldest_age_seconds\":null,\"flusher_running\":false,\"smarthosts\":["
+                       "{\"host\":\"qmtp://127.0.0.1:1\",\"messages_with_error\":0,\"last_error\":null,\"last_error_at\":null},"
+                       "{\"host\":\"qmqp://[::1]:2\",\"messages_with_error\":0,\"last_error\":null,\"last_error_at\":null}]}\n");
+
+  const std::time_t before = std::time(nullptr);
+  std::string a = queued(), b = queued();
+  queued();
+  record_error(store_, a, 1, 4000000000, "127.0.0.1:1: connection refused", 1700000000);
+  if (HasFatalFailure()) return;
+  record_error(store_, b, 2, 0, "qmtp://127.0.0.1:1 (127.0.0.1:1): Zbusy \"now\" \\ later", 1700000100);
+  if (HasFatalFailure()) return;
+  auto r = nullq({"status", "--json"});
+  const std::time_t after = std::time(nullptr);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string head = "{\"spool\":\"" + spool_.dir + "\",\"new\":0,\"queued\":3,\"due\":2,\"deferred\":1,\"failed\":0,"
+                           "\"oldest_age_seconds\":";
+  ASSERT_EQ(r.out.compare(0, head.size(), head), 0) << r.out;
+  std::size_t end = 0;
+  long age = std::stol(r.out.substr(head.size()), &end);
+  EXPECT_GE(age, 0);
+  EXPECT_LE(age, static_cast<long>(after - before) + 1) << "the messages were queued during this test";
+  EXPECT_EQ(r.out.substr(head.size() + end),
+            ",\"flusher_running\":false,\"smarthosts\":["
+            "{\"host\":\"qmtp://127.0.0.1:1\",\"messages_with_error\":2,"
+            "\"last_error\":\"qmtp://127.0.0.1:1 (127.0.0.1:1): Zbusy \\\"now\\\" \\\\ later\",\"last_error_at\":1700000100},"
+            "{\"host\":\"qmqp://[::1]:2\",\"messages_with_error\":0,\"last_error\":null,\"last_error_at\":null}]}\n");
 }
 
 }  // namespace
