@@ -1,9 +1,13 @@
 // injbench: the injection benchmark's driver (not a test).
 //   injbench raw N DIR          N x (create tmp file, write 1 KB, fsync, link into new/, fsync new/, unlink)
-//   injbench spawn N -- CMD...  N x (run CMD with the 1 KB message on stdin, wait); reports the peak RSS
+//   injbench spawn N [-u UID:GID] -- CMD...
+//                               N x (run CMD with the 1 KB message on stdin, wait); reports the peak RSS.
+//                               -u: first become UID:GID (no supplementary groups), so that CMD runs
+//                               as an ordinary user would run it
 // Prints "rate=<msgs/s> maxrss_kb=<KB>" on stdout. CMD's stdout is /dev/null: run.sh parses that line,
 // and a contender that printed would corrupt it.
 #include <fcntl.h>
+#include <grp.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -85,9 +89,23 @@ static int spawn(int n, char** cmd) {
   return 0;
 }
 
+static bool become(const char* spec) {
+  unsigned uid = 0, gid = 0;
+  if (std::sscanf(spec, "%u:%u", &uid, &gid) != 2) return false;
+  return ::setgroups(0, nullptr) == 0 && ::setgid(gid) == 0 && ::setuid(uid) == 0 && ::getuid() == uid;
+}
+
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (argc >= 4 && std::strcmp(argv[1], "raw") == 0) return raw(std::atoi(argv[2]), argv[3]);
+  if (argc >= 7 && std::strcmp(argv[1], "spawn") == 0 && std::strcmp(argv[3], "-u") == 0 &&
+      std::strcmp(argv[5], "--") == 0) {
+    if (!become(argv[4])) {
+      std::fprintf(stderr, "injbench: cannot become %s\n", argv[4]);
+      return 1;
+    }
+    return spawn(std::atoi(argv[2]), argv + 6);
+  }
   if (argc >= 5 && std::strcmp(argv[1], "spawn") == 0 && std::strcmp(argv[3], "--") == 0)
     return spawn(std::atoi(argv[2]), argv + 4);
   std::fprintf(stderr, "usage: injbench raw N DIR | injbench spawn N -- CMD...\n");

@@ -14,6 +14,8 @@
 //   <id>,<attempts>,<next-attempt-unix-seconds>
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,10 +53,17 @@ struct QueueName {
 std::string format_queue_name(const QueueName& name);
 std::optional<QueueName> parse_queue_name(std::string_view file_name);
 
+// The group a drop file must have so that the flusher can read it and the submitters cannot: tmp/'s.
+// In the packaged spool that is the drop group, which the set-gid nullq-queue gets by its bit and
+// root or the nullq user sets with fchown; in a private spool it is its owner's.
+Result<gid_t> drop_group(const Spool& spool);
+
 // A submission being written into tmp/. Destroying an uncommitted Drop unlinks its tmp file.
 class Drop {
  public:
-  static Result<Drop> create(const Spool& spool);
+  // `group`: when given and not the effective gid, the new file is fchown()ed to it before a byte is
+  // written (the file is the caller's 0640 either way, under umask 027).
+  static Result<Drop> create(const Spool& spool, std::optional<gid_t> group = std::nullopt);
   Drop(Drop&&) noexcept;
   Drop& operator=(Drop&&) noexcept;
   Drop(const Drop&) = delete;
@@ -80,5 +89,10 @@ Status fsync_dir(const std::string& path);
 
 // Writes one byte to the trigger FIFO without blocking; "no reader" and a full FIFO are fine.
 void poke_trigger(const Spool& spool);
+
+// Writes one byte to the trigger FIFO only if a flusher holds it open (nullq-send, daemon or --once):
+// true if one does (a full FIFO counts: a wake-up is pending), false if no reader or no FIFO exists.
+// Anything else (not a FIFO, no permission) is an error.
+Result<bool> poke_flusher(const Spool& spool);
 
 }  // namespace nullq::queue

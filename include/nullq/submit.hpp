@@ -1,17 +1,22 @@
-// submit.hpp — what nullq-queue does with its input: read the drop pipe, validate, commit.
+// submit.hpp — one submission into the spool: read the drop framing, validate, write, commit.
 //
-// Purpose:   the body of the set-id program, callable from tests without the set-id shell around it.
-// Trust:     `in_fd` carries caller-controlled bytes: the framing is length-capped before allocation,
-//            addresses are validated, the message size is bounded.
+// Purpose:   the one commit path of both injectors: the set-id nullq-queue (from its pipe) and
+//            nullq-sendmail itself for callers that may write the spool anyway (root, nullq), so that
+//            both write the same file: the queue envelope, a Received: line with the real uid, the
+//            message with LF endings. Callable from tests without the set-id shell around it.
+// Trust:     the input carries caller-controlled bytes: the framing is length-capped before
+//            allocation, addresses are validated, the message size is bounded.
 // Errors:    every outcome is a sysexits code plus one line; nothing is left in new/ unless it is 0,
 //            and the uncommitted tmp/ file is removed.
-// Threading: single-threaded program.
+// Threading: single-threaded programs.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "nullq/queue.hpp"
 
@@ -26,8 +31,20 @@ struct Outcome {
   std::string id;        // the queue id on success
 };
 
-// Reads the framing block and the message from `in_fd` to EOF and commits it into `spool`.
-Outcome submit(int in_fd, const queue::Spool& spool, std::uint64_t max_size, uid_t uid, std::int64_t now);
+struct Target {
+  queue::Spool spool;
+  std::uint64_t max_size = absolute_max_size;  // capped at absolute_max_size
+  uid_t uid = 0;                               // the real uid, recorded in U and Received:
+  std::int64_t now = 0;                        // unix seconds, recorded in Q and Received:
+  std::optional<gid_t> group;                  // see queue::Drop::create; nullopt = the process's
+};
+
+// nullq-queue: reads the framing block and the message from `in_fd` to EOF and commits it.
+Outcome submit(int in_fd, const Target& target);
+
+// nullq-sendmail's own commit: exactly the bytes it would send down nullq-queue's pipe, the
+// framing block (envelope::encode_drop) and the message, committed by the same code.
+Outcome submit(std::string_view framing, std::string_view message, const Target& target);
 
 // Maps a filesystem error to the sysexits code the caller should see.
 int exit_code_for(const Error& e);

@@ -107,14 +107,24 @@ std::optional<QueueName> parse_queue_name(std::string_view file_name) {
   return q;
 }
 
-Result<Drop> Drop::create(const Spool& spool) {
+Result<gid_t> drop_group(const Spool& spool) {
+  struct stat st {};
+  if (::stat(spool.tmp().c_str(), &st) != 0) return Error::from_errno(errno, "stat " + spool.tmp());
+  return st.st_gid;
+}
+
+Result<Drop> Drop::create(const Spool& spool, std::optional<gid_t> group) {
   Drop d;
   d.spool_ = spool;
   for (int tries = 0; tries < 5; ++tries) {
     d.id_ = make_id();
     std::string path = spool.tmp() + "/" + d.id_;
     d.fd_ = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640);
-    if (d.fd_ >= 0) return d;
+    if (d.fd_ >= 0) {
+      if (group && *group != ::getegid() && ::fchown(d.fd_, static_cast<uid_t>(-1), *group) != 0)
+        return Error::from_errno(errno, "chown " + path + " to group " + std::to_string(*group));
+      return d;  // on the error above, d's destructor removes the file
+    }
     if (errno != EEXIST) return Error::from_errno(errno, "create " + path);
   }
   return Error::temporary(ErrorDomain::sys, "create " + spool.tmp() + ": no unique name found");
@@ -180,6 +190,28 @@ void poke_trigger(const Spool& spool) {
   ssize_t n = ::write(fd, &b, 1);
   (void)n;  // EAGAIN: FIFO full, a wake-up is already pending
   ::close(fd);
+}
+
+Result<bool> poke_flusher(const Spool& spool) {
+  std::string path = spool.trigger();
+  // O_NONBLOCK: opening a FIFO for writing fails with ENXIO at once when nobody has it open for reading.
+  int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENXIO || errno == ENOENT) return false;
+    return Error::from_errno(errno, "open " + path);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    ::close(fd);
+    return Error::permanent(ErrorDomain::sys, path + " is not a FIFO");
+  }
+  char b = 0;
+  ssize_t n = ::write(fd, &b, 1);
+  int err = errno;
+  ::close(fd);
+  if (n == 1 || err == EAGAIN) return true;  // EAGAIN: full, so a wake-up is already pending
+  if (err == EPIPE) return false;            // the reader left between open and write
+  return Error::from_errno(err, "write " + path);
 }
 
 }  // namespace nullq::queue

@@ -1,5 +1,6 @@
 // nullq-queue: the only set-id program. Commits one message from stdin into the spool.
 // Usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES]   (-d only when not set-id)
+//        nullq-queue [-d SPOOLDIR] -t               wake a running nullq-send; exit 69 if none runs
 // It trusts nothing it inherits: fds, environment, umask, limits and paths are set here.
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -68,10 +69,13 @@ int main(int argc, char** argv) {
   std::string spool_dir = compiled_spool_dir;
   std::uint64_t max_size = nullq::submit::absolute_max_size;
   bool custom_spool = false;
+  bool poke = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "-d" || a == "-s") && i + 1 >= argc) die(64, "option " + a + " needs a value");
-    if (a == "-d") {
+    if (a == "-t") {
+      poke = true;
+    } else if (a == "-d") {
       spool_dir = argv[++i];
       custom_spool = true;
     } else if (a == "-s") {
@@ -79,7 +83,7 @@ int main(int argc, char** argv) {
       if (!parse_size(argv[++i], v)) die(64, "bad size for -s: " + std::string(argv[i]));
       if (v < max_size) max_size = v;
     } else {
-      die(64, "unknown argument " + a + " (usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES])");
+      die(64, "unknown argument " + a + " (usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES] | [-d SPOOLDIR] -t)");
     }
   }
   if (custom_spool && setid) die(77, "-d is refused when running set-id");
@@ -91,6 +95,16 @@ int main(int argc, char** argv) {
       self.st_gid != ::getegid() && !custom_spool)
     die(77, "the set-group-id bit did not take effect (NoNewPrivileges?); cannot write to the spool");
 
+  if (poke) {
+    // `sendmail -q` by a user who may not run a flush: one byte into the trigger, only when a flusher
+    // holds it open (no path or byte from the caller is used).
+    std::signal(SIGPIPE, SIG_IGN);
+    auto r = nullq::queue::poke_flusher(nullq::queue::Spool{spool_dir});
+    if (!r) die(nullq::submit::exit_code_for(r.error()), r.error().message());
+    if (!*r) die(69, "no nullq-send is running");
+    return 0;
+  }
+
   rlimit fs{};
   fs.rlim_cur = fs.rlim_max = max_size + 16 * 1024 * 1024 + 65536;
   struct rlimit cur {};
@@ -101,7 +115,8 @@ int main(int argc, char** argv) {
   if (custom_spool)
     if (auto s = nullq::queue::ensure_spool(spool); !s) die(nullq::submit::exit_code_for(s.error()), s.error().message());
 
-  auto out = nullq::submit::submit(0, spool, max_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)));
+  auto out = nullq::submit::submit(
+      0, {spool, max_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)), std::nullopt});
   if (out.exit_code != 0) die(out.exit_code, out.message);
   std::string line = out.id + "\n";
   ssize_t n = ::write(1, line.data(), line.size());

@@ -1,12 +1,16 @@
 #include "inject.hpp"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <ctime>
 
 #include "nullq/envelope.hpp"
 #include "nullq/identity.hpp"
+#include "nullq/submit.hpp"
 #include "nullq_build_config.h"
 #include "spawn.hpp"
 
@@ -24,7 +28,61 @@ std::string id_token(std::int64_t now) {
   return s;
 }
 
+std::vector<std::string> queue_argv(const config::Config& cfg) {
+  std::vector<std::string> argv{locate("NULLQ_QUEUE_PROGRAM", "nullq-queue", NULLQ_LIBEXECDIR)};
+  if (cfg.queue_dir != NULLQ_SPOOL_DIR) {
+    argv.push_back("-d");
+    argv.push_back(cfg.queue_dir);
+  }
+  return argv;
+}
+
+// What nullq-queue does with its input, done here: the same core commit code, the same spool
+// preparation for a private spool, the same umask, and the file given tmp/'s group (the drop group
+// in the packaged spool, which nullq-queue gets from its set-gid bit).
+submit::Outcome commit_here(const config::Config& cfg, std::string_view framing, std::string_view message) {
+  ::umask(027);
+  std::signal(SIGXFSZ, SIG_IGN);  // over RLIMIT_FSIZE, write() fails with EFBIG instead
+  queue::Spool spool{cfg.queue_dir};
+  if (cfg.queue_dir != NULLQ_SPOOL_DIR)
+    if (auto s = queue::ensure_spool(spool); !s) return {submit::exit_code_for(s.error()), s.error().message(), {}};
+  auto group = queue::drop_group(spool);
+  if (!group) return {submit::exit_code_for(group.error()), group.error().message(), {}};
+  return submit::submit(framing, message,
+                        {spool, cfg.max_message_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)), *group});
+}
+
 }  // namespace
+
+bool may_write_spool(const config::Config& cfg) {
+  uid_t uid = ::getuid();
+  if (uid != ::geteuid()) return false;
+  if (uid == 0) return true;
+  // A stat first, so that an ordinary user pays no passwd lookup before nullq-queue is started.
+  struct stat st {};
+  if (::stat(cfg.queue_dir.c_str(), &st) != 0 || st.st_uid != uid) return false;
+  auto user = identity::user_by_uid(uid);
+  return user && user->login == NULLQ_USER;
+}
+
+Route open_route(const config::Config& cfg) {
+  Route r;
+  const char* explicit_queue = std::getenv("NULLQ_QUEUE_PROGRAM");
+  r.self = !(explicit_queue && *explicit_queue) && may_write_spool(cfg);
+  if (!r.self) r.child = start_queue(cfg);
+  return r;
+}
+
+void abandon(Route& route) {
+  if (!route.self) abandon(route.child);
+}
+
+bool poke_running_flusher(const config::Config& cfg) {
+  auto argv = queue_argv(cfg);
+  argv.push_back("-t");
+  Child c = start(argv);
+  return finish(c, {}, {}).exit_code == 0;
+}
 
 msg::Context system_context(const config::Config& cfg) {
   msg::Context c;
@@ -46,19 +104,15 @@ msg::Context system_context(const config::Config& cfg) {
 }
 
 Child start_queue(const config::Config& cfg) {
-  std::vector<std::string> argv{locate("NULLQ_QUEUE_PROGRAM", "nullq-queue", NULLQ_LIBEXECDIR)};
-  if (cfg.queue_dir != NULLQ_SPOOL_DIR) {
-    argv.push_back("-d");
-    argv.push_back(cfg.queue_dir);
-  }
+  std::vector<std::string> argv = queue_argv(cfg);
   argv.push_back("-s");
   argv.push_back(std::to_string(cfg.max_message_size));
   return start(argv);
 }
 
-Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Child& queue) {
-  auto refuse = [&queue](int code, std::string why) {
-    abandon(queue);
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route) {
+  auto refuse = [&route](int code, std::string why) {
+    abandon(route);
     return Injected{code, std::move(why), {}};
   };
   if (message.size() > cfg.max_message_size)
@@ -71,14 +125,20 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
     return refuse(65, "bad sender: " + s.error().detail);
 
   std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients);
-  Finished f = finish(queue, framing, prepared->message);
+  if (route.self) {
+    submit::Outcome o = commit_here(cfg, framing, prepared->message);
+    if (o.exit_code != 77) return {o.exit_code, std::move(o.message), std::move(o.id)};
+    route.self = false;  // nothing was committed; the set-gid program may still be able to
+    route.child = start_queue(cfg);
+  }
+  Finished f = finish(route.child, framing, prepared->message);
   if (f.exit_code != 0) return {f.exit_code, f.err.empty() ? "nullq-queue failed with status " + std::to_string(f.exit_code) : f.err, {}};
   return {0, {}, f.out};
 }
 
 Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message) {
-  Child queue = start_queue(cfg);
-  return inject(cfg, ctx, message, queue);
+  Route route = open_route(cfg);
+  return inject(cfg, ctx, message, route);
 }
 
 }  // namespace nullq::sendmail

@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
     case nullq::sendmail::Mode::smtp:
       return nullq::sendmail::smtp_session(*cfg, *opt, stdin, stdout);
     case nullq::sendmail::Mode::flush: {
+      // Whoever may not run a flush can still wake a running daemon (through nullq-queue, which may
+      // write the trigger); without one, the flush below says why it cannot run.
+      if (!nullq::sendmail::may_write_spool(*cfg) && nullq::sendmail::poke_running_flusher(*cfg)) {
+        std::fprintf(stderr, "%s: asked the running nullq-send to deliver now\n", prog.c_str());
+        return 0;
+      }
       std::string send = nullq::sendmail::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
       if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
       ::setenv("NULLQ_CONFIG", path.c_str(), 1);
@@ -73,7 +79,7 @@ int main(int argc, char** argv) {
       break;
   }
 
-  nullq::sendmail::Child queue = nullq::sendmail::start_queue(*cfg);
+  nullq::sendmail::Route queue = nullq::sendmail::open_route(*cfg);
   std::string raw;
   if (!read_stdin(raw, cfg->max_message_size + cfg->max_message_size / 8 + 65536)) {
     nullq::sendmail::abandon(queue);

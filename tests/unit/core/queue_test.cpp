@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #include <set>
 
@@ -103,6 +106,90 @@ TEST(PokeTrigger, NeverBlocksWithoutAReader) {
   ASSERT_TRUE(nullq::queue::ensure_spool(s).ok());
   for (int i = 0; i < 3; ++i) nullq::queue::poke_trigger(s);  // returns: no reader
   SUCCEED();
+}
+
+TEST(DropTest, TakesTheGroupItIsGiven) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown to another group needs root (or membership)";
+  TempDir t;
+  Spool s{t / "spool"};
+  ASSERT_TRUE(nullq::queue::ensure_spool(s).ok());
+  ASSERT_EQ(::chown(s.tmp().c_str(), 0, 8), 0);
+  auto g = nullq::queue::drop_group(s);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(*g, 8u) << "tmp/'s group";
+  auto d = Drop::create(s, *g);
+  ASSERT_TRUE(d.ok());
+  auto id = d->commit();
+  ASSERT_TRUE(id.ok());
+  struct stat st {};
+  ASSERT_EQ(::stat((s.incoming() + "/" + *id).c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, 8u);
+}
+
+TEST(PokeFlusher, TellsWhetherAFlusherHoldsTheTrigger) {
+  TempDir t;
+  Spool s{t / "spool"};
+  auto missing = nullq::queue::poke_flusher(s);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(*missing) << "no FIFO: no flusher";
+  ASSERT_TRUE(nullq::queue::ensure_spool(s).ok());
+  auto none = nullq::queue::poke_flusher(s);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  int reader = ::open(s.trigger().c_str(), O_RDWR | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  auto poked = nullq::queue::poke_flusher(s);
+  ASSERT_TRUE(poked.ok());
+  EXPECT_TRUE(*poked);
+  char buf[8];
+  EXPECT_EQ(::read(reader, buf, sizeof buf), 1);
+  ::close(reader);
+  ASSERT_EQ(::unlink(s.trigger().c_str()), 0);
+  t.write("spool/trigger", "");
+  auto file = nullq::queue::poke_flusher(s);
+  EXPECT_FALSE(file.ok()) << "a regular file is not a trigger";
+}
+
+TEST(Submit, BothEntriesWriteTheSameFile) {
+  // The pipe (nullq-queue) and the in-memory entry (nullq-sendmail as root) are one commit path.
+  TempDir t;
+  Spool s{t / "spool"};
+  ASSERT_TRUE(nullq::queue::ensure_spool(s).ok());
+  std::string framing = nullq::envelope::encode_drop("a@x", {"b@y", "c@z"});
+  std::string message = "Subject: s\r\n\r\n" + std::string(200000, 'x') + "\r\nend\r";
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    std::string all = framing + message;
+    for (std::size_t off = 0; off < all.size();) {
+      ssize_t n = ::write(p[1], all.data() + off, std::min<std::size_t>(all.size() - off, 7777));
+      if (n <= 0) ::_exit(1);
+      off += static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  auto piped = nullq::submit::submit(p[0], {s, 1 << 20, 1000, 1795338653, std::nullopt});
+  ::close(p[0]);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_EQ(piped.exit_code, 0) << piped.message;
+  auto direct = nullq::submit::submit(framing, message, {s, 1 << 20, 1000, 1795338653, std::nullopt});
+  ASSERT_EQ(direct.exit_code, 0) << direct.message;
+  std::string a = nullq::testing::read_file(s.incoming() + "/" + piped.id);
+  std::string b = nullq::testing::read_file(s.incoming() + "/" + direct.id);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a.find("\nend\r"), std::string::npos) << "a lone CR at the end is kept";
+
+  auto big = nullq::submit::submit(framing, message, {s, 1000, 1000, 1795338653, std::nullopt});
+  EXPECT_EQ(big.exit_code, 65);
+  EXPECT_EQ(big.message, "message exceeds maximum size of 1000 bytes");
+  auto bad = nullq::submit::submit("3:abc", message, {s, 1 << 20, 1000, 1795338653, std::nullopt});
+  EXPECT_EQ(bad.exit_code, 65);
+  EXPECT_EQ(bad.message.rfind("bad envelope framing", 0), 0u) << bad.message;
+  EXPECT_EQ(list_dir(s.incoming()).size(), 2u);
+  EXPECT_TRUE(list_dir(s.tmp()).empty());
 }
 
 TEST(Submit, ExitCodesForErrors) {
