@@ -5,13 +5,16 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "import_nullmailer.hpp"
 
 namespace {
 
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "nullq: %s\nusage: nullq [--config PATH] status|list|check|flush\n"
-               "       nullq [--config PATH] show|retry|bounce|drop ID\n",
+               "       nullq [--config PATH] show|retry|bounce|drop ID\n"
+               "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
+               "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n",
                why.c_str());
   return 64;
 }
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) return usage("no command given");
   const std::string cmd = args[0];
+  if (cmd == "import-nullmailer") return nullq::admin::import_nullmailer(args, path, stdout, stderr);
   const bool wants_id = cmd == "show" || cmd == "retry" || cmd == "bounce" || cmd == "drop";
   const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush";
   if (!wants_id && !plain) return usage("unknown command '" + cmd + "'");
