@@ -152,7 +152,7 @@ TEST(Import, UnreadableDirectoryIsAnErrorAndWritesNothing) {
   // A remotes file the caller may not read (nullmailer's is 0600 mail:mail): 77, no YAML.
   ASSERT_EQ(::mkdir((tmp / "nm").c_str(), 0755), 0);
   tmp.write("nm/remotes", "relay.example.org smtp --user=u --pass=p\n");
-  ASSERT_EQ(::chmod((tmp / "nm/remotes").c_str(), 0600), 0);
+  ASSERT_EQ(::chmod((tmp / "nm/remotes").c_str(), 0), 0);
   RunOptions o;
   if (::geteuid() == 0) o.user = {{65534, 65534}};
   ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
@@ -322,6 +322,17 @@ TEST_F(ImportQueue, AFailedCommitKeepsTheNullmailerFile) {
   EXPECT_EQ(list_dir(nm_queue_), std::vector<std::string>{"1700000000.100"});
   EXPECT_TRUE(list_dir(spool_.incoming()).empty());
   EXPECT_TRUE(list_dir(spool_.tmp()).empty());
+}
+
+// As root the spool is the package's (shared modes, from tmpfiles.d): it is never made up here.
+TEST_F(ImportQueue, AsRootAMissingSpoolIsAnError) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  queued("1700000000.100", "alice@example.org\nbob@example.net\n\n" + message);
+  ASSERT_EQ(::rmdir(spool_.incoming().c_str()), 0);
+  auto r = move();
+  EXPECT_EQ(r.code, 73);
+  EXPECT_EQ(r.err, "nullq: " + spool_.incoming() + " is missing; create the spool first (systemd-tmpfiles --create)\n");
+  EXPECT_EQ(list_dir(nm_queue_), std::vector<std::string>{"1700000000.100"});
 }
 
 TEST_F(ImportQueue, NoQueueIsNothingToDo) {
