@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "import_nullmailer.hpp"
 #include "nullq/privilege.hpp"
 #include "nullq_build_config.h"
 
@@ -13,6 +14,8 @@ namespace {
 constexpr const char* usage_text =
     "usage: nullq [--config PATH] status [--json]|list|check|flush\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
+    "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
+    "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n"
     "       nullq --help | --version\n";
 
 int usage(const std::string& why) {
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
     std::printf("nullq %s\n", NULLQ_VERSION);
     return 0;
   }
+  if (cmd == "import-nullmailer") return nullq::admin::import_nullmailer(args, path, stdout, stderr);
   const bool wants_id = cmd == "show" || cmd == "retry" || cmd == "bounce" || cmd == "drop";
   const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush";
   if (!wants_id && !plain) return usage("unknown command '" + cmd + "'");
