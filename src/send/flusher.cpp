@@ -75,6 +75,10 @@ int Flusher::start() {
     return 78;
   }
   cfg_ = std::move(loaded).value();
+  if (auto sec = config::load_secrets(cfg_); !sec.ok()) {
+    std::fprintf(stderr, "nullq-send: %s\n", sec.error().message().c_str());
+    return 78;
+  }
   if (cfg_.smarthosts.empty()) {
     std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
     return 78;
@@ -132,6 +136,7 @@ int Flusher::start() {
   }
   router_ = std::make_unique<Router>(lookup_.get(), cfg_.smarthosts);
   router_->set_mxps_port(dns::mxps_qmtp_port());
+  router_->set_smtp(smtp_setup(cfg_));
   router_->set_note_sink([](const config::SmartHost& h, const std::string& note) {
     log_line(Priority::warning, h.text + ": " + note);
   });
@@ -355,6 +360,10 @@ void Flusher::reload() {
     return;
   }
   config::Config next = std::move(loaded).value();
+  if (auto sec = config::load_secrets(next); !sec.ok()) {
+    log_line(Priority::err, "reload failed, keeping the current configuration: " + sec.error().message());
+    return;
+  }
   if (next.smarthosts.empty()) {
     log_line(Priority::err, "reload failed, keeping the current configuration: " + config_path_ +
                                 ": no smart hosts configured (key 'smarthosts')");
@@ -380,6 +389,7 @@ void Flusher::reload() {
   apply_limits();
   breaker_->clear();
   router_->reset(lookup_.get(), cfg_.smarthosts);
+  router_->set_smtp(smtp_setup(cfg_));
   log_line(Priority::info, "reloaded " + config_path_ + ": " + std::to_string(cfg_.smarthosts.size()) +
                                " smart host(s)");
   if (notify_ready_) (void)sd_notify("READY=1\nSTATUS=" + status_text());
