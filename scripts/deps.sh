@@ -1,7 +1,7 @@
 # Sourced by the other scripts: installs with apt whatever nullq needs that is missing (Debian 12).
 # Safe to run again: it asks apt only when a package is missing.
 nullq_packages=(meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
-                libgtest-dev googletest binutils python3)
+                libgtest-dev googletest binutils python3 libssl-dev)
 
 install_deps() {
   local missing=()
