@@ -3,7 +3,7 @@
 # build-essential: dpkg-buildpackage (packaging/build-deb.sh) refuses to start without it, and a
 # minimal Debian root (debootstrap --variant=minbase) does not have it.
 nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
-                libgtest-dev googletest binutils python3)
+                libgtest-dev googletest binutils python3 libssl-dev)
 
 install_deps() {
   local missing=()

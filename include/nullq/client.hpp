@@ -1,4 +1,4 @@
-// client.hpp — QMTP and QMQP client sessions on the libuv loop (PROTOCOLS.md §2, §3, §5).
+// client.hpp — QMTP, QMQP and SMTP client sessions on the libuv loop (PROTOCOLS.md §2, §3, §5, §5a).
 //
 // Purpose:   deliver messages to one server address; report one Reply per recipient per message.
 // Trust:     everything the server sends is hostile; replies are framed, capped and sanitised by the
@@ -25,9 +25,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nullq/reply.hpp"
+#include "nullq/result.hpp"
 
 struct uv_loop_s;
 
@@ -102,6 +104,78 @@ class QmqpDelivery {
   QmqpDelivery(const QmqpDelivery&) = delete;
   QmqpDelivery& operator=(const QmqpDelivery&) = delete;
   bool finished() const;  // on_done has run (or is running)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- SMTP (PROTOCOLS.md §5a) ----
+
+// TLS as one filter between the stream and the session (PROTOCOLS.md §5b): ciphertext in,
+// plaintext out and the reverse. tls::Engine is the real one; tests may use others.
+class SecureFilter {
+ public:
+  virtual ~SecureFilter() = default;
+  virtual Status receive(std::string_view cipher, std::string& plain) = 0;
+  virtual Status send(std::string_view plain) = 0;
+  virtual std::string take_output() = 0;
+  virtual bool established() const = 0;
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate verified" for the log and nullq check.
+  virtual std::string describe() const = 0;
+};
+// Starts the client side of TLS for `host` (SNI and name check); its first output is the hello.
+using FilterFactory = std::function<Result<std::unique_ptr<SecureFilter>>(std::string_view host)>;
+
+enum class StartTls { opportunistic, required, off };
+
+// RFC 5321 §4.5.3.2 (and PROTOCOLS.md §5a); every one re-armed on progress.
+struct SmtpTimeouts {
+  std::chrono::milliseconds banner{300'000};
+  std::chrono::milliseconds command{300'000};  // EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET, QUIT
+  std::chrono::milliseconds data{120'000};     // the reply to DATA
+  std::chrono::milliseconds body{180'000};     // each body write
+  std::chrono::milliseconds dot{600'000};      // the reply to the final "."
+};
+
+struct SmtpOptions {
+  std::string helo_name = "localhost";   // our name for EHLO/HELO
+  std::string host;                      // the server's name (TLS: SNI and name check)
+  StartTls starttls = StartTls::opportunistic;
+  bool implicit_tls = false;             // smtps: TLS before the banner
+  FilterFactory tls;                     // empty: no TLS available (STARTTLS is not tried)
+  std::string auth_user;                 // "" = no AUTH
+  std::shared_ptr<const std::string> auth_password;  // never logged
+  bool allow_plaintext_auth = false;     // only honoured with starttls off
+  SmtpTimeouts timeouts;
+};
+
+// One SMTP connection carrying messages one after another (RSET between them). AUTH happens
+// once per connection. Replies: 2xx -> K, 4xx -> Z, 5xx -> D, per recipient; the text is the
+// sanitised server reply with its code and enhanced status code ("550 5.1.1 no such user").
+// Outcome.connect_failed is set when the TCP connection failed or the banner refused us (554):
+// nothing was said about the mail, so the caller may try the next address.
+// Failures before any message transaction (TLS required but missing, TLS handshake or
+// certificate failure, AUTH refused) give every recipient a temporary reply that says what is
+// wrong; 535 says "authentication failed: the server rejected the user name or password".
+class SmtpConnection {
+ public:
+  SmtpConnection(uv_loop_s* loop, Endpoint endpoint, Timeouts timeouts, SmtpOptions options,
+                 std::function<void()> on_idle, std::function<void()> on_closed);
+  ~SmtpConnection();
+  SmtpConnection(const SmtpConnection&) = delete;
+  SmtpConnection& operator=(const SmtpConnection&) = delete;
+
+  // Connects on first use. False (message not taken) when busy with a message or not usable.
+  bool submit(std::shared_ptr<const Message> msg, DoneCallback on_done);
+  bool busy() const;
+  bool usable() const;
+  // QUIT once the current message is done (at once when idle), then close; on_closed follows.
+  void finish();
+  // What the session learned (for nullq check and logs): banner, EHLO keywords, TLS.
+  std::string banner() const;
+  std::vector<std::string> extensions() const;
+  std::string tls_description() const;  // "" without TLS
 
  private:
   struct Impl;

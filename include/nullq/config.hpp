@@ -20,6 +20,11 @@
 //     - url: qmqp://[2001:db8::1]:628
 //       connections: 2                # per-host connection bound
 //       pipeline: 16                  # QMTP packages in flight per connection
+//     - smtp://relay.example.org      # smtp://host[:port] (25), smtps://host[:port] (465, implicit TLS)
+//     - url: smtp://smtp.example.net:587
+//       starttls: required            # required|opportunistic|off; default opportunistic, 587: required
+//       auth: {user: NAME, password_file: /etc/nullq/relay.secret, allow_plaintext: false}
+//       tls: {verify: true, ca_file: PATH, cert_file: PATH, key_file: PATH, min_version: 1.2}
 //   queue:
 //     dir: /var/spool/nullq
 //     lifetime: 7d
@@ -33,6 +38,14 @@
 //     timeout: 60s                    # per read/write; re-armed on progress
 //     session_max: 1h
 //     cooldown: 60s                   # skip a host that refused connections for this long
+//   smtp:
+//     helo: mail.example.org          # EHLO name; default: hostname
+//     mx_tls: may                     # mx:// exchangers: may (no cert check) | verify | encrypt
+//     banner_timeout: 5m              # RFC 5321 §4.5.3.2
+//     command_timeout: 5m             # EHLO, MAIL, RCPT, RSET, AUTH...
+//     data_timeout: 2m
+//     body_timeout: 3m                # each body write
+//     dot_timeout: 10m                # the answer to the final "."
 //   bounce:
 //     enabled: true
 //     admin: postmaster@example.org   # where double bounces go; default: admin, else failed/
@@ -45,6 +58,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,17 +68,60 @@ namespace nullq::config {
 
 using seconds = std::chrono::seconds;
 
-enum class Protocol { qmtp, qmqp, mx };
+enum class Protocol { qmtp, qmqp, mx, smtp, smtps };
+const char* to_string(Protocol p);
+
+enum class StartTls { opportunistic, required, off };
+enum class TlsVersion { tls1_2, tls1_3 };
+// mx:// exchangers: may = STARTTLS when offered, no certificate check; verify = STARTTLS when
+// offered, certificate checked; encrypt = STARTTLS required and checked.
+enum class MxTls { may, verify, encrypt };
+
+struct TlsSettings {
+  bool verify = true;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  TlsVersion min_version = TlsVersion::tls1_2;
+};
 
 struct SmartHost {
   Protocol protocol = Protocol::qmtp;
   std::string host;            // name, IPv4 literal, or IPv6 literal without brackets; for mx: the domain
-  std::uint16_t port = 0;      // 0 = the protocol's default (209 QMTP, 628 QMQP); unused for mx
+  std::uint16_t port = 0;      // 0 = the protocol's default (209 QMTP, 628 QMQP, 25 SMTP, 465 SMTPS)
   unsigned connections = 4;    // per-host bound
   unsigned pipeline = 32;      // QMTP packages in flight per connection
   std::string text;            // as written, for logs: "qmtp://relay.example.org"
 
-  std::uint16_t effective_port() const { return port ? port : (protocol == Protocol::qmqp ? 628 : 209); }
+  // SMTP only.
+  StartTls starttls = StartTls::opportunistic;  // port 587 without the key: required
+  TlsSettings tls;
+  bool tls_configured = false;   // a 'tls' mapping was given
+  std::string auth_user;         // "" = no AUTH
+  std::string password_file;     // read by nullq-send and nullq check only (load_secrets)
+  bool allow_plaintext = false;  // AUTH without TLS, only with starttls: off
+  std::shared_ptr<const std::string> password;  // filled by load_secrets(); never logged
+
+  std::uint16_t effective_port() const {
+    if (port) return port;
+    switch (protocol) {
+      case Protocol::qmqp: return 628;
+      case Protocol::smtp: return 25;
+      case Protocol::smtps: return 465;
+      default: return 209;
+    }
+  }
+  bool is_smtp() const { return protocol == Protocol::smtp || protocol == Protocol::smtps; }
+};
+
+struct SmtpSettings {
+  std::string helo;              // "" = hostname
+  MxTls mx_tls = MxTls::may;
+  seconds banner_timeout{300};
+  seconds command_timeout{300};
+  seconds data_timeout{120};
+  seconds body_timeout{180};
+  seconds dot_timeout{600};
 };
 
 enum class LogLevel { error, warning, info, debug };
@@ -95,6 +152,8 @@ struct Config {
   seconds session_max{3600};
   seconds cooldown{60};
 
+  SmtpSettings smtp;
+
   bool bounce_enabled = true;
   std::string bounce_admin;    // "" = admin, else failed/
   seconds delay_warning{0};    // 0 = off
@@ -119,6 +178,12 @@ std::string default_hostname(const std::string& mailname_path);
 
 // The flusher needs at least one smart host; the injector does not.
 Status validate_for_delivery(const Config& c);
+
+// Reads every smart host's password_file into SmartHost::password. Only nullq-send and
+// `nullq check` call this (nullq-sendmail reads the config as every user and must not).
+// Refuses, with one line naming the file and the fix, a missing or unreadable file, one that
+// others can read or write, and an empty one. The error text never holds the secret.
+Status load_secrets(Config& c);
 
 // Parses one smart host URL ("qmtp://host:port" ...). Errors name the problem.
 Result<SmartHost> parse_smarthost(std::string_view url);

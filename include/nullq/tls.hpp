@@ -68,6 +68,7 @@ struct PeerInfo {
   bool verified = false;    // chain and name verified
   std::string verify_error; // "" when verified, else the X509 reason
   bool resumed = false;     // the session was resumed
+  std::string server_name;  // server side: the SNI the client sent ("" = none)
 };
 
 class Engine {
@@ -83,6 +84,7 @@ class Engine {
 
   // Ciphertext from the socket. Drives the handshake; appends decrypted application data to
   // `plain`. An error is final for this connection (take_output() may still hold an alert to send).
+  // A close_notify from the peer is not an error: peer_closed() turns true.
   Status receive(std::string_view cipher, std::string& plain);
   // Plaintext to send. Before the handshake is done it is held and sent once it is.
   Status send(std::string_view plain);
@@ -92,6 +94,7 @@ class Engine {
   void shutdown();
 
   bool established() const;  // handshake done (and verified when verification is on)
+  bool peer_closed() const;  // the peer sent close_notify: no more data will come
   PeerInfo peer() const;     // meaningful once established()
 
   struct Impl;

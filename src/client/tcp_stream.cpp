@@ -180,6 +180,8 @@ void TcpStream::Box::pump() {
       b->unwritten -= len;
       b->progress();
       b->pump();
+      if (b->closed || b->handler == nullptr) return;
+      event::call_guarded("client write", [b] { b->handler->on_written(); });
     });
     if (rc != 0) {
       delete r;
@@ -266,6 +268,15 @@ void TcpStream::set_waiting(bool waiting) {
     uv_timer_stop(&b->io_timer);
   } else if (b->connected && !uv_is_active(reinterpret_cast<uv_handle_t*>(&b->io_timer))) {
     uv_timer_start(&b->io_timer, Box::on_io_timer, ms(b->timeouts.io), 0);
+  }
+}
+
+void TcpStream::set_io_timeout(std::chrono::milliseconds t) {
+  Box* b = box_;
+  if (b == nullptr) return;
+  b->timeouts.io = t;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&b->io_timer))) {
+    uv_timer_start(&b->io_timer, Box::on_io_timer, ms(t), 0);
   }
 }
 

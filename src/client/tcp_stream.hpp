@@ -37,6 +37,8 @@ class TcpStream {
     virtual void on_write_error(int status) = 0;
     // The I/O timer (while waiting) or the session cap fired. Connect timeouts go to on_connect.
     virtual void on_timeout(Timeout which) = 0;
+    // A write completed (progress); a session that streams a large body feeds more here.
+    virtual void on_written() {}
   };
 
   TcpStream(uv_loop_s* loop, Handler& handler, Timeouts timeouts);
@@ -53,6 +55,9 @@ class TcpStream {
   void shutdown();
   // Whether an answer or write progress is expected: arms or stops the I/O timer.
   void set_waiting(bool waiting);
+  // Changes the I/O timeout (SMTP has one per stage, RFC 5321 §4.5.3.2); a running timer restarts
+  // with the new value.
+  void set_io_timeout(std::chrono::milliseconds t);
   // Closes the socket and the timers; the handler is never called again. Idempotent.
   void close();
 

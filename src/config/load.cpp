@@ -124,12 +124,68 @@ class Reader {
   const std::string& name_;
 };
 
+// starttls, auth and tls of one smart host mapping (SMTP only).
+void read_smtp_keys(const Reader& r, const YAML::Node& item, SmartHost& h) {
+  const bool smtp = h.is_smtp();
+  for (const char* k : {"starttls", "auth", "tls"}) {
+    if (item[k] && !smtp) r.fail(item[k], std::string("'") + k + "' is only for smtp:// and smtps:// smart hosts");
+  }
+  if (auto n = item["starttls"]) {
+    std::string v = r.str(n, "starttls");
+    if (h.protocol == Protocol::smtps) r.fail(n, "'starttls' does not apply to smtps:// (TLS from the start)");
+    if (v == "required") h.starttls = StartTls::required;
+    else if (v == "opportunistic") h.starttls = StartTls::opportunistic;
+    else if (v == "off") h.starttls = StartTls::off;
+    else r.fail(n, "'starttls' must be required, opportunistic or off, not '" + v + "'");
+  }
+  if (auto a = item["auth"]) {
+    r.check_keys(a, "auth", {"user", "password_file", "allow_plaintext", "password"});
+    if (a["password"])
+      r.fail(a["password"], "passwords do not go into nullq.yaml (every user can read it): put it in a file "
+                            "readable by nullq only and name it with 'password_file'");
+    if (!a["user"]) r.fail(a, "'auth' needs 'user'");
+    if (!a["password_file"]) r.fail(a, "'auth' needs 'password_file'");
+    h.auth_user = r.str(a["user"], "auth.user");
+    if (h.auth_user.empty() || h.auth_user.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+      r.fail(a["user"], "'auth.user' must be a non-empty single line");
+    h.password_file = r.str(a["password_file"], "auth.password_file");
+    if (h.password_file.empty() || h.password_file[0] != '/')
+      r.fail(a["password_file"], "'auth.password_file' must be an absolute path");
+    if (auto n = a["allow_plaintext"]) h.allow_plaintext = r.boolean(n, "auth.allow_plaintext");
+    if (h.allow_plaintext && h.starttls != StartTls::off && h.protocol == Protocol::smtp)
+      r.fail(a["allow_plaintext"], "'auth.allow_plaintext' needs 'starttls: off' (otherwise TLS is used for AUTH)");
+  }
+  if (auto t = item["tls"]) {
+    r.check_keys(t, "tls", {"verify", "ca_file", "cert_file", "key_file", "min_version"});
+    h.tls_configured = true;
+    if (auto n = t["verify"]) h.tls.verify = r.boolean(n, "tls.verify");
+    auto path = [&](const char* key, std::string& out) {
+      if (auto n = t[key]) {
+        out = r.str(n, std::string("tls.") + key);
+        if (out.empty() || out[0] != '/') r.fail(n, std::string("'tls.") + key + "' must be an absolute path");
+      }
+    };
+    path("ca_file", h.tls.ca_file);
+    path("cert_file", h.tls.cert_file);
+    path("key_file", h.tls.key_file);
+    if (h.tls.cert_file.empty() != h.tls.key_file.empty())
+      r.fail(t, "'tls.cert_file' and 'tls.key_file' go together");
+    if (auto n = t["min_version"]) {
+      std::string v = r.str(n, "tls.min_version");
+      if (v == "1.2") h.tls.min_version = TlsVersion::tls1_2;
+      else if (v == "1.3") h.tls.min_version = TlsVersion::tls1_3;
+      else r.fail(n, "'tls.min_version' must be 1.2 or 1.3, not '" + v + "'");
+    }
+  }
+}
+
 void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
   if (list.IsNull()) return;
   if (!list.IsSequence()) r.fail(list, "'smarthosts' must be a list, e.g. [qmtp://relay.example.org]");
+  // (an SMTP smart host given as a plain string keeps the defaults of its URL)
   for (const auto& item : list) {
     if (item.IsMap()) {
-      r.check_keys(item, "smarthosts[]", {"url", "connections", "pipeline"});
+      r.check_keys(item, "smarthosts[]", {"url", "connections", "pipeline", "starttls", "auth", "tls"});
       if (!item["url"]) r.fail(item, "a smart host mapping needs 'url'");
     }
     // (yaml-cpp's Node::operator= writes through to the document, so no reassigned Node here.)
@@ -140,6 +196,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
     if (item.IsMap()) {
       if (item["connections"]) h.connections = r.count(item["connections"], "connections", 1, 1000);
       if (item["pipeline"]) h.pipeline = r.count(item["pipeline"], "pipeline", 1, 10000);
+      read_smtp_keys(r, item, h);
     }
     c.smarthosts.push_back(std::move(h));
   }
@@ -148,7 +205,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
 void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;
   r.check_keys(root, "", {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue", "delivery",
-                          "bounce", "log"});
+                          "bounce", "log", "smtp"});
   if (auto n = root["hostname"]) c.hostname = r.host(n, "hostname");
   if (auto n = root["domain"]) c.domain = r.host(n, "domain");
   if (auto n = root["idhost"]) c.idhost = r.host(n, "idhost");
@@ -180,6 +237,23 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
     if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
     if (auto n = s["session_max"]) c.session_max = r.duration(n, "delivery.session_max", false);
     if (auto n = s["cooldown"]) c.cooldown = r.duration(n, "delivery.cooldown", true);
+  }
+  if (auto s = root["smtp"]) {
+    r.check_keys(s, "smtp", {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout", "body_timeout",
+                             "dot_timeout"});
+    if (auto n = s["helo"]) c.smtp.helo = r.host(n, "smtp.helo");
+    if (auto n = s["mx_tls"]) {
+      std::string v = r.str(n, "smtp.mx_tls");
+      if (v == "may") c.smtp.mx_tls = MxTls::may;
+      else if (v == "verify") c.smtp.mx_tls = MxTls::verify;
+      else if (v == "encrypt") c.smtp.mx_tls = MxTls::encrypt;
+      else r.fail(n, "'smtp.mx_tls' must be may, verify or encrypt, not '" + v + "'");
+    }
+    if (auto n = s["banner_timeout"]) c.smtp.banner_timeout = r.duration(n, "smtp.banner_timeout", false);
+    if (auto n = s["command_timeout"]) c.smtp.command_timeout = r.duration(n, "smtp.command_timeout", false);
+    if (auto n = s["data_timeout"]) c.smtp.data_timeout = r.duration(n, "smtp.data_timeout", false);
+    if (auto n = s["body_timeout"]) c.smtp.body_timeout = r.duration(n, "smtp.body_timeout", false);
+    if (auto n = s["dot_timeout"]) c.smtp.dot_timeout = r.duration(n, "smtp.dot_timeout", false);
   }
   if (auto s = root["bounce"]) {
     r.check_keys(s, "bounce", {"enabled", "admin", "delay_warning"});

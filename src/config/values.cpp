@@ -98,8 +98,12 @@ Result<SmartHost> parse_smarthost(std::string_view url) {
   if (url.substr(0, 7) == "qmtp://") h.protocol = Protocol::qmtp, rest = url.substr(7);
   else if (url.substr(0, 7) == "qmqp://") h.protocol = Protocol::qmqp, rest = url.substr(7);
   else if (url.substr(0, 5) == "mx://") h.protocol = Protocol::mx, rest = url.substr(5);
+  else if (url.substr(0, 7) == "smtp://") h.protocol = Protocol::smtp, rest = url.substr(7);
+  else if (url.substr(0, 8) == "smtps://") h.protocol = Protocol::smtps, rest = url.substr(8);
   else
-    return bad("smart host '" + std::string(url) + "' must start with qmtp://, qmqp:// or mx://");
+    return bad("smart host '" + std::string(url) + "' must start with qmtp://, qmqp://, smtp://, smtps:// or mx://");
+  if (rest.find('@') != std::string_view::npos)
+    return bad("smart host '" + std::string(url) + "': no user or password in the URL; use 'auth' with a password_file");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty()) return bad("smart host '" + std::string(url) + "' has no host");
 
@@ -134,7 +138,19 @@ Result<SmartHost> parse_smarthost(std::string_view url) {
     h.port = static_cast<std::uint16_t>(p);
   }
   h.host = std::string(host);
+  if (h.protocol == Protocol::smtp && h.port == 587) h.starttls = StartTls::required;
   return h;
+}
+
+const char* to_string(Protocol p) {
+  switch (p) {
+    case Protocol::qmtp: return "qmtp";
+    case Protocol::qmqp: return "qmqp";
+    case Protocol::mx: return "mx";
+    case Protocol::smtp: return "smtp";
+    case Protocol::smtps: return "smtps";
+  }
+  return "?";
 }
 
 }  // namespace nullq::config

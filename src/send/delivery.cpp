@@ -110,7 +110,7 @@ void Flusher::next_host(std::uint64_t tag) {
   }
   const config::SmartHost& h = router_->hosts()[a.host_index];
   a.host_text = h.text;
-  a.proto = h.protocol == config::Protocol::qmqp ? "qmqp" : "qmtp";
+  a.proto = h.protocol == config::Protocol::qmqp ? "qmqp" : h.is_smtp() ? "smtp" : "qmtp";
   router_->route(a.host_index, now_ms(),
                  [this, tag](std::shared_ptr<const Route> r) { on_route(tag, std::move(r)); });
 }
@@ -160,6 +160,7 @@ void Flusher::try_target(std::uint64_t tag) {
       continue;
     }
     a.attempt_started_ms = now_ms();
+    a.proto = to_string(t.wire);  // mx:// mixes QMTP and SMTP targets
     dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
                         [this, tag](client::Outcome o) { on_outcome(tag, std::move(o)); });
     return;

@@ -13,6 +13,12 @@ struct Dispatcher::QmtpConn {
   bool finishing = false;  // finish() called: takes no more packages
 };
 
+struct Dispatcher::SmtpConn {
+  std::unique_ptr<client::SmtpConnection> conn;
+  bool closed = false;
+  bool finishing = false;
+};
+
 struct Dispatcher::QmqpRun {
   std::unique_ptr<client::QmqpDelivery> delivery;
   bool done = false;
@@ -23,9 +29,10 @@ struct Dispatcher::Pool {
   Limits limits;
   std::deque<Job> waiting;
   std::vector<std::unique_ptr<QmtpConn>> conns;
+  std::vector<std::unique_ptr<SmtpConn>> smtp;
   std::vector<std::unique_ptr<QmqpRun>> runs;
 
-  bool empty() const { return waiting.empty() && conns.empty() && runs.empty(); }
+  bool empty() const { return waiting.empty() && conns.empty() && smtp.empty() && runs.empty(); }
 };
 
 Dispatcher::Dispatcher(uv_loop_s* loop, Breaker& breaker, std::function<void()> request_pump)
@@ -46,7 +53,9 @@ std::size_t Dispatcher::queued_jobs() const {
 }
 
 Dispatcher::Pool& Dispatcher::pool_for(const Target& t, Limits limits) {
+  // SMTP sessions carry a login and TLS settings: share them only within one smart host.
   std::string key = std::string(to_string(t.wire)) + " " + t.endpoint.text;
+  if (t.wire == Wire::smtp) key += " " + t.profile + " " + t.via;
   auto it = pools_.find(key);
   if (it == pools_.end()) {
     auto p = std::make_unique<Pool>();
@@ -83,6 +92,14 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
       ++it;
     }
   }
+  for (auto it = p.smtp.begin(); it != p.smtp.end();) {
+    if ((*it)->closed) {
+      it = p.smtp.erase(it);
+      --open_;
+    } else {
+      ++it;
+    }
+  }
   for (auto it = p.runs.begin(); it != p.runs.end();) {
     if ((*it)->done) {
       it = p.runs.erase(it);
@@ -105,6 +122,11 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
                        proto::Reply{proto::Verdict::temporary, "connection refused recently; cooling down"});
       j.on_done(std::move(o));
     }
+    return;
+  }
+
+  if (p.target.wire == Wire::smtp) {
+    pump_smtp(p);
     return;
   }
 
@@ -171,6 +193,51 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
           done(std::move(o));
           request_pump_();
         });
+  }
+}
+
+void Dispatcher::pump_smtp(Pool& p) {
+  while (!p.waiting.empty()) {
+    bool taken = false;
+    for (auto& c : p.smtp) {
+      if (c->finishing || c->closed || !c->conn->usable() || c->conn->busy()) continue;
+      Job& j = p.waiting.front();
+      if (c->conn->submit(j.msg, j.on_done)) {
+        p.waiting.pop_front();
+        taken = true;
+        break;
+      }
+    }
+    if (taken) continue;
+    std::size_t live = 0;
+    for (auto& c : p.smtp) {
+      if (!c->finishing && !c->closed && c->conn->usable()) ++live;
+    }
+    if (live >= p.limits.connections || open_ >= global_) break;
+    auto c = std::make_unique<SmtpConn>();
+    SmtpConn* raw = c.get();
+    c->conn = std::make_unique<client::SmtpConnection>(
+        loop_, p.target.endpoint, timeouts_, p.target.smtp ? *p.target.smtp : client::SmtpOptions{},
+        [this]() { request_pump_(); },
+        [this, raw]() {
+          raw->closed = true;
+          request_pump_();
+        });
+    p.smtp.push_back(std::move(c));
+    ++open_;
+    ++opened_;
+    Job& j = p.waiting.front();
+    if (!raw->conn->submit(j.msg, j.on_done)) break;
+    p.waiting.pop_front();
+  }
+  if (p.waiting.empty()) {
+    // Nothing more for this server now: idle connections say QUIT (RFC 5321 §4.1.1.10).
+    for (auto& c : p.smtp) {
+      if (!c->finishing && !c->closed && !c->conn->busy()) {
+        c->finishing = true;
+        c->conn->finish();
+      }
+    }
   }
 }
 

@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "flusher_impl.hpp"
+#include "smtp_tls.hpp"
 #include "nullq/send/lock.hpp"
 #include "nullq/send/notify.hpp"
 #include "nullq_build_config.h"
@@ -75,6 +76,10 @@ int Flusher::start() {
     return 78;
   }
   cfg_ = std::move(loaded).value();
+  if (auto sec = config::load_secrets(cfg_); !sec.ok()) {
+    std::fprintf(stderr, "nullq-send: %s\n", sec.error().message().c_str());
+    return 78;
+  }
   if (cfg_.smarthosts.empty()) {
     std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
     return 78;
@@ -149,6 +154,16 @@ int Flusher::start() {
   }
   router_ = std::make_unique<Router>(lookup_.get(), cfg_.smarthosts);
   router_->set_mxps_port(dns::mxps_qmtp_port());
+  {
+    std::vector<std::string> warnings;
+    auto setup = make_smtp_setup(cfg_, warnings);
+    if (!setup.ok()) {
+      std::fprintf(stderr, "nullq-send: %s\n", setup.error().message().c_str());
+      return 78;
+    }
+    for (const auto& w : warnings) log_line(Priority::warning, w);
+    router_->set_smtp(std::move(setup).value());
+  }
   router_->set_note_sink([](const config::SmartHost& h, const std::string& note) {
     log_line(Priority::warning, h.text + ": " + note);
   });
@@ -391,6 +406,10 @@ void Flusher::reload() {
     return;
   }
   config::Config next = std::move(loaded).value();
+  if (auto sec = config::load_secrets(next); !sec.ok()) {
+    log_line(Priority::err, "reload failed, keeping the current configuration: " + sec.error().message());
+    return;
+  }
   if (next.smarthosts.empty()) {
     log_line(Priority::err, "reload failed, keeping the current configuration: " + config_path_ +
                                 ": no smart hosts configured (key 'smarthosts')");
@@ -416,6 +435,17 @@ void Flusher::reload() {
   apply_limits();
   breaker_->clear();
   router_->reset(lookup_.get(), cfg_.smarthosts);
+  {
+    std::vector<std::string> warnings;
+    auto setup = make_smtp_setup(cfg_, warnings);
+    if (setup.ok()) {
+      for (const auto& w : warnings) log_line(Priority::warning, w);
+      router_->set_smtp(std::move(setup).value());
+    } else {
+      log_line(Priority::err, "reload: " + setup.error().message() + " (TLS hosts fail until it is fixed)");
+      router_->set_smtp(smtp_setup(cfg_));
+    }
+  }
   log_line(Priority::info, "reloaded " + config_path_ + ": " + std::to_string(cfg_.smarthosts.size()) +
                                " smart host(s)");
   if (notify_ready_) (void)sd_notify("READY=1\nSTATUS=" + status_text());

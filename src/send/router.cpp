@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace nullq::send {
@@ -21,7 +22,62 @@ struct Router::Slot {
   std::vector<Callback> waiters;
 };
 
-const char* to_string(Wire w) { return w == Wire::qmtp ? "qmtp" : "qmqp"; }
+const char* to_string(Wire w) {
+  switch (w) {
+    case Wire::qmtp: return "qmtp";
+    case Wire::qmqp: return "qmqp";
+    case Wire::smtp: return "smtp";
+  }
+  return "?";
+}
+
+std::uint16_t mx_smtp_port() {
+  const char* env = std::getenv("NULLQ_MX_SMTP_PORT");
+  if (env == nullptr || *env == '\0') return 25;
+  char* end = nullptr;
+  long v = std::strtol(env, &end, 10);
+  if (*end != '\0' || v <= 0 || v > 65535) return 25;
+  return static_cast<std::uint16_t>(v);
+}
+
+SmtpSetup smtp_setup(const config::Config& c) {
+  SmtpSetup s;
+  s.settings = c.smtp;
+  s.helo = !c.smtp.helo.empty() ? c.smtp.helo : !c.hostname.empty() ? c.hostname : "localhost";
+  s.mx_port = mx_smtp_port();
+  return s;
+}
+
+std::shared_ptr<const client::SmtpOptions> smtp_options(const SmtpSetup& setup, const config::SmartHost& host,
+                                                        const std::string& server_name, bool mx) {
+  auto o = std::make_shared<client::SmtpOptions>();
+  o->helo_name = setup.helo;
+  o->host = server_name;
+  bool verify = host.tls.verify;
+  if (mx) {
+    o->starttls = setup.settings.mx_tls == config::MxTls::encrypt ? client::StartTls::required
+                                                                   : client::StartTls::opportunistic;
+    verify = setup.settings.mx_tls != config::MxTls::may;
+  } else {
+    switch (host.starttls) {
+      case config::StartTls::opportunistic: o->starttls = client::StartTls::opportunistic; break;
+      case config::StartTls::required: o->starttls = client::StartTls::required; break;
+      case config::StartTls::off: o->starttls = client::StartTls::off; break;
+    }
+    o->implicit_tls = host.protocol == config::Protocol::smtps;
+    o->auth_user = host.auth_user;
+    o->auth_password = host.password;
+    o->allow_plaintext_auth = host.allow_plaintext;
+  }
+  if (setup.tls) o->tls = setup.tls(host, mx, verify);
+  using ms = std::chrono::milliseconds;
+  o->timeouts.banner = std::chrono::duration_cast<ms>(setup.settings.banner_timeout);
+  o->timeouts.command = std::chrono::duration_cast<ms>(setup.settings.command_timeout);
+  o->timeouts.data = std::chrono::duration_cast<ms>(setup.settings.data_timeout);
+  o->timeouts.body = std::chrono::duration_cast<ms>(setup.settings.body_timeout);
+  o->timeouts.dot = std::chrono::duration_cast<ms>(setup.settings.dot_timeout);
+  return o;
+}
 
 
 bool literal_address(const std::string& host, dns::Address& out) {
@@ -110,11 +166,13 @@ void Router::start(std::size_t index, std::int64_t /*now_ms*/) {
   std::weak_ptr<bool> alive = alive_;
 
   if (host.protocol != config::Protocol::mx) {
-    const Wire wire = host.protocol == config::Protocol::qmtp ? Wire::qmtp : Wire::qmqp;
+    const Wire wire = host.is_smtp() ? Wire::smtp : host.protocol == config::Protocol::qmtp ? Wire::qmtp : Wire::qmqp;
+    std::shared_ptr<const client::SmtpOptions> opts;
+    if (wire == Wire::smtp) opts = smtp_options(smtp_, host, host.host, false);
     dns::Address lit;
     if (literal_address(host.host, lit)) {
       auto r = std::make_shared<Route>();
-      r->targets.push_back(Target{wire, make_endpoint(lit, host.effective_port()), host.host});
+      r->targets.push_back(Target{wire, make_endpoint(lit, host.effective_port()), host.host, opts, false, host.text});
       finish(index, gen, r);
       return;
     }
@@ -122,7 +180,7 @@ void Router::start(std::size_t index, std::int64_t /*now_ms*/) {
       finish(index, gen, failed(Error::temporary(ErrorDomain::ares, "no resolver for " + host.host)));
       return;
     }
-    lookup_->resolve_host(host.host, [this, alive, index, gen, host, wire](Result<std::vector<dns::Address>> res) {
+    lookup_->resolve_host(host.host, [this, alive, index, gen, host, wire, opts](Result<std::vector<dns::Address>> res) {
       auto a = alive.lock();
       if (!a || !*a) return;
       if (!res.ok()) {
@@ -133,7 +191,7 @@ void Router::start(std::size_t index, std::int64_t /*now_ms*/) {
       }
       auto r = std::make_shared<Route>();
       for (const auto& addr : res.value()) {
-        r->targets.push_back(Target{wire, make_endpoint(addr, host.effective_port()), host.host});
+        r->targets.push_back(Target{wire, make_endpoint(addr, host.effective_port()), host.host, opts, false, host.text});
       }
       if (r->targets.empty()) {
         r->error = Error::temporary(ErrorDomain::ares, "resolve " + host.host + ": no addresses");
@@ -170,13 +228,20 @@ void Router::resolve_mx_hosts(std::size_t index, std::uint64_t gen, std::vector<
     std::size_t left = 0;
   };
   auto p = std::make_shared<Pending>();
+  // A null MX (RFC 7505): one MX record whose exchanger is "." — the domain takes no mail.
+  auto is_root = [](const std::string& h) { return h.empty() || h == "."; };
+  if (mx.size() == 1 && is_root(mx[0].host)) {
+    auto r = std::make_shared<Route>();
+    r->error = Error::permanent(ErrorDomain::ares, "domain " + host.host + " accepts no mail (null MX, RFC 7505)");
+    finish(index, gen, r);
+    return;
+  }
   for (const auto& x : mx) {
-    if (qmtp_preference(x.preference)) {
-      p->usable.push_back(x);
-    } else {
-      p->notes.push_back("mx " + x.host + " preference " + std::to_string(x.preference) +
-                         " speaks only SMTP; nullq cannot use it");
+    if (is_root(x.host)) {
+      p->notes.push_back("mx \".\" preference " + std::to_string(x.preference) + " ignored (null MX among others)");
+      continue;
     }
+    p->usable.push_back(x);
   }
   if (p->usable.empty()) {
     auto r = std::make_shared<Route>();
@@ -193,7 +258,8 @@ void Router::resolve_mx_hosts(std::size_t index, std::uint64_t gen, std::vector<
   p->left = p->usable.size();
   std::weak_ptr<bool> alive = alive_;
   const std::uint16_t port = host.port ? host.port : mxps_port_;
-  auto assemble = [this, index, gen, p, host, port]() {
+  const std::uint16_t smtp_port = smtp_.mx_port ? smtp_.mx_port : 25;
+  auto assemble = [this, index, gen, p, host, port, smtp_port]() {
     auto r = std::make_shared<Route>();
     r->notes = p->notes;
     for (std::size_t i = 0; i < p->usable.size(); ++i) {
@@ -201,8 +267,12 @@ void Router::resolve_mx_hosts(std::size_t index, std::uint64_t gen, std::vector<
         r->notes.push_back("mx " + p->usable[i].host + ": " + p->errors[i]);
         continue;
       }
+      const std::string& name = p->usable[i].host;
+      auto opts = smtp_options(smtp_, host, name, true);
+      const bool mxps = qmtp_preference(p->usable[i].preference);
       for (const auto& a : p->addrs[i]) {
-        r->targets.push_back(Target{Wire::qmtp, make_endpoint(a, port), p->usable[i].host});
+        if (mxps) r->targets.push_back(Target{Wire::qmtp, make_endpoint(a, port), name, nullptr, false, host.text});
+        r->targets.push_back(Target{Wire::smtp, make_endpoint(a, smtp_port), name, opts, mxps, host.text});
       }
     }
     if (r->targets.empty()) {

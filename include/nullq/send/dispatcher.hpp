@@ -1,10 +1,12 @@
 // send/dispatcher.hpp — the connections: per server address, QMTP connections that are reused and
-// pipelined, or one QMQP connection per message; bounded per host and globally.
+// pipelined, SMTP connections that carry one message after another (RSET between them), or one
+// QMQP connection per message; bounded per host and globally.
 //
 // Purpose:   take (message, target) jobs and run them on the client sessions, respecting
 //            SmartHost.connections per address, SmartHost.pipeline packages in flight per QMTP
 //            connection, and the global Config.connections bound. A QMTP connection with nothing
-//            more queued is half-closed (qmail-qmtpd answers only after it sees the next read).
+//            more queued is half-closed (qmail-qmtpd answers only after it sees the next read); an
+//            idle SMTP connection with nothing more queued sends QUIT.
 // Trust:     server replies are handled by the client module.
 // Errors:    every submitted job gets exactly one callback (unless abandon_all()); a job for an
 //            address whose breaker is open is failed with connect_failed at once.
@@ -66,6 +68,7 @@ class Dispatcher {
     client::DoneCallback on_done;
   };
   struct QmtpConn;
+  struct SmtpConn;
   struct QmqpRun;
   struct Pool;
   struct Incoming {
@@ -76,6 +79,7 @@ class Dispatcher {
 
   Pool& pool_for(const Target& t, Limits limits);
   void pump_pool(Pool& p, std::int64_t now_ms);
+  void pump_smtp(Pool& p);
 
   uv_loop_s* loop_;
   Breaker& breaker_;
@@ -85,7 +89,7 @@ class Dispatcher {
   std::size_t open_ = 0;
   std::uint64_t opened_ = 0;
   std::vector<Incoming> incoming_;
-  std::map<std::string, std::unique_ptr<Pool>> pools_;  // key: "qmtp 127.0.0.1:209"
+  std::map<std::string, std::unique_ptr<Pool>> pools_;  // key: "qmtp 127.0.0.1:209 <profile> <via>"
 };
 
 }  // namespace nullq::send

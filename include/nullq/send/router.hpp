@@ -1,11 +1,14 @@
 // send/router.hpp — turns a smart host from the config into the ordered list of server addresses
 // to try, and says why a smart host cannot be used.
 //
-// Purpose:   qmtp://host, qmqp://host: every address of the name, in the resolver's order (IP
-//            literals need no DNS). mx://domain: MX lookup, ascending preference (equal ones shuffled
-//            by the resolver); an MXPS preference means QMTP on port 209; any other exchanger speaks
-//            only SMTP, which nullq cannot use: it is reported in `notes` (and logged), never skipped
-//            silently. No usable exchanger left => temporary failure carrying those notes.
+// Purpose:   qmtp://host, qmqp://host, smtp://host, smtps://host: every address of the name, in
+//            the resolver's order (IP literals need no DNS). mx://domain: MX lookup, ascending
+//            preference (equal ones shuffled by the resolver); an MXPS preference means QMTP on port
+//            209, each address followed by SMTP on port 25 of the same address as its fallback (tried
+//            only when the QMTP connection fails); any other exchanger means SMTP on 25 with
+//            opportunistic STARTTLS (smtp.mx_tls). No MX records: the domain's own A/AAAA (the
+//            resolver answers with the domain at preference 0). A null MX (RFC 7505) => permanent.
+//            Exchangers that cannot be resolved are reported in `notes` (and logged).
 //            Results are cached for a while and concurrent requests for one smart host share a lookup.
 // Trust:     DNS answers are capped and parsed by the dns module.
 // Errors:    Route::error: DNS temporary failures => temporary; NXDOMAIN => permanent (for this
@@ -49,14 +52,35 @@ class ResolverLookup final : public Lookup {
   dns::Resolver& r_;
 };
 
-enum class Wire { qmtp, qmqp };
+enum class Wire { qmtp, qmqp, smtp };
 const char* to_string(Wire w);
 
 struct Target {
   Wire wire = Wire::qmtp;
   client::Endpoint endpoint;  // address with port; endpoint.text is "ip:port" / "[ip6]:port"
   std::string via;            // for logs: the exchanger name for mx://, else the host
+  std::shared_ptr<const client::SmtpOptions> smtp;  // Wire::smtp only
+  bool fallback = false;      // SMTP behind the MXPS QMTP target before it (same address)
+  std::string profile;        // the smart host's text: sessions are shared only within one
 };
+
+// What SMTP targets are built from (the flusher fills it from the Config).
+struct SmtpSetup {
+  config::SmtpSettings settings;
+  std::string helo = "localhost";
+  std::uint16_t mx_port = 25;  // tests move it with NULLQ_MX_SMTP_PORT (nullq-send is never set-id)
+  // The TLS filter for a host; `verify` false means no certificate check (MX "may"). Null when
+  // TLS is unavailable: STARTTLS is then not tried, and hosts that require TLS fail with a reason.
+  std::function<client::FilterFactory(const config::SmartHost& host, bool mx, bool verify)> tls;
+};
+// The session options for one SMTP smart host (mx: the exchanger `server_name`).
+std::shared_ptr<const client::SmtpOptions> smtp_options(const SmtpSetup& setup, const config::SmartHost& host,
+                                                        const std::string& server_name, bool mx);
+// From the configuration: EHLO name (smtp.helo, else hostname), timeouts, mx_tls, the MX port.
+// The TLS part is filled by the caller that links TLS.
+SmtpSetup smtp_setup(const config::Config& c);
+// The port override for SMTP at MX targets: NULLQ_MX_SMTP_PORT, else 25.
+std::uint16_t mx_smtp_port();
 
 struct Route {
   std::vector<Target> targets;       // in the order to try them
@@ -88,6 +112,7 @@ class Router {
   // Port for MXPS exchangers: the smart host's own port if it has one, else this (209; tests move
   // it with NULLQ_MXPS_PORT, since nullq-send is never set-id).
   void set_mxps_port(std::uint16_t port) { mxps_port_ = port; }
+  void set_smtp(SmtpSetup setup) { smtp_ = std::move(setup); }
   // Called once per finished lookup with each note (for the log).
   void set_note_sink(std::function<void(const config::SmartHost&, const std::string&)> sink) {
     note_sink_ = std::move(sink);
@@ -109,6 +134,7 @@ class Router {
   std::function<void(const config::SmartHost&, const std::string&)> note_sink_;
   std::shared_ptr<bool> alive_;
   std::uint16_t mxps_port_ = 209;
+  SmtpSetup smtp_;
 };
 
 }  // namespace nullq::send

@@ -159,7 +159,7 @@ TEST_F(Admin, BadInvocations) {
     EXPECT_EQ(r.code, b.code) << r.err;
     EXPECT_NE(r.err.find(b.message), std::string::npos) << r.err;
   }
-  tmp_.write("nullq.yaml", "smarthosts: [smtp://x]\n");
+  tmp_.write("nullq.yaml", "smarthosts: [ftp://x]\n");
   auto r = nullq({"status"});
   EXPECT_EQ(r.code, 78);
   EXPECT_NE(r.err.find("must start with qmtp://"), std::string::npos) << r.err;

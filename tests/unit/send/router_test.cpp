@@ -115,7 +115,7 @@ TEST(Router, NxdomainIsPermanentTimeoutTemporary) {
   EXPECT_TRUE(b->targets.empty());
 }
 
-TEST(Router, MxpsExchangersUseQmtpAndSmtpOnlyOnesAreReportedNotSkippedSilently) {
+TEST(Router, MxpsExchangersUseQmtpWithSmtpFallbackOtherExchangersSmtp) {
   FakeLookup dns;
   // Already ordered by the resolver: ascending preference.
   dns.mx.emplace("example.org", std::vector<dns::Exchanger>{{"smtp.example.org", 10},
@@ -130,11 +130,20 @@ TEST(Router, MxpsExchangersUseQmtpAndSmtpOnlyOnesAreReportedNotSkippedSilently) 
   auto a = route_now(r, 0);
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->error);
-  EXPECT_EQ(texts(*a), (std::vector<std::string>{"qmtp 192.0.2.1:209", "qmtp 192.0.2.2:209", "qmtp 192.0.2.3:209"}));
+  // Each MXPS address: QMTP, then SMTP on 25 of the same address as its fallback.
+  EXPECT_EQ(texts(*a), (std::vector<std::string>{"qmtp 192.0.2.1:209", "smtp 192.0.2.1:25", "qmtp 192.0.2.2:209",
+                                                 "smtp 192.0.2.2:25", "qmtp 192.0.2.3:209", "smtp 192.0.2.3:25"}));
   EXPECT_EQ(a->targets[0].via, "q1.example.org");
+  EXPECT_FALSE(a->targets[0].fallback);
+  EXPECT_TRUE(a->targets[1].fallback);
+  ASSERT_TRUE(a->targets[1].smtp);
+  EXPECT_EQ(a->targets[1].smtp->host, "q1.example.org");
+  EXPECT_EQ(a->targets[1].smtp->starttls, client::StartTls::opportunistic);
+  EXPECT_TRUE(a->targets[1].smtp->auth_user.empty()) << "no login at MX hosts";
+  // The SMTP exchangers do not resolve here: said, not skipped silently.
   ASSERT_EQ(a->notes.size(), 2u);
-  EXPECT_EQ(a->notes[0], "mx smtp.example.org preference 10 speaks only SMTP; nullq cannot use it");
-  EXPECT_EQ(a->notes[1], "mx smtp2.example.org preference 12816 speaks only SMTP; nullq cannot use it");
+  EXPECT_EQ(a->notes[0], "mx smtp.example.org: NXDOMAIN");
+  EXPECT_EQ(a->notes[1], "mx smtp2.example.org: NXDOMAIN");
   EXPECT_EQ(logged, a->notes);
 }
 
@@ -146,22 +155,63 @@ TEST(Router, MxpsPortCanBeMovedForTests) {
   r.set_mxps_port(4000);
   auto a = route_now(r, 0);
   ASSERT_TRUE(a);
-  EXPECT_EQ(texts(*a), (std::vector<std::string>{"qmtp 192.0.2.1:4000"}));
+  EXPECT_EQ(texts(*a), (std::vector<std::string>{"qmtp 192.0.2.1:4000", "smtp 192.0.2.1:25"}));
   auto b = route_now(r, 1);
   ASSERT_TRUE(b);
-  EXPECT_EQ(texts(*b), (std::vector<std::string>{"qmtp 192.0.2.1:2209"})) << "the smart host's own port wins";
+  EXPECT_EQ(texts(*b), (std::vector<std::string>{"qmtp 192.0.2.1:2209", "smtp 192.0.2.1:25"}))
+      << "the smart host's own port wins";
 }
 
-TEST(Router, OnlySmtpExchangersIsATemporaryFailureThatSaysWhy) {
+TEST(Router, SmtpExchangersAreSmtpOnTheirPortAndUnresolvableOnesSayWhy) {
   FakeLookup dns;
   dns.mx.emplace("smtp-only.example", std::vector<dns::Exchanger>{{"mail.smtp-only.example", 10}});
-  Router r(&dns, {host(config::Protocol::mx, "smtp-only.example")});
+  dns.mx.emplace("ok.example", std::vector<dns::Exchanger>{{"mx.ok.example", 10}});
+  dns.hosts.emplace("mx.ok.example", std::vector<dns::Address>{addr("192.0.2.9")});
+  Router r(&dns, {host(config::Protocol::mx, "smtp-only.example"), host(config::Protocol::mx, "ok.example")});
+  SmtpSetup setup;
+  setup.mx_port = 2525;
+  setup.settings.mx_tls = config::MxTls::encrypt;
+  r.set_smtp(setup);
   auto a = route_now(r, 0);
   ASSERT_TRUE(a && a->error);
   EXPECT_TRUE(a->error->is_temporary());
-  EXPECT_NE(a->error->detail.find("mx mail.smtp-only.example preference 10 speaks only SMTP; nullq cannot use it"),
-            std::string::npos)
-      << a->error->detail;
+  EXPECT_NE(a->error->detail.find("mx mail.smtp-only.example: NXDOMAIN"), std::string::npos) << a->error->detail;
+  auto b = route_now(r, 1);
+  ASSERT_TRUE(b && !b->error);
+  EXPECT_EQ(texts(*b), (std::vector<std::string>{"smtp 192.0.2.9:2525"}));
+  EXPECT_FALSE(b->targets[0].fallback);
+  EXPECT_EQ(b->targets[0].smtp->starttls, client::StartTls::required) << "mx_tls: encrypt";
+}
+
+TEST(Router, NullMxIsPermanentAtOnce) {
+  FakeLookup dns;
+  dns.mx.emplace("nomail.example", std::vector<dns::Exchanger>{{"", 0}});
+  Router r(&dns, {host(config::Protocol::mx, "nomail.example")});
+  auto a = route_now(r, 0);
+  ASSERT_TRUE(a && a->error);
+  EXPECT_TRUE(a->error->is_permanent());
+  EXPECT_NE(a->error->detail.find("accepts no mail (null MX, RFC 7505)"), std::string::npos) << a->error->detail;
+}
+
+TEST(Router, SmtpSmartHostsCarryTheirSessionOptions) {
+  auto h = config::parse_smarthost("smtp://192.0.2.5:587");
+  ASSERT_TRUE(h.ok());
+  h->auth_user = "me";
+  h->password = std::make_shared<const std::string>("pw");
+  auto s = config::parse_smarthost("smtps://192.0.2.6");
+  ASSERT_TRUE(s.ok());
+  Router r(nullptr, {*h, *s});
+  auto a = route_now(r, 0);
+  ASSERT_TRUE(a && !a->error);
+  EXPECT_EQ(texts(*a), (std::vector<std::string>{"smtp 192.0.2.5:587"}));
+  ASSERT_TRUE(a->targets[0].smtp);
+  EXPECT_EQ(a->targets[0].smtp->starttls, client::StartTls::required) << "port 587 implies STARTTLS required";
+  EXPECT_EQ(a->targets[0].smtp->auth_user, "me");
+  EXPECT_EQ(*a->targets[0].smtp->auth_password, "pw");
+  auto b = route_now(r, 1);
+  ASSERT_TRUE(b && !b->error);
+  EXPECT_EQ(texts(*b), (std::vector<std::string>{"smtp 192.0.2.6:465"}));
+  EXPECT_TRUE(b->targets[0].smtp->implicit_tls);
 }
 
 TEST(Router, MxNxdomainIsPermanent) {
@@ -180,7 +230,7 @@ TEST(Router, UnresolvableExchangerIsNotedAndTheOthersUsed) {
   auto a = route_now(r, 0);
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->error);
-  EXPECT_EQ(texts(*a), (std::vector<std::string>{"qmtp 192.0.2.9:209"}));
+  EXPECT_EQ(texts(*a), (std::vector<std::string>{"qmtp 192.0.2.9:209", "smtp 192.0.2.9:25"}));
   ASSERT_EQ(a->notes.size(), 1u);
   EXPECT_NE(a->notes[0].find("dead.example.net"), std::string::npos);
 }

@@ -1,0 +1,114 @@
+// smtp.hpp — ESMTP client codec (PROTOCOLS.md §5a, RFC 5321 and its extensions), no I/O.
+//
+// Purpose:   the reply parser (multi-line, capped), enhanced status codes (RFC 3463), EHLO
+//            capability parsing, command encoding, the streaming body encoder (LF -> CRLF and
+//            dot-stuffing decided across buffer boundaries, no second copy of the message) and the
+//            AUTH PLAIN / LOGIN encodings (RFC 4616, RFC 4954).
+// Trust:     every server byte is hostile: reply lines are capped (max_line) and so is their count
+//            (max_lines); texts are sanitised before anything outside the codec sees them.
+//            Addresses come from the queue file, which the daemon validated; command encoders still
+//            refuse CR, LF and NUL so that no command can be split into two.
+// Errors:    ReplyParser::feed returns ErrorDomain::protocol (temporary) on a malformed or
+//            oversize reply and stays failed. Encoders return ErrorDomain::format (permanent) for an
+//            address that cannot go on a command line.
+// Threading: values; one parser per connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nullq/reply.hpp"
+#include "nullq/result.hpp"
+
+namespace nullq::proto::smtp {
+
+inline constexpr std::size_t max_line = 4096;  // RFC 5321 says 512; accept more, never unbounded
+inline constexpr std::size_t max_lines = 100;  // lines of one multi-line reply
+
+struct Reply {
+  int code = 0;                    // 200..599
+  std::string enhanced;            // "5.1.1" when the first line starts with one, else ""
+  std::vector<std::string> lines;  // raw text after "ddd-"/"ddd ", each capped at max_line
+
+  // 'K' for 2xx, 'Z' for 4xx (and 1xx/3xx where they make no sense), 'D' for 5xx.
+  Verdict verdict() const;
+  // "550 5.1.1 no such user / second line": one printable capped line for logs and bounces.
+  std::string text() const;
+};
+
+// Reads replies from the server's byte stream; any number per feed().
+class ReplyParser {
+ public:
+  Status feed(std::string_view in, std::vector<Reply>& out);
+  bool failed() const { return failed_; }
+  // Bytes held of an incomplete reply (tests).
+  std::size_t buffered() const { return line_.size(); }
+
+ private:
+  Status fail(std::string why);
+  std::string line_;
+  Reply cur_;
+  bool in_reply_ = false;
+  bool failed_ = false;
+  Error error_;
+};
+
+// The enhanced status code at the start of `text` ("5.1.1 ..."), or "".
+std::string enhanced_code(std::string_view text);
+
+struct Capabilities {
+  bool esmtp = false;         // EHLO answered (HELO fallback: everything false)
+  bool pipelining = false;
+  bool starttls = false;
+  bool eightbitmime = false;
+  bool smtputf8 = false;
+  bool enhanced = false;      // ENHANCEDSTATUSCODES
+  bool size = false;          // SIZE offered
+  std::uint64_t size_limit = 0;  // 0 = none announced
+  bool auth_plain = false;
+  bool auth_login = false;
+  std::vector<std::string> keywords;  // every extension line, sanitised, for nullq check
+};
+// From a 250 reply to EHLO (the first line is the greeting and not an extension).
+Capabilities parse_ehlo(const Reply& r);
+
+// Whether an address needs SMTPUTF8 (has a byte >= 0x80).
+bool needs_smtputf8(std::string_view address);
+// Whether the body has a byte >= 0x80 (then BODY=8BITMIME is sent when offered).
+bool is_8bit(std::string_view body);
+
+struct MailParams {
+  std::uint64_t size = 0;    // 0 = no SIZE parameter
+  bool eightbit = false;     // BODY=8BITMIME
+  bool smtputf8 = false;     // SMTPUTF8
+};
+Result<std::string> mail_from(std::string_view sender, const MailParams& p);  // "MAIL FROM:<s> ...\r\n"
+Result<std::string> rcpt_to(std::string_view rcpt);                            // "RCPT TO:<r>\r\n"
+std::string ehlo(std::string_view name);   // "EHLO name\r\n"
+std::string helo(std::string_view name);
+
+// The size the body takes on the wire after CRLF conversion and dot-stuffing, with the final
+// ".\r\n" (what SIZE= announces; RFC 1870 allows an estimate, this is exact).
+std::uint64_t wire_size(std::string_view body);
+
+// Streams a body (LF or CRLF line ends) as DATA content: CRLF line ends, a '.' at a line start
+// doubled, decided across feed() boundaries; finish() adds CRLF when the body did not end with a
+// line end, then ".\r\n". Appends to `out`; holds no copy of the body.
+class BodyEncoder {
+ public:
+  void feed(std::string_view chunk, std::string& out);
+  void finish(std::string& out);
+
+ private:
+  bool line_start_ = true;
+  bool prev_cr_ = false;
+};
+
+std::string base64(std::string_view bytes);
+// base64 of "\0user\0password" (RFC 4616), the AUTH PLAIN initial response.
+std::string auth_plain(std::string_view user, std::string_view password);
+
+}  // namespace nullq::proto::smtp

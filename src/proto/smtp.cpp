@@ -1,0 +1,263 @@
+// ESMTP codec: replies, capabilities, commands, body encoding, AUTH (see include/nullq/smtp.hpp).
+#include "nullq/smtp.hpp"
+
+#include <cctype>
+
+namespace nullq::proto::smtp {
+
+namespace {
+
+bool digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A command argument must not carry the bytes that end or split a command line.
+bool clean(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Verdict Reply::verdict() const {
+  if (code >= 200 && code < 300) return Verdict::ok;
+  if (code >= 500 && code < 600) return Verdict::permanent;
+  return Verdict::temporary;
+}
+
+std::string Reply::text() const {
+  std::string t = std::to_string(code);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    t += i == 0 ? " " : " / ";
+    t += lines[i];
+  }
+  return sanitize(t);
+}
+
+std::string enhanced_code(std::string_view text) {
+  // class "." subject "." detail: 2|4|5 . 1-3 digits . 1-3 digits, then a space or the end.
+  std::size_t i = 0;
+  if (text.empty() || (text[0] != '2' && text[0] != '4' && text[0] != '5')) return {};
+  i = 1;
+  for (int part = 0; part < 2; ++part) {
+    if (i >= text.size() || text[i] != '.') return {};
+    ++i;
+    std::size_t start = i;
+    while (i < text.size() && digit(text[i]) && i - start < 4) ++i;
+    if (i == start || i - start > 3) return {};
+  }
+  if (i < text.size() && text[i] != ' ') return {};
+  return std::string(text.substr(0, i));
+}
+
+Status ReplyParser::fail(std::string why) {
+  failed_ = true;
+  error_ = Error::temporary(ErrorDomain::protocol, std::move(why));
+  line_.clear();
+  return error_;
+}
+
+Status ReplyParser::feed(std::string_view in, std::vector<Reply>& out) {
+  if (failed_) return error_;
+  while (!in.empty()) {
+    std::size_t nl = in.find('\n');
+    std::string_view part = in.substr(0, nl);
+    if (line_.size() + part.size() > max_line) return fail("reply line longer than " + std::to_string(max_line) + " bytes");
+    line_.append(part);
+    if (nl == std::string_view::npos) break;
+    in.remove_prefix(nl + 1);
+    std::string_view line = line_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() < 3 || !digit(line[0]) || !digit(line[1]) || !digit(line[2]) || line[0] < '1' ||
+        line[0] > '5' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+      return fail("malformed reply line: " + sanitize(line, 80));
+    }
+    int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    bool more = line.size() > 3 && line[3] == '-';
+    std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view();
+    if (in_reply_ && code != cur_.code) return fail("reply code changed inside a multi-line reply");
+    if (!in_reply_) {
+      cur_ = Reply{};
+      cur_.code = code;
+      cur_.enhanced = enhanced_code(text);
+      in_reply_ = true;
+    }
+    if (cur_.lines.size() >= max_lines) return fail("reply with more than " + std::to_string(max_lines) + " lines");
+    cur_.lines.emplace_back(text);
+    line_.clear();
+    if (!more) {
+      in_reply_ = false;
+      out.push_back(std::move(cur_));
+      cur_ = Reply{};
+    }
+  }
+  return {};
+}
+
+Capabilities parse_ehlo(const Reply& r) {
+  Capabilities c;
+  c.esmtp = true;
+  for (std::size_t i = 1; i < r.lines.size(); ++i) {
+    const std::string& line = r.lines[i];
+    c.keywords.push_back(sanitize(line, 200));
+    std::string u = upper(line);
+    std::string_view kw = u;
+    std::string_view params;
+    if (auto sp = kw.find(' '); sp != std::string_view::npos) {
+      params = kw.substr(sp + 1);
+      kw = kw.substr(0, sp);
+    }
+    if (kw == "PIPELINING") c.pipelining = true;
+    else if (kw == "STARTTLS") c.starttls = true;
+    else if (kw == "8BITMIME") c.eightbitmime = true;
+    else if (kw == "SMTPUTF8") c.smtputf8 = true;
+    else if (kw == "ENHANCEDSTATUSCODES") c.enhanced = true;
+    else if (kw == "SIZE") {
+      c.size = true;
+      std::uint64_t v = 0;
+      bool ok = !params.empty();
+      for (char ch : params) {
+        if (!digit(ch) || v > (UINT64_MAX - 9) / 10) {
+          ok = false;
+          break;
+        }
+        v = v * 10 + static_cast<std::uint64_t>(ch - '0');
+      }
+      c.size_limit = ok ? v : 0;
+    } else if (kw == "AUTH") {
+      std::string_view rest = params;
+      while (!rest.empty()) {
+        std::size_t sp = rest.find(' ');
+        std::string_view mech = rest.substr(0, sp);
+        if (mech == "PLAIN") c.auth_plain = true;
+        if (mech == "LOGIN") c.auth_login = true;
+        if (sp == std::string_view::npos) break;
+        rest.remove_prefix(sp + 1);
+      }
+    }
+  }
+  return c;
+}
+
+bool needs_smtputf8(std::string_view address) {
+  for (unsigned char c : address) {
+    if (c >= 0x80) return true;
+  }
+  return false;
+}
+
+bool is_8bit(std::string_view body) { return needs_smtputf8(body); }
+
+Result<std::string> mail_from(std::string_view sender, const MailParams& p) {
+  if (!clean(sender) || sender.find('>') != std::string_view::npos)
+    return Error::permanent(ErrorDomain::format, "sender address cannot be sent over SMTP: " + sanitize(sender, 100));
+  std::string s = "MAIL FROM:<" + std::string(sender) + ">";
+  if (p.size) s += " SIZE=" + std::to_string(p.size);
+  if (p.eightbit) s += " BODY=8BITMIME";
+  if (p.smtputf8) s += " SMTPUTF8";
+  s += "\r\n";
+  return s;
+}
+
+Result<std::string> rcpt_to(std::string_view rcpt) {
+  if (rcpt.empty() || !clean(rcpt) || rcpt.find('>') != std::string_view::npos)
+    return Error::permanent(ErrorDomain::format, "recipient address cannot be sent over SMTP: " + sanitize(rcpt, 100));
+  return "RCPT TO:<" + std::string(rcpt) + ">\r\n";
+}
+
+std::string ehlo(std::string_view name) { return "EHLO " + std::string(name) + "\r\n"; }
+std::string helo(std::string_view name) { return "HELO " + std::string(name) + "\r\n"; }
+
+std::uint64_t wire_size(std::string_view body) {
+  std::uint64_t n = 0;
+  bool line_start = true;
+  bool prev_cr = false;
+  for (char c : body) {
+    if (line_start && c == '.') ++n;
+    if (c == '\n') {
+      n += prev_cr ? 1 : 2;
+      line_start = true;
+    } else {
+      ++n;
+      line_start = false;
+    }
+    prev_cr = c == '\r';
+  }
+  if (!line_start) n += prev_cr ? 1 : 2;
+  return n + 3;
+}
+
+void BodyEncoder::feed(std::string_view chunk, std::string& out) {
+  out.reserve(out.size() + chunk.size() + chunk.size() / 32 + 8);
+  std::size_t run = 0;  // start of bytes copied unchanged
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    char c = chunk[i];
+    if (line_start_ && c == '.') {
+      out.append(chunk.substr(run, i - run));
+      out.push_back('.');  // the doubled dot; the original follows with the run
+      run = i;
+    }
+    if (c == '\n') {
+      out.append(chunk.substr(run, i - run));
+      out.append(prev_cr_ ? "\n" : "\r\n");
+      run = i + 1;
+      line_start_ = true;
+    } else {
+      line_start_ = false;
+    }
+    prev_cr_ = c == '\r';
+  }
+  out.append(chunk.substr(run));
+}
+
+void BodyEncoder::finish(std::string& out) {
+  if (!line_start_) out.append(prev_cr_ ? "\n" : "\r\n");
+  out.append(".\r\n");
+  line_start_ = true;
+  prev_cr_ = false;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += tab[(v >> 18) & 63];
+    out += tab[(v >> 12) & 63];
+    out += tab[(v >> 6) & 63];
+    out += tab[v & 63];
+  }
+  if (std::size_t left = in.size() - i; left) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (left == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += tab[(v >> 18) & 63];
+    out += tab[(v >> 12) & 63];
+    out += left == 2 ? tab[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string auth_plain(std::string_view user, std::string_view password) {
+  std::string raw;
+  raw.reserve(user.size() + password.size() + 2);
+  raw.push_back('\0');
+  raw.append(user);
+  raw.push_back('\0');
+  raw.append(password);
+  std::string enc = base64(raw);
+  // Do not leave the secret lying in freed memory longer than needed.
+  for (auto& c : raw) c = '\0';
+  return enc;
+}
+
+}  // namespace nullq::proto::smtp

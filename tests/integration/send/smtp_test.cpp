@@ -1,0 +1,317 @@
+// SMTP delivery end to end: the real nullq-queue and nullq-send against a scripted ESMTP server on
+// 127.0.0.1 (smtp_fake_server.hpp), mx:// with SMTP exchangers and the MXPS fallback through a fake
+// DNS server, and the password_file rules.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "fake_dns.hpp"
+#include "fake_server.hpp"
+#include "harness.hpp"
+#include "smtp_fake_server.hpp"
+
+namespace nullq::send::it {
+namespace {
+
+const std::string kBody = "From: alice@example.org\nSubject: smtp\n\n.a line with a leading dot\nHello over SMTP.\n";
+const std::string kWire = "From: alice@example.org\r\nSubject: smtp\r\n\r\n..a line with a leading dot\r\nHello over SMTP.\r\n";
+
+bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
+
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+// Recipients still pending in a queue file (its T records; the envelope ends at a blank line).
+std::vector<std::string> pending_rcpts(const std::string& file) {
+  std::string text = read_file(file);
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos || eol == pos) break;
+    if (text[pos] == 'T') {
+      std::size_t colon = text.find(':', pos);
+      std::size_t len = std::stoul(text.substr(pos + 1, colon - pos - 1));
+      out.push_back(text.substr(colon + 1, len));
+      eol = text.find('\n', colon + 1 + len);
+    }
+    pos = eol + 1;
+  }
+  return out;
+}
+
+TEST(SmtpSend, DeliversDotStuffedAndPipelined) {
+  TestSpool s;
+  SmtpFakeServer srv;
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org", "carol@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty());
+  auto t = srv.transactions();
+  ASSERT_EQ(t.size(), 1u) << r.err;
+  EXPECT_EQ(t[0].sender, "alice@example.org");
+  EXPECT_EQ(t[0].accepted, (std::vector<std::string>{"bob@example.org", "carol@example.org"}));
+  // The queue file's message, CRLF and dot-stuffed (plus the Received line nullq-queue adds first).
+  EXPECT_TRUE(t[0].data.size() >= kWire.size() && t[0].data.compare(t[0].data.size() - kWire.size(), kWire.size(), kWire) == 0)
+      << t[0].data;
+  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=2 result=K text=\"250 2.0.0 queued\"")) << r.err;
+  auto cmds = srv.commands();
+  ASSERT_GE(cmds.size(), 5u);
+  EXPECT_EQ(cmds.front(), "EHLO test.example");
+  EXPECT_EQ(cmds.back(), "QUIT");
+}
+
+TEST(SmtpSend, MixedRecipientAnswersDeliverBounceAndRewriteTheQueueFile) {
+  TestSpool s;
+  SmtpFakeServer srv;
+  srv.rcpt = [](const std::string& r) {
+    if (r == "d@example.org") return std::string("550 5.1.1 mailbox unknown");
+    if (r == "z@example.org") return std::string("452 4.2.2 mailbox full");
+    return std::string("250 2.1.5 ok");
+  };
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"k@example.org", "d@example.org", "z@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u) << r.err;
+  EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"z@example.org"}));
+  auto t = srv.transactions();
+  // The message to k, then the bounce for d to the sender over the same path.
+  ASSERT_EQ(t.size(), 2u) << r.err;
+  EXPECT_EQ(t[0].accepted, (std::vector<std::string>{"k@example.org"}));
+  EXPECT_EQ(t[1].sender, "");
+  EXPECT_EQ(t[1].accepted, (std::vector<std::string>{"alice@example.org"}));
+  EXPECT_TRUE(contains(t[1].data, "d@example.org"));
+  EXPECT_TRUE(contains(t[1].data, "5.1.1 mailbox unknown")) << "the enhanced code reaches the bounce";
+  EXPECT_FALSE(contains(t[1].data, "Final-Recipient: rfc822; k@example.org"));
+  EXPECT_TRUE(contains(r.err, "result=D text=\"550 5.1.1 mailbox unknown\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "result=Z text=\"452 4.2.2 mailbox full\"")) << r.err;
+}
+
+TEST(SmtpSend, MessageRefusedAtTheDotStaysQueued) {
+  TestSpool s;
+  SmtpFakeServer srv;
+  srv.dot_reply = "451 4.3.0 content filter unavailable";
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  ASSERT_EQ(s.queued().size(), 1u);
+  EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + s.queued()[0]), "451 4.3.0 content filter unavailable"));
+}
+
+class SmtpAuth : public ::testing::Test {
+ protected:
+  TestSpool s;
+  SmtpFakeServer srv;
+  std::string secret_path;
+  const std::string password = "s3cr3t-Pa55";
+  void SetUp() override {
+    srv.auth_user = "relayuser";
+    srv.auth_password = password;
+    secret_path = s.dir.path() + "/relay.secret";
+    write_file(secret_path, password + "\n");
+    ::chmod(secret_path.c_str(), 0640);
+  }
+  std::string host_line(const std::string& user = "relayuser") const {
+    return "{url: '" + srv.url() + "', starttls: 'off', auth: {user: " + user + ", password_file: " + secret_path +
+           ", allow_plaintext: true}}";
+  }
+};
+
+TEST_F(SmtpAuth, LogsInOncePerConnectionAndNeverLogsThePassword) {
+  s.write_config({host_line()}, "log:\n  level: debug\n");
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  s.inject("alice@example.org", {"carol@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(srv.transactions().size(), 2u) << r.err;
+  std::size_t auths = 0;
+  for (const auto& c : srv.commands()) auths += c.rfind("AUTH ", 0) == 0;
+  EXPECT_EQ(auths, srv.connections()) << "AUTH once per connection, not per message";
+  EXPECT_FALSE(contains(r.err, password)) << r.err;
+  EXPECT_FALSE(contains(r.err, "czNjcjN0")) << "nor its base64";
+}
+
+TEST_F(SmtpAuth, WrongPasswordKeepsTheMailQueuedAndSaysSo) {
+  write_file(secret_path, "wrong\n");
+  ::chmod(secret_path.c_str(), 0600);
+  s.write_config({host_line()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  EXPECT_EQ(s.queued().size(), 1u);
+  EXPECT_TRUE(srv.transactions().empty());
+  EXPECT_TRUE(contains(r.err, "authentication failed: the server rejected the user name or password")) << r.err;
+  EXPECT_FALSE(contains(r.err, "wrong")) << r.err;
+}
+
+TEST_F(SmtpAuth, WorldReadableOrMissingPasswordFileRefusesToStart) {
+  ::chmod(secret_path.c_str(), 0644);
+  s.write_config({host_line()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 78) << r.err;
+  EXPECT_TRUE(contains(r.err, "password_file " + secret_path + ": others may read or write it (mode 0644)")) << r.err;
+  EXPECT_FALSE(contains(r.err, password));
+  EXPECT_EQ(srv.connections(), 0u);
+  EXPECT_EQ(s.incoming().size() + s.queued().size(), 1u) << "nothing lost";
+
+  ::unlink(secret_path.c_str());
+  RunResult r2 = s.once();
+  EXPECT_EQ(r2.status, 78) << r2.err;
+  EXPECT_TRUE(contains(r2.err, "password_file " + secret_path + ": No such file or directory")) << r2.err;
+}
+
+TEST_F(SmtpAuth, PasswordInTheConfigIsRefused) {
+  s.write_config({"{url: '" + srv.url() + "', auth: {user: u, password: hunter2}}"});
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 78) << r.err;
+  EXPECT_TRUE(contains(r.err, "passwords do not go into nullq.yaml")) << r.err;
+  EXPECT_FALSE(contains(r.err, "hunter2"));
+}
+
+TEST_F(SmtpAuth, NoAuthOverPlaintextWithoutTls) {
+  // Opportunistic STARTTLS, but the server offers none: the password is not sent in the clear.
+  s.write_config({"{url: '" + srv.url() + "', auth: {user: relayuser, password_file: " + secret_path + "}}"});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  EXPECT_EQ(s.queued().size(), 1u);
+  for (const auto& c : srv.commands()) EXPECT_NE(c.rfind("AUTH", 0), 0u) << c;
+  EXPECT_TRUE(contains(r.err, "refusing to send the password over an unencrypted connection")) << r.err;
+}
+
+TEST_F(SmtpAuth, OneConnectionCarriesEveryMessageWithRsetAndOneLogin) {
+  s.write_config({"{url: '" + srv.url() + "', connections: 1, starttls: 'off', auth: {user: relayuser, "
+                  "password_file: " + secret_path + ", allow_plaintext: true}}"});
+  for (const char* r : {"a@example.org", "b@example.org", "c@example.org"}) s.inject("alice@example.org", {r}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(srv.transactions().size(), 3u) << r.err;
+  EXPECT_EQ(srv.connections(), 1u) << r.err;
+  std::size_t auths = 0, rsets = 0, quits = 0;
+  for (const auto& c : srv.commands()) {
+    auths += c.rfind("AUTH ", 0) == 0;
+    rsets += c == "RSET";
+    quits += c == "QUIT";
+  }
+  EXPECT_EQ(auths, 1u);
+  EXPECT_EQ(rsets, 2u);
+  EXPECT_EQ(quits, 1u);
+}
+
+TEST(SmtpSend, LargeMessageStreamsIntact) {
+  TestSpool s;
+  SmtpFakeServer srv;
+  std::string big = "Subject: big\n\n";
+  for (int i = 0; big.size() < 25u * 1000 * 1000; ++i) big += (i % 5 == 0 ? "." : "") + std::string(70, 'x') + "\n";
+  s.write_config({srv.url()}, "", "  max_message_size: 40MiB\n");
+  s.inject("alice@example.org", {"bob@example.org"}, big);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto t = srv.transactions();
+  ASSERT_EQ(t.size(), 1u) << r.err;
+  std::size_t dotted = 0;
+  for (std::size_t p = t[0].data.find("\r\n..x"); p != std::string::npos; p = t[0].data.find("\r\n..x", p + 1)) ++dotted;
+  std::size_t want = 0;
+  for (std::size_t p = big.find("\n.x"); p != std::string::npos; p = big.find("\n.x", p + 1)) ++want;
+  EXPECT_GT(want, 0u);
+  EXPECT_EQ(dotted, want) << "every dot line stuffed";
+  // The whole message arrived as its wire form, built here line by line.
+  std::string wire;
+  for (std::size_t pos = 0; pos < big.size();) {
+    std::size_t nl = big.find('\n', pos);
+    std::string line = big.substr(pos, nl - pos);
+    wire += (line.rfind(".", 0) == 0 ? "." : "") + line + "\r\n";
+    pos = nl + 1;
+  }
+  EXPECT_TRUE(t[0].data.size() >= wire.size() &&
+              t[0].data.compare(t[0].data.size() - wire.size(), wire.size(), wire) == 0);
+}
+
+class SmtpMx : public ::testing::Test {
+ protected:
+  TestSpool s;
+  FakeDns dns;
+  RunResult once(std::uint16_t mxps_port, std::uint16_t smtp_port) {
+    return s.once({"NULLQ_DNS_SERVERS=" + dns.servers(), "NULLQ_MXPS_PORT=" + std::to_string(mxps_port),
+                   "NULLQ_MX_SMTP_PORT=" + std::to_string(smtp_port)});
+  }
+  const std::string body = "Subject: mx\n\nHello.\n";
+};
+
+TEST_F(SmtpMx, PlainExchangerGetsSmtp) {
+  SmtpFakeServer smtp;
+  dns.mx("plain.test", 10, "mail.plain.test");
+  dns.a("mail.plain.test", "127.0.0.1");
+  s.write_config({"mx://plain.test"});
+  s.inject("alice@example.org", {"bob@plain.test"}, body);
+  RunResult r = once(closed_port(), smtp.port());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(smtp.transactions().size(), 1u);
+  EXPECT_TRUE(s.queued().empty());
+}
+
+TEST_F(SmtpMx, MxpsFallsBackToSmtpOnlyWhenTheQmtpConnectionFails) {
+  SmtpFakeServer smtp;
+  dns.mx("mxps.test", 12801, "q.mxps.test");
+  dns.a("q.mxps.test", "127.0.0.1");
+  s.write_config({"mx://mxps.test"});
+  // QMTP answers: SMTP is not used.
+  {
+    FakeServer qmtp(Proto::qmtp);
+    s.inject("alice@example.org", {"bob@mxps.test"}, body);
+    RunResult r = once(qmtp.port(), smtp.port());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(qmtp.count(), 1u);
+    EXPECT_EQ(smtp.connections(), 0u) << r.err;
+  }
+  // QMTP answers with a temporary failure: that is an answer, not a failed connection.
+  {
+    FakeServer qmtp(Proto::qmtp);
+    qmtp.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Zbusy"); });
+    s.inject("alice@example.org", {"carol@mxps.test"}, body);
+    RunResult r = once(qmtp.port(), smtp.port());
+    EXPECT_EQ(r.status, 75) << r.err;
+    EXPECT_EQ(smtp.connections(), 0u) << r.err;
+  }
+  for (const auto& f : s.queued()) ::unlink((s.spool + "/queue/" + f).c_str());
+  // Nothing listens on the QMTP port: SMTP on the same host takes the mail.
+  s.inject("alice@example.org", {"dave@mxps.test"}, body);
+  RunResult r = once(closed_port(), smtp.port());
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(smtp.transactions().size(), 1u) << r.err;
+  EXPECT_EQ(smtp.transactions()[0].accepted, (std::vector<std::string>{"dave@mxps.test"}));
+  EXPECT_TRUE(contains(r.err, "proto=qmtp rcpts=1 result=Z text=\"connection refused\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=1 result=K")) << r.err;
+}
+
+TEST_F(SmtpMx, NullMxBouncesAtOnce) {
+  dns.mx("nomail.test", 0, ".");
+  s.write_config({"mx://nomail.test"});
+  s.inject("alice@example.org", {"bob@nomail.test"}, body);
+  RunResult r = once(closed_port(), closed_port());
+  EXPECT_TRUE(s.queued().empty()) << "bounced in the first run, not retried";
+  EXPECT_TRUE(contains(r.err, "domain nomail.test does not accept mail (null MX)")) << r.err;
+  EXPECT_TRUE(contains(r.err, "result=D")) << r.err;
+  EXPECT_TRUE(contains(r.err, "bounce for 1 recipient(s)")) << r.err;
+}
+
+}  // namespace
+}  // namespace nullq::send::it
