@@ -1,10 +1,14 @@
-// testhost.hpp — a scriptable QMQP + QMTP server for tests and the README demo.
+// testhost.hpp — a scriptable QMQP + QMTP + SMTP (STARTTLS, implicit TLS, AUTH) server for tests
+// and the README demo.
 //
 // Purpose:   stand in for a smart host on loopback: record every message with its envelope and
 //            answer the way a script says, including the ways real servers misbehave.
-// Trust:     clients are the code under test; input is parsed with the same strict codecs.
+// Trust:     clients are the code under test; QMTP/QMQP input is parsed with the same strict
+//            codecs; SMTP is parsed here (strictly: CRLF expected, a bare LF is recorded), and TLS
+//            is OpenSSL used directly on the socket, not the tls module under test.
 // Errors:    start() returns an Error if a socket cannot be bound; a bad script is an Error.
 // Threading: one accept thread plus one thread per connection; every public method is thread-safe.
+//            on_message is called on a connection thread.
 //
 // SCRIPT: steps separated by ';', one step per message (QMTP: per package) in arrival order; the
 // last step repeats. Steps:
@@ -19,11 +23,35 @@
 //   delay:<ms>         wait <ms>, then answer K
 //   close-after-answer answer K, then close the connection (QMTP: even with packages pipelined)
 // Example: "Z;K" defers the first message and accepts every later one.
+//
+// SMTP SCRIPT (Options::smtp_script, --smtp-script): steps separated by ';', one step per SMTP
+// connection in accept order (smtp and smtps listeners share it); the last step repeats; an empty
+// step (or script) answers everything the usual way. A step is items separated by ',':
+//   STAGE=ANSWERS      the answers for a stage: banner ehlo starttls auth mail rcpt data dot rset quit
+//                      ANSWERS = one ANSWER per message of the connection separated by '/', the last
+//                      repeating; ANSWER = NNN or NNN:X.Y.Z (the enhanced code; without it one fitting
+//                      the stage is used when ENHANCEDSTATUSCODES is offered). For rcpt an ANSWER is
+//                      NNN[:X.Y.Z] values separated by '|', cycled over the message's recipients.
+//                      A 421 answer at any stage closes the connection after it is sent.
+//   close-after=STAGE  send the answers up to and including that stage's, then close at once (so a
+//                      client sees the answers and the end of the stream in one read)
+//   hang=STAGE         at that stage read everything and never answer ("hang" = hang=dot)
+//   delay:<ms>         wait <ms> before the final-dot answer
+//   tls-fail           STARTTLS: answer 220, then send bytes that are not TLS and close;
+//                      smtps: the same right after accept
+//   multiline          every answer except EHLO's comes as three lines (NNN-... NNN-... NNN ...)
+//   long=STAGE         that stage's answer is one line of 1100 characters (RFC 5321 allows 512)
+// Examples: "banner=421" (busy), "rcpt=250|550:5.1.1" (every second recipient unknown),
+// "dot=250/451" (the connection's second message deferred), "close-after=ehlo", "hang=dot".
+// With credentials set, AUTH PLAIN and AUTH LOGIN check them (235 or 535 5.7.8) unless the script
+// gives auth=.... Default answers: 220 banner, 250 EHLO (with the capabilities), 220 STARTTLS,
+// 235 AUTH, 250 MAIL, 250 RCPT, 354 DATA, 250 dot, 250 RSET, 221 QUIT; HELO gets 250 too.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,12 +71,86 @@ struct Step {
 
 Result<std::vector<Step>> parse_script(std::string_view script);
 
+// One SMTP answer as scripted: code and enhanced code ("" = the stage's default).
+struct SmtpAnswer {
+  int code = 0;
+  std::string enhanced;
+};
+
+enum class SmtpStage { banner, ehlo, starttls, auth, mail, rcpt, data, dot, rset, quit, none };
+constexpr std::size_t smtp_stage_count = static_cast<std::size_t>(SmtpStage::none);
+
+struct SmtpStep {
+  // answers[stage][message index] (the last repeats); for rcpt each entry holds the '|' answers.
+  std::vector<std::vector<SmtpAnswer>> answers[smtp_stage_count];
+  SmtpStage close_after = SmtpStage::none;
+  SmtpStage hang = SmtpStage::none;
+  SmtpStage long_line = SmtpStage::none;
+  int delay_ms = 0;
+  bool tls_fail = false;
+  bool multiline = false;
+};
+
+Result<std::vector<SmtpStep>> parse_smtp_script(std::string_view script);
+const char* to_string(SmtpStage stage);
+
+// What the EHLO answer offers.
+struct SmtpCaps {
+  bool pipelining = true;
+  std::size_t size = 0;       // SIZE n; 0 = not offered (and not enforced)
+  bool eightbitmime = true;
+  bool smtputf8 = false;
+  bool starttls = false;      // needs Options::cert_file and key_file; not offered once in TLS
+  bool auth = false;          // AUTH PLAIN LOGIN
+  bool enhanced = true;       // ENHANCEDSTATUSCODES
+};
+// "PIPELINING,SIZE=10000,8BITMIME,SMTPUTF8,STARTTLS,AUTH,ENHANCEDSTATUSCODES" (any order, any
+// subset, case-insensitive; "none" = nothing). Names not in the list are off.
+Result<SmtpCaps> parse_caps(std::string_view list);
+
+struct RcptAnswer {
+  std::string address;
+  std::string params;   // what followed the address ("" if nothing)
+  int code = 0;
+};
+
 struct Received {
-  std::string protocol;  // "qmtp" or "qmqp"
+  std::string protocol;  // "qmtp", "qmqp", "smtp" or "smtps"
   std::string sender;
-  std::vector<std::string> recipients;
-  std::string message;   // LF line endings
-  std::string answers;   // one letter per recipient as answered ("" if none was sent)
+  std::vector<std::string> recipients;  // SMTP: the accepted ones
+  std::string message;   // LF line endings (SMTP: un-dot-stuffed)
+  std::string answers;   // one letter per recipient as answered ("" if none was sent); SMTP: the
+                         // final-dot answer as K/Z/D for every accepted recipient
+  // SMTP only:
+  unsigned connection = 0;           // SmtpConnection::id
+  unsigned index_in_connection = 0;  // 1 for the connection's first message
+  std::string mail_params;           // what followed MAIL FROM:<...> ("SIZE=123 BODY=8BITMIME")
+  std::vector<RcptAnswer> rcpts;     // every RCPT with its answer, accepted or not
+  int final_code = 0;                // the answer to the final dot
+  bool tls = false;
+  std::string auth_user;             // "" = not authenticated
+  bool pipelined = false;            // MAIL, every RCPT and DATA arrived in one read
+  bool bare_lf = false;              // a line of this message ended in LF without CR
+};
+
+// One SMTP connection as the server saw it (updated while it runs).
+struct SmtpConnection {
+  unsigned id = 0;                   // 1, 2, ... in accept order
+  std::string protocol;              // "smtp" or "smtps"
+  std::string ehlo;                  // the last EHLO/HELO argument
+  std::vector<std::string> commands; // verbs in order, upper case: EHLO STARTTLS AUTH MAIL RCPT DATA RSET QUIT NOOP...
+  bool tls = false;                  // STARTTLS done (or smtps)
+  std::string tls_version;           // "TLSv1.3"
+  std::string sni;                   // the name the client sent ("" = none)
+  bool plaintext_after_starttls = false;  // bytes came after STARTTLS before the handshake (injection)
+  unsigned auth_attempts = 0;
+  std::string auth_user;             // set once an AUTH succeeded
+  std::string auth_mechanism;        // "PLAIN" or "LOGIN"
+  bool auth_before_tls = false;      // an AUTH was sent on a connection without TLS
+  unsigned messages = 0;             // messages that reached the final dot
+  bool bare_lf = false;              // any line ended in LF without CR
+  bool quit = false;                 // the client said QUIT
+  bool closed = false;               // the connection is over
 };
 
 struct Options {
@@ -58,6 +160,13 @@ struct Options {
   std::string script = "K";
   std::size_t max_message = 64 * 1024 * 1024;
   std::function<void(const Received&)> on_message;  // called on a connection thread
+  // SMTP (off unless asked for):
+  bool smtp = false;                 // plain SMTP listener (STARTTLS if caps.starttls)
+  bool smtps = false;                // implicit-TLS listener; needs cert_file and key_file
+  SmtpCaps caps;
+  std::map<std::string, std::string> credentials;  // user -> password for AUTH
+  std::string cert_file, key_file;   // PEM, for STARTTLS and smtps
+  std::string smtp_script;           // see SMTP SCRIPT above
 };
 
 class Server {
@@ -69,7 +178,13 @@ class Server {
 
   std::uint16_t qmtp_port() const;
   std::uint16_t qmqp_port() const;
+  std::uint16_t smtp_port() const;
+  std::uint16_t smtps_port() const;
   std::vector<Received> received() const;
+  std::vector<SmtpConnection> smtp_connections() const;
+  // True once `count` SMTP connections have ended; false at the deadline.
+  bool wait_for_closed(std::size_t count, std::chrono::milliseconds timeout) const;
+  Status set_smtp_script(std::string_view script);
   // True once at least `count` messages were recorded; false at the deadline.
   bool wait_for(std::size_t count, std::chrono::milliseconds timeout) const;
   Status set_script(std::string_view script);

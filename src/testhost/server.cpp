@@ -17,6 +17,7 @@
 #include "nullq/qmqp.hpp"
 #include "nullq/qmtp.hpp"
 #include "nullq/testhost.hpp"
+#include "smtp_session.hpp"
 
 namespace nullq::testhost {
 
@@ -36,8 +37,12 @@ std::string answer_text(char letter) {
 
 struct Server::Impl {
   Options opt;
-  int qmtp_fd = -1, qmqp_fd = -1;
-  std::uint16_t qmtp_port = 0, qmqp_port = 0;
+  int qmtp_fd = -1, qmqp_fd = -1, smtp_fd = -1, smtps_fd = -1;
+  std::uint16_t qmtp_port = 0, qmqp_port = 0, smtp_port = 0, smtps_port = 0;
+  SSL_CTX* tls = nullptr;
+  std::vector<SmtpStep> smtp_script;
+  std::size_t next_smtp_step = 0;
+  std::vector<std::unique_ptr<SmtpConnection>> smtp_connections;
   std::atomic<bool> stopping{false};
   std::thread acceptor;
 
@@ -49,6 +54,10 @@ struct Server::Impl {
   std::vector<std::thread> workers;
   std::set<int> open_fds;
   unsigned accepted = 0, peak = 0;
+
+  ~Impl() {
+    if (tls) SSL_CTX_free(tls);
+  }
 
   Step take_step() {
     std::lock_guard lock(mu);
@@ -157,7 +166,12 @@ struct Server::Impl {
       return;
     }
     char l = letter_for(s, 0);
-    Received r{"qmqp", req->sender, req->recipients, req->message, std::string(1, l)};
+    Received r;
+    r.protocol = "qmqp";
+    r.sender = req->sender;
+    r.recipients = req->recipients;
+    r.message = req->message;
+    r.answers = std::string(1, l);
     record(std::move(r));
     deliver_answer(fd, s, proto::qmqp::encode_response(static_cast<proto::Verdict>(l), answer_text(l)));
   }
@@ -184,7 +198,11 @@ struct Server::Impl {
       if (s.kind == StepKind::hang) return hang(fd);
       proto::qmtp::Package pkg = std::move(parser.package());
       parser.reset();
-      Received r{"qmtp", pkg.sender, pkg.recipients, pkg.message, ""};
+      Received r;
+      r.protocol = "qmtp";
+      r.sender = pkg.sender;
+      r.recipients = pkg.recipients;
+      r.message = pkg.message;
       std::string reply;
       for (std::size_t i = 0; i < pkg.recipients.size(); ++i) {
         char l = letter_for(s, i);
@@ -205,12 +223,35 @@ struct Server::Impl {
     ::close(fd);
   }
 
+  // The session closes fd itself (after its TLS close_notify); the fd leaves open_fds first so
+  // that stop() never shuts down a number already reused.
+  void serve_smtp_connection(int fd, bool implicit_tls, SmtpStep step, SmtpConnection* conn) {
+    SmtpEnv env{opt, stopping, tls, mu, [this](Received r) { record(std::move(r)); }};
+    struct Forget {
+      Impl* self;
+      int fd;
+      ~Forget() {
+        std::lock_guard lock(self->mu);
+        self->open_fds.erase(fd);
+      }
+    };
+    {
+      Forget forget{this, fd};
+      int dup_fd = ::dup(fd);  // the session owns and closes its own descriptor
+      if (dup_fd < 0) return;
+      serve_smtp(env, dup_fd, implicit_tls, std::move(step), conn);
+    }
+    ::close(fd);
+    std::lock_guard lock(mu);
+    cv.notify_all();
+  }
+
   void accept_loop() {
     while (!stopping) {
-      pollfd p[2] = {{qmtp_fd, POLLIN, 0}, {qmqp_fd, POLLIN, 0}};
-      int rc = ::poll(p, 2, poll_ms);
+      pollfd p[4] = {{qmtp_fd, POLLIN, 0}, {qmqp_fd, POLLIN, 0}, {smtp_fd, POLLIN, 0}, {smtps_fd, POLLIN, 0}};
+      int rc = ::poll(p, 4, poll_ms);
       if (rc <= 0) continue;
-      for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < 4; ++i) {
         if (p[i].fd < 0 || !(p[i].revents & POLLIN)) continue;
         int fd = ::accept4(p[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0) continue;
@@ -218,8 +259,22 @@ struct Server::Impl {
         ++accepted;
         open_fds.insert(fd);
         if (open_fds.size() > peak) peak = static_cast<unsigned>(open_fds.size());
-        bool qmtp = i == 0;
-        workers.emplace_back([this, fd, qmtp] { serve(fd, qmtp); });
+        if (i < 2) {
+          bool qmtp = i == 0;
+          workers.emplace_back([this, fd, qmtp] { serve(fd, qmtp); });
+          continue;
+        }
+        bool implicit_tls = i == 3;
+        SmtpStep step = smtp_script[next_smtp_step < smtp_script.size() ? next_smtp_step : smtp_script.size() - 1];
+        ++next_smtp_step;
+        auto conn = std::make_unique<SmtpConnection>();
+        conn->id = static_cast<unsigned>(smtp_connections.size() + 1);
+        conn->protocol = implicit_tls ? "smtps" : "smtp";
+        SmtpConnection* c = conn.get();
+        smtp_connections.push_back(std::move(conn));
+        workers.emplace_back([this, fd, implicit_tls, step = std::move(step), c]() mutable {
+          serve_smtp_connection(fd, implicit_tls, std::move(step), c);
+        });
       }
     }
   }
@@ -303,6 +358,22 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   auto script = parse_script(impl->opt.script);
   if (!script) return std::move(script).error();
   impl->script = std::move(*script);
+  auto smtp_script = parse_smtp_script(impl->opt.smtp_script);
+  if (!smtp_script) return std::move(smtp_script).error();
+  impl->smtp_script = std::move(*smtp_script);
+  if (impl->opt.smtps || (impl->opt.smtp && impl->opt.caps.starttls)) {
+    if (impl->opt.cert_file.empty() || impl->opt.key_file.empty())
+      return Error::permanent(ErrorDomain::usage, "SMTPS and STARTTLS need a certificate and a key file");
+  }
+  if (!impl->opt.cert_file.empty() || !impl->opt.key_file.empty()) {
+    auto ctx = make_tls_context(impl->opt.cert_file, impl->opt.key_file);
+    if (!ctx) return std::move(ctx).error();
+    impl->tls = *ctx;
+  }
+  auto close_all = [&] {
+    for (int fd : {impl->qmtp_fd, impl->qmqp_fd, impl->smtp_fd, impl->smtps_fd})
+      if (fd >= 0) ::close(fd);
+  };
   if (impl->opt.qmtp) {
     auto fd = impl->listen_on(impl->qmtp_port);
     if (!fd) return std::move(fd).error();
@@ -311,10 +382,26 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   if (impl->opt.qmqp) {
     auto fd = impl->listen_on(impl->qmqp_port);
     if (!fd) {
-      if (impl->qmtp_fd >= 0) ::close(impl->qmtp_fd);
+      close_all();
       return std::move(fd).error();
     }
     impl->qmqp_fd = *fd;
+  }
+  if (impl->opt.smtp) {
+    auto fd = impl->listen_on(impl->smtp_port);
+    if (!fd) {
+      close_all();
+      return std::move(fd).error();
+    }
+    impl->smtp_fd = *fd;
+  }
+  if (impl->opt.smtps) {
+    auto fd = impl->listen_on(impl->smtps_port);
+    if (!fd) {
+      close_all();
+      return std::move(fd).error();
+    }
+    impl->smtps_fd = *fd;
   }
   Impl* p = impl.get();
   impl->acceptor = std::thread([p] { p->accept_loop(); });
@@ -333,10 +420,40 @@ void Server::stop() {
   for (auto& t : impl_->workers) t.join();
   if (impl_->qmtp_fd >= 0) ::close(impl_->qmtp_fd);
   if (impl_->qmqp_fd >= 0) ::close(impl_->qmqp_fd);
+  if (impl_->smtp_fd >= 0) ::close(impl_->smtp_fd);
+  if (impl_->smtps_fd >= 0) ::close(impl_->smtps_fd);
 }
 
 std::uint16_t Server::qmtp_port() const { return impl_->qmtp_port; }
 std::uint16_t Server::qmqp_port() const { return impl_->qmqp_port; }
+std::uint16_t Server::smtp_port() const { return impl_->smtp_port; }
+std::uint16_t Server::smtps_port() const { return impl_->smtps_port; }
+
+std::vector<SmtpConnection> Server::smtp_connections() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<SmtpConnection> out;
+  out.reserve(impl_->smtp_connections.size());
+  for (const auto& c : impl_->smtp_connections) out.push_back(*c);
+  return out;
+}
+
+bool Server::wait_for_closed(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] {
+    std::size_t closed = 0;
+    for (const auto& c : impl_->smtp_connections) closed += c->closed ? 1 : 0;
+    return closed >= count;
+  });
+}
+
+Status Server::set_smtp_script(std::string_view script) {
+  auto s = parse_smtp_script(script);
+  if (!s) return std::move(s).error();
+  std::lock_guard lock(impl_->mu);
+  impl_->smtp_script = std::move(*s);
+  impl_->next_smtp_step = 0;
+  return {};
+}
 
 std::vector<Received> Server::received() const {
   std::lock_guard lock(impl_->mu);

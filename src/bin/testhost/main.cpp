@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "nullq/testcerts.hpp"
 #include "nullq/testhost.hpp"
 
 namespace {
@@ -23,7 +24,9 @@ extern "C" void on_term(int) { got_term = true; }
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "nullq-testhost: %s\nusage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
-               "[--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] [--ready-file PATH]\n",
+               "[--smtp] [--smtps] [--caps LIST] [--auth USER:PASSFILE]... [--cert PEM --key PEM] "
+               "[--smtp-script S] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
+               "[--ready-file PATH]\n       nullq-testhost --make-certs DIR\n",
                why.c_str());
   std::exit(64);
 }
@@ -41,12 +44,24 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// USER:PASSFILE: the password is the file's first line, so that it is never in argv.
+void add_credentials(nullq::testhost::Options& opt, const std::string& spec) {
+  std::size_t colon = spec.find(':');
+  if (colon == 0 || colon == std::string::npos || colon + 1 == spec.size())
+    usage("--auth wants USER:PASSFILE, not " + spec);
+  std::string file = spec.substr(colon + 1);
+  std::ifstream in(file);
+  std::string password;
+  if (!in || !std::getline(in, password)) usage("cannot read the password file " + file);
+  opt.credentials[spec.substr(0, colon)] = password;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   nullq::testhost::Options opt;
   opt.qmtp = opt.qmqp = false;
-  std::string store, ready;
+  std::string store, ready, make_certs;
   long count = 0, timeout = 60;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -63,17 +78,44 @@ int main(int argc, char** argv) {
     else if (a == "--count") count = number("--count", value());
     else if (a == "--timeout") timeout = number("--timeout", value());
     else if (a == "--ready-file") ready = value();
+    else if (a == "--smtp") opt.smtp = true;
+    else if (a == "--smtps") opt.smtps = true;
+    else if (a == "--caps") {
+      auto caps = nullq::testhost::parse_caps(value());
+      if (!caps) usage(caps.error().message());
+      opt.caps = *caps;
+    } else if (a == "--auth") add_credentials(opt, value());
+    else if (a == "--cert") opt.cert_file = value();
+    else if (a == "--key") opt.key_file = value();
+    else if (a == "--smtp-script") opt.smtp_script = value();
+    else if (a == "--make-certs") make_certs = value();
     else usage("unknown option " + a);
   }
-  if (!opt.qmtp && !opt.qmqp) opt.qmtp = opt.qmqp = true;
+  if (!make_certs.empty()) {
+    auto made = nullq::testhost::make_certs(make_certs);
+    if (!made) {
+      std::fprintf(stderr, "nullq-testhost: %s\n", made.error().message().c_str());
+      return 73;
+    }
+    std::printf("certificates in %s: ca.pem server.pem wrong-name.pem expired.pem client.pem other-ca.pem (keys: *.key)\n",
+                make_certs.c_str());
+    return 0;
+  }
+  if (!opt.qmtp && !opt.qmqp && !opt.smtp && !opt.smtps) opt.qmtp = opt.qmqp = true;
   if (timeout <= 0) usage("--timeout must be positive");
 
   std::mutex out_mu;
   std::size_t stored = 0;
   opt.on_message = [&](const nullq::testhost::Received& r) {
     std::lock_guard lock(out_mu);
-    std::printf("received %s from=<%s> to=%s bytes=%zu answer=%s\n", r.protocol.c_str(), r.sender.c_str(),
-                join(r.recipients).c_str(), r.message.size(), r.answers.c_str());
+    std::string smtp;
+    if (r.protocol == "smtp" || r.protocol == "smtps")
+      smtp = " code=" + std::to_string(r.final_code) + " tls=" + (r.tls ? "yes" : "no") +
+             " auth=" + (r.auth_user.empty() ? "-" : r.auth_user) + " conn=" + std::to_string(r.connection) +
+             " msg=" + std::to_string(r.index_in_connection) + (r.pipelined ? " pipelined" : "") +
+             (r.bare_lf ? " bare-lf" : "");
+    std::printf("received %s from=<%s> to=%s bytes=%zu answer=%s%s\n", r.protocol.c_str(), r.sender.c_str(),
+                join(r.recipients).c_str(), r.message.size(), r.answers.c_str(), smtp.c_str());
     std::fflush(stdout);
     if (!store.empty()) {
       std::ofstream f(store + "/" + std::to_string(++stored) + ".eml", std::ios::binary);
@@ -97,6 +139,8 @@ int main(int argc, char** argv) {
   std::string lines;
   if (opt.qmtp) lines += "qmtp " + opt.bind + " " + std::to_string((*server)->qmtp_port()) + "\n";
   if (opt.qmqp) lines += "qmqp " + opt.bind + " " + std::to_string((*server)->qmqp_port()) + "\n";
+  if (opt.smtp) lines += "smtp " + opt.bind + " " + std::to_string((*server)->smtp_port()) + "\n";
+  if (opt.smtps) lines += "smtps " + opt.bind + " " + std::to_string((*server)->smtps_port()) + "\n";
   {
     std::lock_guard lock(out_mu);
     std::fputs(lines.c_str(), stdout);

@@ -267,7 +267,10 @@ TEST(Qmqp, ParallelConnectionsAreCounted) {
 }
 
 TEST(Ipv6, ListensOnLoopback) {
-  auto s = Server::start(Options{"::1", true, true, "K", 1 << 20, nullptr});
+  Options o;
+  o.bind = "::1";
+  o.max_message = 1 << 20;
+  auto s = Server::start(o);
   if (!s.ok()) GTEST_SKIP() << "no ::1 here: " << s.error().message();
   int fd = connect_to("::1", (*s)->qmqp_port());
   ASSERT_GE(fd, 0);
