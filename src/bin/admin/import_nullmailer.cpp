@@ -21,7 +21,6 @@ constexpr std::size_t max_control_file = 1024 * 1024;
 
 // What a run found worth saying: warnings (something not carried over: exit 1) and notes.
 struct Report {
-  std::string dir;
   std::vector<std::string> lines;  // for stderr, in order
   bool lost = false;
 
@@ -198,7 +197,7 @@ const Option* find_option(std::string_view name) {
   return nullptr;
 }
 
-// Applies one option word to `r`. Returns false (with a warning) when it is unknown or malformed.
+// Applies one option word to `r`; an unknown or malformed one is a warning and a comment instead.
 void apply_option(std::string word, Remote& r, const std::string& where, Report& rep) {
   std::string name, value;
   bool has_value = false;
@@ -496,7 +495,6 @@ int import_config(const ImportOptions& opt, std::FILE* out, std::FILE* err) {
     return dir_error == EACCES ? 77 : 74;
   }
   Report rep;
-  rep.dir = opt.dir;
   auto file = [&](const char* name) -> std::pair<std::optional<std::string>, int> {
     int e = 0;
     auto t = read_control(opt.dir + "/" + name, e);

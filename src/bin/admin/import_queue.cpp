@@ -285,7 +285,7 @@ int import_queue(const ImportOptions& opt, const config::Config& cfg, std::FILE*
                    "nullq: %s: queued as %s, but cannot remove it: %s; remove it by hand, or it is imported again\n",
                    shown.c_str(), id.c_str(), std::strerror(e));
       ++moved;
-      std::fprintf(out, "%s -> %s\n", name.c_str(), id.c_str());
+      std::fprintf(out, "%s -> %s\n", proto::sanitize(name, 200).c_str(), id.c_str());
       std::fprintf(out, "moved %zu message(s) into %s; stopped, %zu left in %s\n", moved, spool.incoming().c_str(),
                    names.size() - moved, qdir.c_str());
       return exit_for_errno(e);
