@@ -3,9 +3,21 @@
 //   benchtool sink QMQP_PORT_FILE QMTP_PORT_FILE   listen on 127.0.0.1:0 twice, write the ports,
 //                                                   answer K to everything, forever
 //   benchtool raw-qmqp PORT N PARALLEL             send N 1 KB messages over PARALLEL connections
+//   benchtool raw-smtp PORT N PARALLEL             send N 1 KB messages over PARALLEL SMTP connections,
+//                                                   pipelined (MAIL+RCPT+DATA, then body), one thread each:
+//                                                   the capacity of the SMTP receiver the bench uses
 //
 // Not a test: a bench helper. Single-threaded libuv; parsing is minimal (trusts the client).
 #include <uv.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include <chrono>
 #include <cstdio>
@@ -182,6 +194,54 @@ void raw_start(Raw* r) {
   });
 }
 
+// ---- raw SMTP client (blocking, a thread per connection) ----
+struct SmtpLink {
+  int fd = -1;
+  std::string buf;
+  // Reads one whole reply; returns its code, 0 on EOF.
+  int reply() {
+    for (;;) {
+      std::size_t start = 0, lf;
+      while ((lf = buf.find("\r\n", start)) != std::string::npos) {
+        if (lf - start >= 4 && buf[start + 3] == ' ') {
+          int code = std::atoi(buf.c_str() + start);
+          buf.erase(0, lf + 2);
+          return code;
+        }
+        start = lf + 2;
+      }
+      char tmp[4096];
+      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0) return 0;
+      buf.append(tmp, static_cast<std::size_t>(n));
+    }
+  }
+  bool send(const std::string& s) { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+};
+
+long raw_smtp_conn(int port, long count) {
+  SmtpLink l;
+  l.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::connect(l.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
+  long ok = 0;
+  std::string body = "Subject: bench\r\n\r\n" + std::string(1000, 'x') + "\r\n.\r\n";
+  if (l.reply() == 220 && l.send("EHLO raw.bench\r\n") && l.reply() == 250) {
+    for (long i = 0; i < count; ++i) {
+      if (!l.send("MAIL FROM:<bench@example.org>\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n")) break;
+      if (l.reply() != 250 || l.reply() != 250 || l.reply() != 354 || !l.send(body) || l.reply() != 250) break;
+      ++ok;
+    }
+    l.send("QUIT\r\n");
+    l.reply();
+  }
+  ::close(l.fd);
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -207,6 +267,22 @@ int main(int argc, char** argv) {
     std::printf("%ld %ld %.3f\n", n, r.done, s);
     return r.done == n ? 0 : 1;
   }
-  std::fprintf(stderr, "usage: benchtool sink QMQP_PORT_FILE QMTP_PORT_FILE | raw-qmqp PORT N PARALLEL\n");
+  if (argc == 5 && std::strcmp(argv[1], "raw-smtp") == 0) {
+    int port = std::atoi(argv[2]);
+    long n = std::atol(argv[3]), parallel = std::atol(argv[4]);
+    std::atomic<long> done{0};
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (long i = 0; i < parallel; ++i) {
+      long count = n / parallel + (i < n % parallel ? 1 : 0);
+      threads.emplace_back([&, count] { done += raw_smtp_conn(port, count); });
+    }
+    for (auto& t : threads) t.join();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%ld %ld %.3f\n", n, done.load(), s);
+    return done == n ? 0 : 1;
+  }
+  std::fprintf(stderr, "usage: benchtool sink QMQP_PORT_FILE QMTP_PORT_FILE | raw-qmqp PORT N PARALLEL | "
+                       "raw-smtp PORT N PARALLEL\n");
   return 64;
 }

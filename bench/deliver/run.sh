@@ -11,8 +11,8 @@ trap 'rm -rf "$work"' EXIT
 . scripts/deps.sh
 install_deps python3
 setup_build "$build" -Dbuildtype=release -Dtests=false
-ninja -C "$build" src/bin/nullq-send src/bin/nullq-queue >/dev/null
-g++ -std=c++20 -O2 -o "$work/benchtool" bench/deliver/benchtool.cpp $(pkg-config --cflags --libs libuv)
+ninja -C "$build" src/bin/nullq-send src/bin/nullq-queue src/bin/nullq-testhost >/dev/null
+g++ -std=c++20 -O2 -pthread -o "$work/benchtool" bench/deliver/benchtool.cpp $(pkg-config --cflags --libs libuv)
 gcc -O2 -static -o "$work/maxrss" bench/deliver/maxrss.c
 
 # nullmailer's qmqp protocol module, unpacked (not installed).
@@ -20,3 +20,6 @@ gcc -O2 -static -o "$work/maxrss" bench/deliver/maxrss.c
 dpkg-deb -x "$work"/nullmailer_*.deb "$work/nm"
 
 python3 bench/deliver/bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/lib/nullmailer/qmqp" "$work/maxrss" "$n"
+# SMTP: nullmailer's smtp module (plain and --starttls --insecure), nullq smtp:// (plain and
+# STARTTLS) and a raw pipelining client, all against nullq-testhost --smtp as the receiver.
+python3 bench/deliver/smtp_bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/lib/nullmailer/smtp" "$work/maxrss" "$n"

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""SMTP delivery benchmark (see run.sh). Not a test: prints figures and ratios.
+
+Receiver: nullq-testhost --smtp (PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, STARTTLS with
+certificates it makes itself). Its capacity is measured first with a raw pipelining client (16
+connections). Then N queued 1 KB messages through nullq-send --once over smtp:// without TLS and
+with STARTTLS (verified against the test CA), and Debian's nullmailer smtp module (one fork+exec per
+message, as nullmailer-send does: remotes line `127.0.0.1 smtp --port=N`, and `--starttls
+--insecure` for the TLS row). The nullq rows are skipped, with a line saying so, when this
+nullq-send does not take an smtp:// smart host.
+"""
+import os, subprocess, sys, tempfile, time
+
+bin_dir, benchtool, nm_smtp, maxrss, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+body = "From: bench@example.org\nTo: sink@example.org\nSubject: bench\n\n" + ("x" * 71 + "\n") * 13
+
+def ns(s):
+    b = s.encode() if isinstance(s, str) else s
+    return str(len(b)).encode() + b":" + b + b","
+
+def run_child(argv, stdin=None, pass_fds=(), env=None):
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
+    if stdin is not None:
+        p.stdin.write(stdin); p.stdin.close()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    return time.monotonic() - t0, ru, os.waitstatus_to_exitcode(status), err.decode(errors="replace")
+
+def fill_spool(spool, count):
+    for d in ("tmp", "new", "queue", "failed"):
+        os.makedirs(os.path.join(spool, d), exist_ok=True)
+    if not os.path.exists(os.path.join(spool, "trigger")):
+        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
+    now = int(time.time())
+    head = b"NQ1\nF" + ns("bench@example.org") + b"\nT" + ns("sink@example.org") + b"\nQ" + ns(str(now)) + b"\n\n"
+    data = head + body.encode()
+    for i in range(count):
+        name = "%d%06dP%dR%016x,0,0" % (now, i % 1000000, 1 + i // 1000000, i)
+        with open(os.path.join(spool, "queue", name), "wb") as f:
+            f.write(data)
+
+def config(tmp, host):
+    path = os.path.join(tmp, "nullq.yaml")
+    with open(path, "w") as f:
+        f.write("hostname: bench.example\nsmarthosts:\n  - %s\nqueue:\n  dir: %s\nlog:\n  level: warning\n"
+                % (host, os.path.join(tmp, "spool")))
+    return path
+
+def peak_kb(path):
+    with open(path) as f:
+        return int(f.read())
+
+with tempfile.TemporaryDirectory() as tmp:
+    certs = os.path.join(tmp, "certs")
+    os.mkdir(certs)
+    subprocess.run([os.path.join(bin_dir, "nullq-testhost"), "--make-certs", certs], check=True,
+                   stdout=subprocess.DEVNULL)
+    ready = os.path.join(tmp, "ready")
+    host = subprocess.Popen([os.path.join(bin_dir, "nullq-testhost"), "--smtp",
+                             "--caps", "PIPELINING,8BITMIME,ENHANCEDSTATUSCODES,STARTTLS",
+                             "--cert", os.path.join(certs, "server.pem"), "--key", os.path.join(certs, "server.key"),
+                             "--timeout", "3600", "--ready-file", ready], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            if os.path.exists(ready):
+                break
+            time.sleep(0.01)
+        port = int(open(ready).read().split()[2])
+        results, skipped = {}, []
+
+        out = subprocess.run([benchtool, "raw-smtp", str(port), str(max(n, 5000)), "16"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        raw_rate = int(out[1]) / float(out[2])
+
+        tls_host = ("url: smtp://localhost:%d\n    starttls: required\n    connections: 4\n"
+                    "    tls: {ca_file: %s}" % (port, os.path.join(certs, "ca.pem")))
+        for name, smarthost in (("nullq smtp", "url: smtp://127.0.0.1:%d\n    starttls: off\n    connections: 4" % port),
+                                ("nullq smtp+starttls", tls_host)):
+            with tempfile.TemporaryDirectory() as t2:
+                cfg = config(t2, smarthost)
+                fill_spool(os.path.join(t2, "spool"), 0)
+                _, _, rc, err = run_child([os.path.join(bin_dir, "nullq-send"), "--once", "--stderr", "--config", cfg])
+                if rc != 0:
+                    skipped.append("%s: skipped (this nullq-send does not take an smtp:// smart host: %s)"
+                                   % (name, (err.strip().splitlines() or ["exit %d" % rc])[-1]))
+                    continue
+                fill_spool(os.path.join(t2, "spool"), n)
+                rss = os.path.join(t2, "rss")
+                secs, ru, rc, err = run_child([maxrss, rss, os.path.join(bin_dir, "nullq-send"), "--once",
+                                               "--stderr", "--config", cfg])
+                left = len(os.listdir(os.path.join(t2, "spool", "queue")))
+                if rc != 0 or left:
+                    print("%s: exit %d, %d left\n%s" % (name, rc, left, err[-2000:]))
+                results[name] = (n / secs, (ru.ru_utime + ru.ru_stime) * 1e6 / n, peak_kb(rss) / 1024)
+
+        # nullmailer's smtp module: one process per message, serially, like nullmailer-send.
+        nm_n = min(n, 300)  # a few per second here: 300 keeps each row near a minute
+        mail = os.path.join(tmp, "nm-mail")
+        with open(mail, "w") as f:
+            f.write("bench@example.org\nsink@example.org\n\n" + body)
+        # nullmailer-send sets HELOHOST for its modules (from /etc/nullmailer/helohost or me).
+        nm_env = dict(os.environ, HELOHOST="bench.example")
+        def run_nm(opts, prefix=()):
+            fd = os.open(mail, os.O_RDONLY)
+            if fd != 3:
+                os.dup2(fd, 3, inheritable=True)
+            try:
+                return run_child(list(prefix) + [nm_smtp], stdin=opts, pass_fds=(3,), env=nm_env)
+            finally:
+                os.close(fd)
+                if fd != 3:
+                    os.close(3)
+        for name, extra in (("nullmailer smtp", ""), ("nullmailer smtp+starttls", "starttls\ninsecure\n")):
+            opts = ("host=127.0.0.1\nport=%d\n%s" % (port, extra)).encode()
+            cpu, ok = 0.0, True
+            t0 = time.monotonic()
+            for _ in range(nm_n):
+                _, ru, rc, err = run_nm(opts)
+                if rc != 0:
+                    print("%s failed (exit %d): %s" % (name, rc, err.strip()))
+                    ok = False
+                    break
+                cpu += ru.ru_utime + ru.ru_stime
+            secs = time.monotonic() - t0
+            if not ok:
+                continue
+            peak = 0
+            for _ in range(10):
+                run_nm(opts, (maxrss, os.path.join(tmp, "nm.rss")))
+                peak = max(peak, peak_kb(os.path.join(tmp, "nm.rss")))
+            results[name] = (nm_n / secs, cpu * 1e6 / nm_n, peak / 1024)
+    finally:
+        host.terminate()
+        host.wait()
+
+print("SMTP: messages: %d x %d bytes (nullmailer: %d)" % (n, len(body), min(n, 300)))
+print("receiver capacity (nullq-testhost --smtp, raw pipelining client, 16 conns): %.0f msg/s" % raw_rate)
+for line in skipped:
+    print(line)
+print("%-26s %12s %18s %12s" % ("client", "msg/s", "CPU ms / 1000 msg", "peak RSS MB"))
+for k, (rate, cpu_ms_per_1000, rss) in results.items():
+    print("%-26s %12.0f %18.0f %12.1f" % (k, rate, cpu_ms_per_1000, rss))
+ratios = []
+for q, m, target in (("nullq smtp", "nullmailer smtp", 10), ("nullq smtp+starttls", "nullmailer smtp+starttls", 20)):
+    if q in results and m in results:
+        ratios.append("%s/%s %.1fx (target >= %dx)" % (q, m, results[q][0] / results[m][0], target))
+if "nullq smtp+starttls" in results:
+    ratios.append("client CPU with TLS %.2f s / 1000 msg (target <= 0.3)" % (results["nullq smtp+starttls"][1] / 1000))
+if "nullq smtp" in results:
+    ratios.append("smtp/raw %.0f%%" % (100 * results["nullq smtp"][0] / raw_rate))
+print("ratios: " + ("; ".join(ratios) if ratios else "none (nullq rows skipped)"))
