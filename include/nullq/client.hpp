@@ -176,6 +176,11 @@ class SmtpConnection {
   std::string banner() const;
   std::vector<std::string> extensions() const;
   std::string tls_description() const;  // "" without TLS
+  // `nullq check`: connect, banner, EHLO, STARTTLS, AUTH, QUIT; no mail. on_closed reports the end;
+  // then error() is "" when every step worked, else why not.
+  void probe();
+  std::string error() const;
+  bool authenticated() const;
 
  private:
   struct Impl;

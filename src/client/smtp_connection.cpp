@@ -82,6 +82,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   std::deque<Expect> expect;
   std::optional<Txn> txn;
   std::string plain;  // decrypted bytes, reused
+  std::string last_error;
 
   bool usable() const { return state != State::closed && !finishing && !stream.write_failed(); }
   bool busy() const { return txn.has_value(); }
@@ -149,6 +150,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   // Ends the connection; an unfinished message gets `why` for every unanswered recipient.
   void fail_all(const std::string& why, bool connect_failed) {
     if (state == State::closed) return;
+    last_error = why;
     state = State::closed;
     stream.close();
     std::weak_ptr<int> token = life;
@@ -194,6 +196,16 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     state = State::closed;
     stream.close();
     post([this] { closed_now(); });
+  }
+
+  void probe() {
+    if (state != State::idle) return;
+    finishing = true;
+    state = State::setup;
+    stream.set_io_timeout(opts.timeouts.banner);
+    stream.set_waiting(true);
+    expect.push_back(Expect{Step::banner});
+    stream.connect(endpoint);
   }
 
   void quit() {
@@ -640,6 +652,9 @@ bool SmtpConnection::usable() const { return impl_->usable(); }
 void SmtpConnection::finish() { impl_->finish(); }
 std::string SmtpConnection::banner() const { return impl_->banner_text; }
 std::vector<std::string> SmtpConnection::extensions() const { return impl_->caps.keywords; }
+void SmtpConnection::probe() { impl_->probe(); }
+std::string SmtpConnection::error() const { return impl_->last_error; }
+bool SmtpConnection::authenticated() const { return impl_->authed; }
 std::string SmtpConnection::tls_description() const { return impl_->filter ? impl_->filter->describe() : std::string(); }
 
 }  // namespace nullq::client

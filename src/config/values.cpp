@@ -103,7 +103,9 @@ Result<SmartHost> parse_smarthost(std::string_view url) {
   else
     return bad("smart host '" + std::string(url) + "' must start with qmtp://, qmqp://, smtp://, smtps:// or mx://");
   if (rest.find('@') != std::string_view::npos)
-    return bad("smart host '" + std::string(url) + "': no user or password in the URL; use 'auth' with a password_file");
+    // The URL is not echoed: it may hold a password.
+    return bad("a smart host URL holds a user or password: no user or password in the URL; use 'auth' with a "
+               "password_file");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty()) return bad("smart host '" + std::string(url) + "' has no host");
 

@@ -25,6 +25,7 @@ class EngineFilter final : public client::SecureFilter {
     if (p.verified) s += ", certificate verified";
     else if (!verify_) s += ", certificate not checked";
     else s += ", certificate NOT verified: " + p.verify_error;
+    s += "; subject " + p.subject + "; issuer " + p.issuer + "; expires " + p.not_after;
     return s;
   }
   tls::PeerInfo peer() const { return e_->peer(); }

@@ -1,5 +1,7 @@
 // `nullq check`: can this machine reach its smart hosts? Resolution (c-ares for MX, with MXPS) and a
-// TCP connect test per address, with one verdict line each.
+// TCP connect test per address, with one verdict line each. SMTP smart hosts get a whole session
+// without mail: banner, EHLO extensions, TLS (version, cipher, certificate and whether it
+// verified) and AUTH, then QUIT.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +15,11 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "nullq/client.hpp"
 #include "nullq/dns.hpp"
+#include "nullq/event.hpp"
+#include "nullq/send/router.hpp"
+#include "../../send/smtp_tls.hpp"
 
 namespace nullq::admin {
 
@@ -82,6 +88,57 @@ int check_host(const std::string& label, const std::string& host, std::uint16_t 
   return problems;
 }
 
+// One SMTP session without mail against every address of an SMTP smart host.
+int check_smtp(const send::SmtpSetup& setup, const config::SmartHost& h, std::FILE* out) {
+  auto addrs = lookup<std::vector<dns::Address>>(
+      h.host, [&h](dns::Resolver& r, dns::Resolver::HostCallback cb) { r.resolve_host(h.host, std::move(cb)); });
+  if (!addrs || addrs->empty()) {
+    std::fprintf(out, "%s: %s: %s\n", h.text.c_str(), h.host.c_str(), addrs ? "no addresses" : addrs.error().message().c_str());
+    return 1;
+  }
+  int problems = 0;
+  auto opts = send::smtp_options(setup, h, h.host, false);
+  for (const auto& a : *addrs) {
+    client::Endpoint ep = send::make_endpoint(a, h.effective_port());
+    event::Loop loop;
+    bool closed = false;
+    std::string banner, tls, err;
+    std::vector<std::string> ext;
+    bool authed = false;
+    {
+      client::Timeouts t;
+      t.connect = std::chrono::seconds(10);
+      client::SmtpOptions o = *opts;
+      o.timeouts.banner = o.timeouts.command = std::chrono::seconds(30);
+      client::SmtpConnection c(loop, ep, t, o, [] {}, [&closed] { closed = true; });
+      c.probe();
+      loop.run_until([&closed] { return closed; }, std::chrono::seconds(120));
+      banner = c.banner();
+      ext = c.extensions();
+      tls = c.tls_description();
+      err = closed ? c.error() : "no answer within 120s";
+      authed = c.authenticated();
+    }
+    const char* l = h.text.c_str();
+    std::fprintf(out, "%s: %s banner: %s\n", l, ep.text.c_str(), banner.empty() ? "(none)" : banner.c_str());
+    if (!ext.empty()) {
+      std::string e;
+      for (const auto& x : ext) e += (e.empty() ? "" : ", ") + x;
+      std::fprintf(out, "%s: %s extensions: %s\n", l, ep.text.c_str(), e.c_str());
+    }
+    std::fprintf(out, "%s: %s TLS: %s\n", l, ep.text.c_str(), tls.empty() ? "none" : tls.c_str());
+    if (!h.auth_user.empty())
+      std::fprintf(out, "%s: %s AUTH as %s: %s\n", l, ep.text.c_str(), h.auth_user.c_str(), authed ? "ok" : "not done");
+    if (!err.empty()) {
+      std::fprintf(out, "%s: %s problem: %s\n", l, ep.text.c_str(), err.c_str());
+      ++problems;
+    } else {
+      std::fprintf(out, "%s: %s ok\n", l, ep.text.c_str());
+    }
+  }
+  return problems;
+}
+
 }  // namespace
 
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
@@ -91,7 +148,25 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   }
   std::fprintf(out, "config: %s ok (hostname %s, spool %s)\n", cfg.path.c_str(), cfg.hostname.c_str(), cfg.queue_dir.c_str());
   int problems = 0;
-  for (const auto& h : cfg.smarthosts) {
+  // Secrets and TLS as nullq-send loads them (check may read the password_file too).
+  config::Config sc = cfg;
+  if (auto sec = config::load_secrets(sc); !sec.ok()) {
+    std::fprintf(out, "%s\n", sec.error().message().c_str());
+    ++problems;
+  }
+  std::vector<std::string> warnings;
+  auto setup = send::make_smtp_setup(sc, warnings);
+  for (const auto& w : warnings) std::fprintf(out, "warning: %s\n", w.c_str());
+  if (!setup.ok()) {
+    std::fprintf(out, "%s\n", setup.error().message().c_str());
+    ++problems;
+  }
+  for (const auto& h : sc.smarthosts) {
+    if (h.is_smtp()) {
+      if (!setup.ok() || (!h.auth_user.empty() && !h.password)) continue;  // said above
+      problems += check_smtp(*setup, h, out);
+      continue;
+    }
     if (h.protocol != config::Protocol::mx) {
       problems += check_host(h.text, h.host, h.effective_port(), out);
       continue;
@@ -103,20 +178,20 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
       ++problems;
       continue;
     }
-    int usable = 0;
+    if (mx->size() == 1 && (mx->front().host.empty() || mx->front().host == ".")) {
+      std::fprintf(out, "%s: null MX: the domain accepts no mail (RFC 7505)\n", h.text.c_str());
+      ++problems;
+      continue;
+    }
     for (const auto& x : *mx) {
       if (!dns::mxps_qmtp(x.preference)) {
-        std::fprintf(out, "%s: mx %s preference %u: SMTP only - nullq cannot deliver there\n", h.text.c_str(),
-                     x.host.c_str(), x.preference);
+        std::fprintf(out, "%s: mx %s preference %u: SMTP\n", h.text.c_str(), x.host.c_str(), x.preference);
+        problems += check_host(h.text, x.host, send::mx_smtp_port(), out);
         continue;
       }
-      ++usable;
-      std::fprintf(out, "%s: mx %s preference %u: QMTP (MXPS)\n", h.text.c_str(), x.host.c_str(), x.preference);
+      std::fprintf(out, "%s: mx %s preference %u: QMTP (MXPS), SMTP when QMTP cannot connect\n", h.text.c_str(),
+                   x.host.c_str(), x.preference);
       problems += check_host(h.text, x.host, dns::mxps_qmtp_port(), out);
-    }
-    if (usable == 0) {
-      std::fprintf(out, "%s: no exchanger speaks QMTP\n", h.text.c_str());
-      ++problems;
     }
   }
   if (problems == 0) std::fputs("nullq check: OK\n", out);

@@ -384,3 +384,38 @@ TEST(Smtp, LargeBodyStreamsIntact) {
 
 }  // namespace
 }  // namespace nullq::client::test
+
+namespace nullq::client::test {
+namespace {
+
+TEST(Smtp, ProbeLogsInAndQuitsWithoutMail) {
+  std::vector<std::string> seen;
+  FakeServer srv([&](Peer& p) {
+    SmtpPeer s(p);
+    if (!s.greet({"AUTH PLAIN", "SIZE 1000"})) return;
+    seen.push_back(s.line());
+    s.send("235 ok\r\n");
+    seen.push_back(s.line());
+    s.send("221 bye\r\n");
+  });
+  SmtpOptions o = opts();
+  o.starttls = StartTls::off;
+  o.allow_plaintext_auth = true;
+  o.auth_user = "u";
+  o.auth_password = std::make_shared<const std::string>("p");
+  Harness h(srv.endpoint(), o);
+  h.conn->probe();
+  ASSERT_TRUE(h.wait([&] { return h.closed == 1; }));
+  srv.join();
+  EXPECT_EQ(h.conn->error(), "");
+  EXPECT_TRUE(h.conn->authenticated());
+  EXPECT_EQ(h.conn->banner(), "220 fake.test ESMTP");
+  EXPECT_EQ(h.conn->extensions(), (std::vector<std::string>{"AUTH PLAIN", "SIZE 1000"}));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].rfind("AUTH PLAIN ", 0), 0u);
+  EXPECT_EQ(seen[1], "QUIT");
+  EXPECT_TRUE(h.outcomes.empty());
+}
+
+}  // namespace
+}  // namespace nullq::client::test
