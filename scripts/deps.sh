@@ -1,7 +1,8 @@
 # Sourced by the other scripts: installs with apt whatever nullq needs that is missing (Debian 12).
 # Safe to run again: it asks apt only when a package is missing.
 nullq_packages=(meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
-                libgtest-dev googletest binutils python3)
+                libgtest-dev googletest binutils python3
+                clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz (scripts/fuzz.sh)
 
 install_deps() {
   local missing=()
