@@ -4,6 +4,7 @@
 # minimal Debian root (debootstrap --variant=minbase) does not have it.
 nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
                 libgtest-dev googletest binutils python3 libssl-dev)
+nullq_packages+=(clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz (scripts/fuzz.sh)
 
 install_deps() {
   local missing=()

@@ -18,5 +18,7 @@ status=0
 meson test -C build-test --print-errorlogs --num-processes "$jobs" || status=1
 meson test -C build-san --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 || status=1
 bash tests/package/check_deb.sh || status=1   # the .deb builds and holds what it must
+# Every libFuzzer target (tests/fuzz) builds and survives a few seconds from its seed corpus.
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-5}" || status=1
 python3 scripts/test_summary.py build-test/meson-logs/testlog.junit.xml build-san/meson-logs/testlog.junit.xml
 exit $status

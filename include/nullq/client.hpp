@@ -54,6 +54,7 @@ struct Outcome {
   std::vector<proto::Reply> replies;     // one per recipient, same order
   bool connect_failed = false;           // the server was never reached
   std::string server;                    // "127.0.0.1:209" for logs
+  std::string warning;                   // printable; e.g. bytes the server sent after its answer
 };
 
 using DoneCallback = std::function<void(Outcome)>;

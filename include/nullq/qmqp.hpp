@@ -23,21 +23,29 @@ namespace nullq::proto::qmqp {
 Result<std::string> encode_request(std::string_view message, std::string_view sender,
                                    const std::vector<std::string>& recipients);
 
-// Reads the response netstring from a stream.
+// Reads the response netstring from a stream. The outcome never depends on how the bytes were split
+// into reads: a complete K/Z/D response is the server's verdict, and bytes after it (however they
+// arrive) only count as trailing bytes for a warning, never as a protocol error.
 class ResponseReader {
  public:
   enum class State { need_more, done, failed };
-  // Consumes bytes; extra bytes after the response are a protocol error.
   State feed(std::string_view in);
   // The stream ended (EOF): no complete response means failed.
   State finish();
+  State state() const { return state_; }
   const Reply& reply() const { return reply_; }
   const Error& error() const { return error_; }
+  // Bytes seen after a complete response, and the first of them (raw, up to max_trailing_sample).
+  std::size_t trailing() const { return trailing_; }
+  const std::string& trailing_sample() const { return trailing_sample_; }
+  static constexpr std::size_t max_trailing_sample = 64;
 
  private:
   netstring::Parser parser_{max_reply};
   State state_ = State::need_more;
   Reply reply_;
+  std::size_t trailing_ = 0;
+  std::string trailing_sample_;
   Error error_;
 };
 

@@ -1,7 +1,7 @@
 // reply.hpp — the K/Z/D verdict shared by QMQP and QMTP, and sanitising of server text.
 //
 // Purpose:   one representation of a server's answer for the delivery code, logs and bounces.
-// Trust:     server text is arbitrary bytes; sanitize() makes it one printable, capped line.
+// Trust:     server text is arbitrary bytes; sanitize() (= nullq::printable) makes it one printable, capped line.
 // Errors:    none.
 // Threading: pure functions.
 #pragma once
@@ -24,8 +24,8 @@ struct Reply {
 inline constexpr std::size_t max_reply = 64 * 1024;  // a larger reply is a protocol error
 inline constexpr std::size_t max_reply_text = 512;   // kept after sanitising
 
-// Printable ASCII only: control bytes and bytes >= 0x7f become '?', CR/LF/TAB become ' ',
-// trailing spaces trimmed, capped at `cap` bytes (with "..." when cut).
+// nullq::printable() (printable.hpp) under its older name: non-printable bytes become \xNN, capped at
+// `cap` bytes (with "..." when cut). One helper, so every place escapes alike.
 std::string sanitize(std::string_view text, std::size_t cap = max_reply_text);
 
 // Parses a reply netstring's payload: first byte K/Z/D, then text. Anything else is a protocol error

@@ -6,6 +6,7 @@
 
 #include "nullq/bounce.hpp"
 #include "nullq/envelope.hpp"
+#include "nullq/printable.hpp"
 
 namespace nullq::bounce {
 
@@ -34,16 +35,8 @@ std::string random_token() {
   return s;
 }
 
-// One printable line, no longer than max_line.
-std::string one_line(std::string_view text) {
-  std::string s;
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    s.push_back(u < 0x20 || u >= 0x7f ? ' ' : c);
-    if (s.size() >= max_line) break;
-  }
-  return s;
-}
+// One printable line (non-printable bytes as \xNN), no longer than max_line.
+std::string one_line(std::string_view text) { return printable(text, max_line); }
 
 // "#5.1.1" or "5.1.1" in a server text, else the default for the kind.
 std::string status_code(const Failure& f) {

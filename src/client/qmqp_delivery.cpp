@@ -4,6 +4,7 @@
 
 #include "nullq/client.hpp"
 #include "nullq/event.hpp"
+#include "nullq/printable.hpp"
 #include "nullq/qmqp.hpp"
 #include "session_util.hpp"
 #include "tcp_stream.hpp"
@@ -52,6 +53,11 @@ struct QmqpDelivery::Impl final : detail::TcpStream::Handler {
     o.server = endpoint.text;
     o.connect_failed = connect_failed;
     o.replies.assign(msg->recipients.size(), reply);
+    if (reader.state() == proto::qmqp::ResponseReader::State::done && reader.trailing() > 0) {
+      // The verdict stands however the bytes were split into reads; the extra bytes are reported.
+      o.warning = "qmqp: " + std::to_string(reader.trailing()) + " byte(s) after the response: " +
+                  printable(reader.trailing_sample(), 80);
+    }
     auto cb = std::move(on_done);
     on_done = nullptr;
     if (cb) cb(std::move(o));

@@ -7,6 +7,7 @@
 
 #include "nullq/client.hpp"
 #include "nullq/event.hpp"
+#include "nullq/printable.hpp"
 #include "nullq/qmtp.hpp"
 #include "session_util.hpp"
 #include "tcp_stream.hpp"
@@ -177,6 +178,11 @@ struct QmtpConnection::Impl final : detail::TcpStream::Handler {
       }
     }
     if (!st.ok()) {
+      // Answers complete before the bad bytes stand, however the reads were split; when nothing
+      // was left waiting, the bytes came after the last answer and only earn a warning.
+      if (in_flight.empty()) {
+        for (auto& d : list) d.second.warning = printable(st.error().message(), 200);
+      }
       fail_all("protocol error: " + st.error().message(), false, std::move(list));
       return;
     }

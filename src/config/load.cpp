@@ -13,6 +13,7 @@
 
 #include "nullq/config.hpp"
 #include "nullq/identity.hpp"
+#include "nullq/printable.hpp"
 #include "nullq_build_config.h"
 
 namespace nullq::config {
@@ -43,9 +44,11 @@ class Reader {
  public:
   explicit Reader(const std::string& name) : name_(name) {}
 
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+  // `what` quotes the file's keys and values: it goes out through printable(). `ours` is text of
+  // this file only (the em dash of a suggestion survives).
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& what, const std::string& ours = {}) const {
     int line = at.Mark().line;
-    throw Fail{name_ + (line >= 0 ? ":" + std::to_string(line + 1) : std::string()) + ": " + what};
+    throw Fail{printable(name_ + (line >= 0 ? ":" + std::to_string(line + 1) : std::string()) + ": " + what) + ours};
   }
 
   // Every key of `map` must be one of `known`; returns nothing, fails on the first stranger.
@@ -62,8 +65,8 @@ class Reader {
         if (d < best_d) best_d = d, best = k;
       }
       std::string full = where.empty() ? key : where + "." + key;
-      fail(kv.first, "unknown key '" + full + "'" +
-                         (best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?"));
+      fail(kv.first, "unknown key '" + full + "'",
+           best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?");
     }
   }
 
@@ -294,6 +297,10 @@ std::string fqdn() {
   return identity::canonical_hostname(name);
 }
 
+// Every error text leaves here through printable(): file names, keys and yaml-cpp's messages echo
+// bytes of the file, which must not reach a terminal or syslog raw.
+Error config_error(const std::string& text) { return Error::permanent(ErrorDomain::config, printable(text)); }
+
 }  // namespace
 
 std::string default_hostname(const std::string& mailname_path) {
@@ -315,12 +322,12 @@ Result<Config> parse_only(std::string_view yaml_text, const std::string& name) {
     YAML::Node root = YAML::Load(std::string(yaml_text));
     read_document(r, root, c);
   } catch (const Fail& f) {
-    return Error::permanent(ErrorDomain::config, f.text);
+    return Error::permanent(ErrorDomain::config, f.text);  // made printable by Reader::fail
   } catch (const YAML::Exception& e) {
     std::string where = name + (e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : std::string());
-    return Error::permanent(ErrorDomain::config, where + ": YAML syntax error: " + e.msg);
+    return config_error(where + ": YAML syntax error: " + e.msg);
   } catch (const std::exception& e) {
-    return Error::permanent(ErrorDomain::config, name + ": " + e.what());
+    return config_error(name + ": " + e.what());
   }
   return c;
 }
@@ -333,15 +340,15 @@ Result<Config> parse(std::string_view yaml_text, const std::string& name) {
 
 Result<Config> load(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error::permanent(ErrorDomain::config, "cannot read " + path + ": " + std::strerror(errno));
+  if (fd < 0) return config_error("cannot read " + path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Error::permanent(ErrorDomain::config, "cannot read " + path + ": not a regular file");
+    return config_error("cannot read " + path + ": not a regular file");
   }
   if (st.st_size > 1024 * 1024) {
     ::close(fd);
-    return Error::permanent(ErrorDomain::config, "cannot read " + path + ": larger than 1 MiB");
+    return config_error("cannot read " + path + ": larger than 1 MiB");
   }
   std::string text(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
@@ -351,7 +358,7 @@ Result<Config> load(const std::string& path) {
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;
       ::close(fd);
-      return Error::permanent(ErrorDomain::config, "cannot read " + path + ": " + std::strerror(err));
+      return config_error("cannot read " + path + ": " + std::strerror(err));
     }
     got += static_cast<std::size_t>(n);
   }

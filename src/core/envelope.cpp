@@ -22,8 +22,12 @@ Result<std::int64_t> parse_int(std::string_view text, const char* what) {
   std::int64_t v = 0;
   bool neg = !text.empty() && text[0] == '-';
   std::string_view digits = neg ? text.substr(1) : text;
-  if (digits.empty() || digits.size() > 18 || (digits.size() > 1 && digits[0] == '0'))
+  // One spelling per number (the file re-encodes to the same bytes): digits only after the one
+  // optional '-' (from_chars would take a second '-'), no leading zero, no "-0".
+  if (digits.empty() || digits.size() > 18 || (digits.size() > 1 && digits[0] == '0') || (neg && digits == "0"))
     return bad(std::string("queue file: bad number in ") + what);
+  for (char c : digits)
+    if (c < '0' || c > '9') return bad(std::string("queue file: bad number in ") + what);
   auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
   if (r.ec != std::errc() || r.ptr != digits.data() + digits.size())
     return bad(std::string("queue file: bad number in ") + what);

@@ -2,14 +2,14 @@
 #include <algorithm>
 
 #include "nullq/msg.hpp"
+#include "nullq/printable.hpp"
 
 namespace nullq::msg {
 
 namespace {
 
 Error bad(std::string_view text, const std::string& why) {
-  std::string shown;
-  for (char c : text.substr(0, 200)) shown.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+  std::string shown = printable(text, 200);
   return Error::permanent(ErrorDomain::format, "bad address '" + shown + "': " + why);
 }
 

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "nullq/msg.hpp"
+#include "nullq/printable.hpp"
 
 namespace nullq::msg {
 
@@ -145,7 +146,7 @@ Result<Prepared> prepare(const Parsed& parsed, const Context& ctx) {
       }
       if (iequals(n, "To") || iequals(n, "Cc") || iequals(n, "Bcc")) {
         if (auto s = add_recipients(h.value, ctx, out.recipients); !s)
-          return Error::permanent(ErrorDomain::format, h.name + ": " + s.error().detail);
+          return Error::permanent(ErrorDomain::format, printable(h.name, 80) + ": " + s.error().detail);
       }
     }
   }

@@ -19,13 +19,14 @@ Result<std::string> encode_request(std::string_view message, std::string_view se
 }
 
 ResponseReader::State ResponseReader::feed(std::string_view in) {
-  if (state_ != State::need_more) {
-    if (state_ == State::done && !in.empty()) {
-      state_ = State::failed;
-      error_ = Error::temporary(ErrorDomain::protocol, "qmqp: bytes after the response");
-    }
+  if (state_ == State::done) {
+    // The verdict stands; what follows it is only reported.
+    trailing_ += in.size();
+    std::size_t room = max_trailing_sample - trailing_sample_.size();
+    trailing_sample_.append(in.substr(0, room));
     return state_;
   }
+  if (state_ == State::failed) return state_;
   std::size_t used = parser_.feed(in);
   if (parser_.failed()) {
     state_ = State::failed;

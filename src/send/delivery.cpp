@@ -7,27 +7,11 @@
 #include <cerrno>
 
 #include "flusher_impl.hpp"
+#include "nullq/printable.hpp"
 
 namespace nullq::send {
 
 namespace {
-
-// One printable line for the queue file's L record.
-std::string one_line(std::string_view text, std::size_t cap) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (out.size() >= cap) break;
-    if (c == '\r' || c == '\n' || c == '\t') {
-      out += ' ';
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += '?';
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
 
 Priority priority_for(char result) {
   switch (result) {
@@ -186,6 +170,9 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     return;
   }
   breaker_->record_connected(t.endpoint.text);
+  if (!o.warning.empty()) {
+    log_line(Priority::warning, "id=" + a.entry.id + " addr=" + t.endpoint.text + " warning: " + printable(o.warning));
+  }
   for (const auto& g : group_replies(o.replies)) {
     log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), g.count, g.text, ms);
   }
@@ -312,7 +299,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     bool suppressed = false;
     if (report(a, std::move(failures), false, suppressed)) {
       retire(a.entry, suppressed, diag);
-      log_line(Priority::warning, "id=" + a.entry.id + " expired: " + one_line(diag, 512));
+      log_line(Priority::warning, "id=" + a.entry.id + " expired: " + printable(diag));
       ++summary_.bounced;
       done(tag);
       return;
@@ -323,7 +310,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
   spool::Loaded upd;
   upd.envelope = a.envelope;
   upd.envelope.recipients = std::move(remaining);
-  upd.envelope.last_error = one_line(last_error, envelope::max_error_text);
+  upd.envelope.last_error = printable(last_error, envelope::max_error_text);
   if (cfg_.delay_warning.count() > 0 && !upd.envelope.warned && age >= cfg_.delay_warning.count()) {
     std::vector<bounce::Failure> failures;
     for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, ""});

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "nullq/printable.hpp"
+
 namespace nullq::send {
 namespace {
 
@@ -78,26 +80,15 @@ void log_line(Priority p, std::string_view line) {
 }
 
 std::string quote_text(std::string_view text, std::size_t cap) {
+  // printable() escapes every non-printable byte; a '"' inside would end the token early, so it is
+  // escaped the same way (\x22).
+  std::string p = printable(text, cap);
   std::string out;
-  out.reserve(std::min(text.size(), cap) + 8);
+  out.reserve(p.size() + 8);
   out += '"';
-  std::size_t n = 0;
-  for (unsigned char c : text) {
-    if (n == cap) {
-      out += "...";
-      break;
-    }
-    ++n;
-    if (c == '\r' || c == '\n' || c == '\t') {
-      out += ' ';
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += '?';
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else {
-      out += static_cast<char>(c);
-    }
+  for (char c : p) {
+    if (c == '"') out += "\\x22";
+    else out += c;
   }
   out += '"';
   return out;

@@ -36,8 +36,8 @@ void log_line(Priority p, std::string_view line);
 // The exact bytes written to stderr for `line` with this sink (no trailing newline handling).
 std::string render_for_stderr(LogSink sink, Priority p, std::string_view line);
 
-// Printable ASCII only (other bytes '?', CR/LF/TAB ' '), '"' and '\' escaped with '\', capped at
-// `cap` input bytes ("..." appended when cut), surrounded by double quotes.
+// nullq::printable() (other bytes \xNN), '"' escaped as \x22, capped near `cap` bytes ("..." appended
+// when cut), surrounded by double quotes: one token that cannot hold a quote, a newline or a control.
 inline constexpr std::size_t max_log_text = 512;
 std::string quote_text(std::string_view text, std::size_t cap = max_log_text);
 

@@ -195,6 +195,7 @@ void FakeServer::answer(int fd, const std::string& payload, Fault f) {
     }
     return;
   }
+  if (f == Fault::junk_after_answer) wire += "junk after the answer\r\n";
   send_all(fd, wire);
 }
 

@@ -28,6 +28,7 @@ enum class Fault {
   oversize,           // answer a 100 KiB netstring
   drip,               // answer one byte every few milliseconds
   early_reply,        // QMQP: answer D after the first bytes, half-close, drain
+  junk_after_answer,  // answer, and in the same write "junk after the answer\r\n"
 };
 
 class FakeServer {

@@ -123,6 +123,68 @@ TEST_F(Send, QmqpAcceptedMessageIsRemoved) {
   EXPECT_TRUE(contains(r.err, "proto=qmqp rcpts=1 result=K")) << r.err;
 }
 
+// A complete K is the server's verdict even when bytes follow it in the same write: delivered
+// exactly once, the extra bytes logged as a warning (they used to turn the K into a retried Z).
+TEST_F(Send, BytesAfterTheAnswerInTheSameWriteStillCountAsDelivered) {
+  for (Proto p : {Proto::qmqp, Proto::qmtp}) {
+    FakeServer srv(p);
+    srv.set_fault(Fault::junk_after_answer);
+    srv.set_replier([](const Received& r) { return std::vector<std::string>(r.rcpts.size(), "Kok fault server"); });
+    s.write_config({srv.url()});
+    s.inject("alice@example.org", {"bob@example.org"}, kBody);
+    RunResult r = s.once();
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(s.queued().empty()) << r.err;
+    EXPECT_TRUE(contains(r.err, "rcpts=1 result=K text=\"ok fault server\"")) << r.err;
+    // QMQP reads to the end of its one answer; one small write arrives in one read on loopback.
+    if (p == Proto::qmqp) {
+      EXPECT_TRUE(contains(r.err, " warning: qmqp: 23 byte(s) after the response: junk after the answer\\x0d\\x0a"))
+          << r.err;
+    }
+    EXPECT_FALSE(contains(r.err, "result=Z")) << r.err;
+    // Run again: nothing is sent twice.
+    RunResult again = s.once();
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_EQ(srv.count(), 1u);
+  }
+}
+
+// A server text with an escape sequence and a carriage return reaches the log, the queue file's
+// last error and the bounce report escaped (\xNN), never raw.
+TEST_F(Send, ServerTextWithControlBytesIsEscapedInLogQueueFileAndBounce) {
+  const std::string evil = "no\x1b[2J\rthanks";
+  const std::string shown = "no\\x1b[2J\\x0dthanks";
+  {
+    FakeServer srv(Proto::qmtp);
+    srv.set_replier([&](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Z" + evil); });
+    s.write_config({srv.url()});
+    s.inject("alice@example.org", {"bob@example.org"}, kBody);
+    RunResult r = s.once();
+    EXPECT_EQ(r.status, 75) << r.err;
+    EXPECT_TRUE(contains(r.err, "result=Z text=\"" + shown + "\"")) << r.err;
+    EXPECT_FALSE(contains(r.err, "\x1b")) << r.err;
+    auto q = s.queued();
+    ASSERT_EQ(q.size(), 1u);
+    std::string file = read_file(s.spool + "/queue/" + q[0]);
+    EXPECT_TRUE(contains(file, "L" + std::to_string(shown.size()) + ":" + shown + ",\n")) << file;
+    EXPECT_FALSE(contains(file, "\x1b"));
+    ASSERT_EQ(::unlink((s.spool + "/queue/" + q[0]).c_str()), 0);
+  }
+  FakeServer srv(Proto::qmtp);
+  srv.set_replier([&](const Received& m) {
+    return std::vector<std::string>(m.rcpts.size(), m.sender.empty() ? "Kbounce taken" : "D" + evil);
+  });
+  s.write_config({srv.url()});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(srv.count(), 2u) << r.err;
+  const std::string bounce = srv.received()[1].message;
+  EXPECT_TRUE(contains(bounce, "Diagnostic-Code: X-QMTP; " + shown + "\n")) << bounce;
+  EXPECT_FALSE(contains(bounce, "\x1b")) << bounce;
+  EXPECT_FALSE(contains(bounce, "\r")) << bounce;
+}
+
 TEST_F(Send, QuietOnceAndSendmailDashQPrintNothingWhenAllIsWell) {
   // What cron runs: any output would be mailed every time. The attempts still go to the log.
   FakeServer srv(Proto::qmtp);

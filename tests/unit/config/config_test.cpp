@@ -283,4 +283,32 @@ TEST_F(TempDir, DefaultPathHonoursEnvironment) {
   ::unsetenv("NULLQ_CONFIG");
 }
 
+// Bytes of the file that reach an error line are escaped (\xNN), never echoed raw.
+bool printable_line(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+TEST(Config, BinaryGarbageGivesAnEscapedErrorLine) {
+  std::string e = err(std::string("smarthosts: [qmtp://x]\nhostname: \"a\\\x1f\"\n"));
+  EXPECT_EQ(e, "nullq.yaml:2: YAML syntax error: unknown escape character: \\x1f");
+  std::string junk;
+  for (int i = 0; i < 256; ++i) junk.push_back(static_cast<char>((i * 37 + 11) & 0xff));
+  EXPECT_TRUE(printable_line(err(junk))) << err(junk);
+}
+
+TEST(Config, KeysAndValuesWithControlBytesAreEscaped) {
+  EXPECT_EQ(err("smarthosts: [qmtp://x]\n\"\x1b[2Jsmarthost\": 1\n"),
+            "nullq.yaml:2: unknown key '\\x1b[2Jsmarthost'");
+  EXPECT_EQ(err("smarthosts: [qmtp://x]\nlog:\n  level: \"debug\\r\\x1b[1A\"\n"),
+            "nullq.yaml:3: 'log.level' must be error, warning, info or debug, not 'debug\\x0d\\x1b[1A'");
+}
+
+TEST_F(TempDir, FileNameWithControlBytesIsEscaped) {
+  auto c = load(dir_ + "/evil\r\x1b[1A.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().detail, "cannot read " + dir_ + "/evil\\x0d\\x1b[1A.yaml: No such file or directory");
+}
+
 }  // namespace

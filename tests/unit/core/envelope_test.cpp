@@ -78,6 +78,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"bad_number", "NQ1\nF0:,\nT3:a@b,\nQ2:1x,\n\n", "bad number"},
                       Bad{"huge_number", "NQ1\nF0:,\nT3:a@b,\nQ20:99999999999999999999,\n\n", "bad number"},
                       Bad{"bad_netstring", "NQ1\nF01:a,\n\n", "leading zero"},
+                      // Found by tests/fuzz/envelope_fuzz (tests/data/fuzz/envelope/): read as 95338653.
+                      Bad{"double_minus", "NQ1\nF0:,\nT3:a@b,\nQ10:--95338653,\n\n", "bad number"},
+                      Bad{"minus_zero", "NQ1\nF0:,\nT3:a@b,\nQ2:-0,\n\n", "bad number"},
+                      Bad{"minus_in_uid", "NQ1\nF0:,\nT3:a@b,\nQ1:1,\nU3:1-2,\n\n", "bad number"},
                       Bad{"oversize_address", "NQ1\nF5000:", "exceeds limit"}),
     [](const auto& info) { return std::string(info.param.name); });
 

@@ -33,13 +33,13 @@ TEST(Log, NoServerReached) {
 }
 
 TEST(Log, ServerTextIsSanitisedAndQuotedUnambiguously) {
-  EXPECT_EQ(quote_text("a\r\nb\tc"), "\"a  b c\"");
-  EXPECT_EQ(quote_text(std::string("x\0y\x7f\xff", 5)), "\"x?y??\"");
-  EXPECT_EQ(quote_text("say \"hi\" \\o/"), "\"say \\\"hi\\\" \\\\o/\"");
+  EXPECT_EQ(quote_text("a\r\nb\tc"), "\"a\\x0d\\x0ab\\x09c\"");
+  EXPECT_EQ(quote_text(std::string("x\0y\x7f\xff\x1b", 6)), "\"x\\x00y\\x7f\\xff\\x1b\"");
+  EXPECT_EQ(quote_text("say \"hi\" \\o/"), "\"say \\x22hi\\x22 \\o/\"");
   EXPECT_EQ(quote_text("result=K fake=1"), "\"result=K fake=1\"");
   std::string long_text(2000, 'a');
   std::string q = quote_text(long_text);
-  EXPECT_EQ(q.size(), 1 + max_log_text + 3 + 1);
+  EXPECT_EQ(q.size(), 1 + max_log_text + 1);
   EXPECT_EQ(q.substr(q.size() - 4), "...\"");
   // A forged log line inside server text stays inside the quotes on the same line.
   Attempt a;
@@ -48,7 +48,7 @@ TEST(Log, ServerTextIsSanitisedAndQuotedUnambiguously) {
   a.text = "ok\nid=evil result=K";
   std::string line = format_attempt(a);
   EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_NE(line.find("text=\"ok id=evil result=K\""), std::string::npos);
+  EXPECT_NE(line.find("text=\"ok\\x0aid=evil result=K\""), std::string::npos) << line;
 }
 
 TEST(Log, SinkChoice) {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz, clang, ASan+UBSan) in build-fuzz and runs each for
+# SECONDS (default 10), one after the other, from its seed corpus (copied, so the repository's
+# corpus stays small) and with its dictionary. Prints execs and crashes per target; exits 1 if any
+# target crashed or did not build. Crash inputs are kept in build-fuzz/fuzz-out/<target>/; one
+# that shows a real defect goes to tests/data/fuzz/<target>/, which the test suite replays.
+#   bash scripts/fuzz.sh [SECONDS] [TARGET...]
+#   FUZZ_RUNS=N bash scripts/fuzz.sh 0 TARGET   # run N executions instead of a time
+set -uo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+shift || true
+build=${FUZZ_BUILD_DIR:-build-fuzz}
+jobs=${FUZZ_JOBS:-$(nproc)}
+
+if [ ! -f "$build/build.ninja" ]; then
+  rm -rf "$build"
+  CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Dbuildtype=plain -Doptimization=1 >/dev/null || exit 1
+fi
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  for f in tests/fuzz/*_fuzz.cpp; do n=$(basename "$f" _fuzz.cpp); names+=("$n"); done
+fi
+targets=()
+for n in "${names[@]}"; do targets+=("tests/fuzz/${n}_fuzz"); done
+# Only the parser libraries and the targets: not the programs.
+ninja -C "$build" -j "$jobs" "${targets[@]}" >/dev/null || { ninja -C "$build" -j 1 "${targets[@]}" | tail -20; exit 1; }
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+status=0
+printf '%-14s %12s %8s %8s\n' target execs crashes seconds
+for n in "${names[@]}"; do
+  out="$build/fuzz-out/$n"
+  mkdir -p "$out/corpus"
+  cp -n tests/fuzz/corpus/"$n"/* "$out/corpus/" 2>/dev/null || true
+  args=(-max_len=4096 -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/")
+  [ -f "tests/fuzz/$n.dict" ] && args+=(-dict="tests/fuzz/$n.dict")
+  if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); else args+=(-max_total_time="$seconds"); fi
+  start=$(date +%s)
+  touch "$out/.start"  # crash files of earlier runs are not counted again
+  "$build/tests/fuzz/${n}_fuzz" "${args[@]}" "$out/corpus" >"$out/log" 2>&1
+  rc=$?
+  took=$(( $(date +%s) - start ))
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
+  crashes=$(find "$out" -maxdepth 1 -newer "$out/.start" \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+  if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi
+  printf '%-14s %12s %8s %8s\n' "$n" "${execs:-?}" "$crashes" "$took"
+  if [ "$crashes" -ne 0 ]; then
+    status=1
+    grep -m5 -E 'ERROR|invariant failed|runtime error' "$out/log" | sed 's/^/    /'
+  fi
+done
+exit $status
