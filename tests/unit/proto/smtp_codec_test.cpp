@@ -64,7 +64,7 @@ TEST(SmtpReply, HostileTextIsSanitisedInText) {
   auto r = parse_all(std::string("451 4.3.0 bad\x01\x7f\xff text\r\n"), 3, ok);
   ASSERT_TRUE(ok);
   ASSERT_EQ(r.size(), 1u);
-  EXPECT_EQ(r[0].text(), "451 4.3.0 bad??? text");
+  EXPECT_EQ(r[0].text(), "451 4.3.0 bad\\x01\\x7f\\xff text");
   EXPECT_EQ(r[0].verdict(), Verdict::temporary);
 }
 
