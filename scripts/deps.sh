@@ -5,6 +5,7 @@
 nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
                 libgtest-dev googletest binutils python3 libssl-dev)
 nullq_packages+=(clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz (scripts/fuzz.sh)
+nullq_packages+=(ccache)  # meson uses it when present: a second run of the test command rebuilds little
 
 install_deps() {
   local missing=()

@@ -22,9 +22,18 @@
 namespace nullq::fuzz {
 
 // Every byte is printable ASCII: what error texts and sanitised server texts must be.
+// The one exception is the em dash of nullq's own "— did you mean" (outside text is escaped as
+// \xNN, so a raw byte >= 0x80 can only come from nullq's own words).
 inline bool all_printable(std::string_view s) {
-  for (unsigned char c : s)
+  constexpr std::string_view em_dash = "\xe2\x80\x94";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, em_dash.size(), em_dash) == 0) {
+      i += em_dash.size() - 1;
+      continue;
+    }
+    unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c >= 0x7f) return false;
+  }
   return true;
 }
 
