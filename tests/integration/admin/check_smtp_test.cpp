@@ -1,0 +1,118 @@
+// `nullq check` against an SMTP smart host: the real nullq program against the test smart host
+// (testhost::Server in-process, STARTTLS with a certificate from the test CA, AUTH against its
+// credentials) on 127.0.0.1. A check is a session without mail: nothing is ever recorded.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+
+#include "nullq/testcerts.hpp"
+#include "nullq/testhost.hpp"
+#include "process.hpp"
+
+using nullq::testing::program;
+using nullq::testing::run;
+using nullq::testing::RunOptions;
+using nullq::testing::TempDir;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
+
+std::size_t count_lines_with(const std::string& text, const std::string& p) {
+  std::size_t n = 0, pos = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    n += text.substr(pos, eol - pos).find(p) != std::string::npos;
+    pos = eol + 1;
+  }
+  return n;
+}
+
+class CheckSmtp : public ::testing::Test {
+ protected:
+  const std::string password = "c0rrect-h0rse";
+  TempDir tmp_;
+  nullq::testhost::CertFiles certs_;
+  std::unique_ptr<nullq::testhost::Server> host_;
+  std::string secret_;
+
+  void SetUp() override {
+    ASSERT_EQ(::mkdir((tmp_ / "certs").c_str(), 0700), 0);
+    auto c = nullq::testhost::make_certs(tmp_ / "certs");
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    certs_ = *c;
+    nullq::testhost::Options o;
+    o.qmtp = o.qmqp = false;
+    o.smtp = true;
+    o.caps.starttls = true;
+    o.caps.auth = true;
+    o.credentials["relayuser"] = password;
+    o.cert_file = certs_.server_cert;
+    o.key_file = certs_.server_key;
+    auto h = nullq::testhost::Server::start(std::move(o));
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    host_ = std::move(h).value();
+    secret_ = tmp_ / "relay.secret";
+  }
+  nullq::testing::Run check(const std::string& pass) {
+    tmp_.write("relay.secret", pass + "\n");
+    EXPECT_EQ(::chmod(secret_.c_str(), 0600), 0);
+    tmp_.write("nullq.yaml", "hostname: box.example.org\nsmarthosts:\n  - {url: 'smtp://127.0.0.1:" +
+                                 std::to_string(host_->smtp_port()) + "', starttls: required, tls: {ca_file: " +
+                                 certs_.ca_cert + "}, auth: {user: relayuser, password_file: " + secret_ +
+                                 "}}\nqueue:\n  dir: " + (tmp_ / "spool") + "\n");
+    RunOptions o;
+    o.env = {{"NULLQ_CONFIG", tmp_ / "nullq.yaml"}};
+    return run({program("nullq"), "check"}, o);
+  }
+};
+
+TEST_F(CheckSmtp, ShowsBannerExtensionsTlsCertificateAndAuth) {
+  auto r = check(password);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  const std::string port = std::to_string(host_->smtp_port());
+  const std::string line = "smtp://127.0.0.1:" + port + ": 127.0.0.1:" + port + " ";
+  EXPECT_TRUE(contains(r.out, line + "banner: 220 testhost ESMTP\n")) << r.out;
+  // The extensions of the EHLO after STARTTLS (STARTTLS itself is no longer offered there).
+  EXPECT_TRUE(contains(r.out, line + "extensions: PIPELINING, 8BITMIME, AUTH PLAIN LOGIN, ENHANCEDSTATUSCODES\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, line + "TLS: TLSv1.3 ")) << r.out;
+  EXPECT_TRUE(contains(r.out, ", certificate verified; subject CN=localhost,O=nullq test; issuer CN=nullq test CA")) << r.out;
+  EXPECT_TRUE(contains(r.out, line + "AUTH as relayuser: ok\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, line + "ok\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "nullq check: OK")) << r.out;
+  EXPECT_FALSE(contains(r.out + r.err, password));
+  ASSERT_TRUE(host_->wait_for_closed(1, std::chrono::seconds(10)));
+  EXPECT_TRUE(host_->received().empty()) << "a check sends no mail";
+  auto conns = host_->smtp_connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_TRUE(conns[0].tls);
+  EXPECT_EQ(conns[0].auth_user, "relayuser");
+  for (const auto& c : conns[0].commands) EXPECT_NE(c, "MAIL");
+  EXPECT_TRUE(conns[0].quit);
+}
+
+TEST_F(CheckSmtp, WrongPasswordIsOneLineAndNonZeroExit) {
+  auto r = check("not-the-password");
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_EQ(count_lines_with(r.out, "the server rejected the user name or password"), 1u) << r.out;
+  const std::string port = std::to_string(host_->smtp_port());
+  EXPECT_TRUE(contains(r.out, "smtp://127.0.0.1:" + port + ": 127.0.0.1:" + port +
+                                  " problem: authentication failed: the server rejected the user name or password "
+                                  "(535 5.7.8 authentication failed); check auth.user and the password_file\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "AUTH as relayuser: not done\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "nullq check: 1 problem(s)")) << r.out;
+  EXPECT_FALSE(contains(r.out + r.err, "not-the-password")) << r.out;
+  ASSERT_TRUE(host_->wait_for_closed(1, std::chrono::seconds(10)));
+  EXPECT_TRUE(host_->received().empty());
+  auto conns = host_->smtp_connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].auth_attempts, 1u);
+  EXPECT_TRUE(conns[0].auth_user.empty());
+  for (const auto& c : conns[0].commands) EXPECT_NE(c, "MAIL");
+}
+
+}  // namespace
