@@ -4,6 +4,9 @@
 # (lintian, the unit's sandbox, an install in a fresh Debian 12 root) and builds and checks the rpm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache (installed by deps.sh) keyed on paths relative to this checkout, so that another clone of
+# the project (CI's) reuses what this machine compiled before.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 . scripts/deps.sh
 install_deps
 
