@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -90,6 +91,19 @@ Run run(const std::vector<std::string>& argv, const RunOptions& opt) {
   ::waitpid(pid, &status, 0);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+std::string why_others_cannot_run_programs() {
+  for (const char* dir : {"/", "/tmp"}) {
+    struct stat st {};
+    if (::stat(dir, &st) != 0) return std::string("cannot stat ") + dir;
+    if (!(st.st_mode & S_IXOTH)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return std::string(dir) + " has mode " + mode + ": no other user can reach a program here";
+    }
+  }
+  return "";
 }
 
 std::string program(const std::string& name) {

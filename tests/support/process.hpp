@@ -40,6 +40,19 @@ Run run(const std::vector<std::string>& argv, const RunOptions& opt = {});
 // $NULLQ_BIN_DIR/<name>
 std::string program(const std::string& name);
 
+// Why no program can run as another user here ("" when one can): every path starts at "/", so a
+// root directory without search permission for others (a chroot unpacked from a tarball of a 0700
+// directory) stops such a program before it starts, wherever its copy sits.
+std::string why_others_cannot_run_programs();
+
+// For the tests that run programs as another user (RunOptions::user): skip, saying why, where no
+// program could run that way. Use in a test body or SetUp().
+#define NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS()                                         \
+  do {                                                                                      \
+    if (std::string why_ = ::nullq::testing::why_others_cannot_run_programs(); !why_.empty()) \
+      GTEST_SKIP() << why_;                                                                 \
+  } while (0)
+
 // A temporary directory removed with everything in it when the object goes.
 class TempDir {
  public:

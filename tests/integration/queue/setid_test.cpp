@@ -28,6 +28,7 @@ class SetIdQueue : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "setting up a set-id program needs root";
+    NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS();
     struct statvfs vfs {};
     ASSERT_EQ(::statvfs(dir_.path().c_str(), &vfs), 0);
     if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << dir_.path() << " is mounted nosuid";

@@ -72,6 +72,7 @@ class Owned : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+    NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS();
     accounts(true);
     nullq::testing::lay_out_spool_as_packaged(spool_dir, owner_uid, owner_gid, drop_gid);
     if (HasFatalFailure()) return;

@@ -465,6 +465,7 @@ TEST_F(Send, OnceByAUserWithoutAccessToTheSpoolSaysWhoMayFlush) {
   // `sendmail -q` by an ordinary user runs nullq-send --once against a spool it cannot open. Needs
   // root to drop to nobody (root itself is never refused).
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the flusher as another user";
+  NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS();
   write_file(s.config, "smarthosts:\n  - qmtp://127.0.0.1:" + std::to_string(closed_port()) + "\nqueue:\n  dir: " +
                            s.spool + "\n");
   std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
