@@ -5,7 +5,8 @@
 # target crashed or did not build. Crash inputs are kept in build-fuzz/fuzz-out/<target>/; one
 # that shows a real defect goes to tests/data/fuzz/<target>/, which the test suite replays.
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
-#   FUZZ_RUNS=N bash scripts/fuzz.sh 0 TARGET   # run N executions instead of a time
+#   FUZZ_RUNS=N bash scripts/fuzz.sh 0 TARGET   # run N executions, however long they take
+#   FUZZ_RUNS=10000000 bash scripts/fuzz.sh 1800  # each target until 10 M executions or 30 min
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -36,7 +37,8 @@ for n in "${names[@]}"; do
   cp -n tests/fuzz/corpus/"$n"/* "$out/corpus/" 2>/dev/null || true
   args=(-max_len=4096 -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/")
   [ -f "tests/fuzz/$n.dict" ] && args+=(-dict="tests/fuzz/$n.dict")
-  if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); else args+=(-max_total_time="$seconds"); fi
+  [ -n "${FUZZ_RUNS:-}" ] && args+=(-runs="$FUZZ_RUNS")
+  [ "$seconds" -gt 0 ] && args+=(-max_total_time="$seconds")
   start=$(date +%s)
   touch "$out/.start"  # crash files of earlier runs are not counted again
   "$build/tests/fuzz/${n}_fuzz" "${args[@]}" "$out/corpus" >"$out/log" 2>&1

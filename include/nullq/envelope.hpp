@@ -64,7 +64,13 @@ struct Envelope {
 };
 
 // No NUL, CR or LF; not longer than max_address; recipients must be non-empty. Sender may be empty.
+// What every address in a queue file satisfies: decode() checks it.
 Status validate_address(std::string_view addr, bool is_sender);
+// validate_address, and no other control character (0x01-0x1f, 0x7f) either: what the sender and
+// recipients of a new message must satisfy (sendmail's arguments and headers, -bs, nullq-queue's
+// drop framing). No server would take such an address; the caller hears so now, not in a bounce.
+// decode() keeps to validate_address, so that a file queued before this check is still delivered.
+Status validate_new_address(std::string_view addr, bool is_sender);
 
 // The queue file's envelope part, from "NQ1\n" through the blank line.
 std::string encode(const Envelope& env);

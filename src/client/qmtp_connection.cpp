@@ -34,15 +34,14 @@ struct QmtpConnection::Impl final : detail::TcpStream::Handler {
         on_idle(std::move(idle)),
         on_closed(std::move(closed)),
         stream(loop, *this, t),
-        post_timer(loop, [this] { run_posted(); }) {}
+        deferred(loop) {}
 
   Endpoint endpoint;
   unsigned max_in_flight;
   std::function<void()> on_idle;
   std::function<void()> on_closed;
   detail::TcpStream stream;
-  event::Timer post_timer;  // runs callbacks that must not run inside the caller's submit()/finish()
-  std::vector<std::function<void()>> posted;
+  detail::Deferred deferred;  // callbacks that must not run inside the caller's submit()/finish()
   std::shared_ptr<int> life = std::make_shared<int>(0);  // expires when the Impl is destroyed
 
   State state = State::idle;
@@ -54,20 +53,7 @@ struct QmtpConnection::Impl final : detail::TcpStream::Handler {
 
   bool usable() const { return state != State::closed && !finishing && !eof && !stream.write_failed(); }
 
-  void post(std::function<void()> fn) {
-    posted.push_back(std::move(fn));
-    post_timer.start(0ms);
-  }
-
-  void run_posted() {
-    std::weak_ptr<int> token = life;
-    auto list = std::move(posted);
-    posted.clear();
-    for (auto& fn : list) {
-      fn();
-      if (token.expired()) return;
-    }
-  }
+  void post(std::function<void()> fn) { deferred.post(std::move(fn)); }
 
   Outcome outcome_for(Package& p, const std::string& why, bool connect_failed) const {
     Outcome o;

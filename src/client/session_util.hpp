@@ -1,15 +1,22 @@
-// session_util.hpp — texts shared by the QMTP and QMQP sessions (private to src/client).
+// session_util.hpp — what the QMTP, QMQP and SMTP sessions share (private to src/client).
 //
-// Purpose:   one wording for every temporary failure a session reports (listed in client.hpp).
+// Purpose:   one wording for every temporary failure a session reports (listed in client.hpp), and
+//            the queue of callbacks a session defers to the next loop turn.
 // Trust:     none; libuv error names only.
 // Errors:    none.
-// Threading: pure functions.
+// Threading: the loop's thread.
 #pragma once
 
 #include <uv.h>
 
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "nullq/event.hpp"
 #include "nullq/reply.hpp"
 
 namespace nullq::client::detail {
@@ -32,5 +39,33 @@ inline constexpr const char* text_io_timeout = "timed out waiting for the server
 inline constexpr const char* text_session_timeout = "session time limit reached";
 
 inline proto::Reply temporary(std::string text) { return proto::Reply{proto::Verdict::temporary, std::move(text)}; }
+
+// Callbacks that must not run inside the caller's own submit()/finish(): post() queues them and a
+// zero timer runs them, in order, on the next loop turn. A callback may destroy the session that owns
+// this queue (and so the queue): the rest of that turn's callbacks are then dropped.
+class Deferred {
+ public:
+  explicit Deferred(uv_loop_s* loop) : timer_(loop, [this] { run(); }) {}
+
+  void post(std::function<void()> fn) {
+    posted_.push_back(std::move(fn));
+    timer_.start(std::chrono::milliseconds{0});
+  }
+
+ private:
+  void run() {
+    std::weak_ptr<int> token = alive_;
+    auto list = std::move(posted_);
+    posted_.clear();
+    for (auto& fn : list) {
+      fn();
+      if (token.expired()) return;
+    }
+  }
+
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with this queue
+  std::vector<std::function<void()>> posted_;
+  event::Timer timer_;
+};
 
 }  // namespace nullq::client::detail

@@ -58,15 +58,14 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
         on_idle(std::move(idle)),
         on_closed(std::move(closed)),
         stream(loop, *this, t),
-        post_timer(loop, [this] { run_posted(); }) {}
+        deferred(loop) {}
 
   Endpoint endpoint;
   SmtpOptions opts;
   std::function<void()> on_idle;
   std::function<void()> on_closed;
   detail::TcpStream stream;
-  event::Timer post_timer;
-  std::vector<std::function<void()>> posted;
+  detail::Deferred deferred;  // callbacks that must not run inside the caller's submit()/finish()
   std::shared_ptr<int> life = std::make_shared<int>(0);
 
   State state = State::idle;
@@ -87,20 +86,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   bool usable() const { return state != State::closed && !finishing && !stream.write_failed(); }
   bool busy() const { return txn.has_value(); }
 
-  void post(std::function<void()> fn) {
-    posted.push_back(std::move(fn));
-    post_timer.start(0ms);
-  }
-
-  void run_posted() {
-    std::weak_ptr<int> token = life;
-    auto list = std::move(posted);
-    posted.clear();
-    for (auto& fn : list) {
-      fn();
-      if (token.expired()) return;
-    }
-  }
+  void post(std::function<void()> fn) { deferred.post(std::move(fn)); }
 
   // ---- writing ----
   void put(const std::string& bytes) {

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "nullq/netstring.hpp"
+#include "nullq/printable.hpp"
 
 namespace nullq::envelope {
 
@@ -42,6 +43,15 @@ Status validate_address(std::string_view addr, bool is_sender) {
   for (char c : addr) {
     if (c == '\0') return bad("address contains a NUL byte");
     if (c == '\r' || c == '\n') return bad("address contains a line break");
+  }
+  return {};
+}
+
+Status validate_new_address(std::string_view addr, bool is_sender) {
+  if (auto s = validate_address(addr, is_sender); !s) return s;
+  for (char c : addr) {
+    if ((c > 0 && c < 0x20) || c == 0x7f)
+      return bad("address contains a control character (" + printable(std::string_view(&c, 1)) + ")");
   }
   return {};
 }
@@ -137,10 +147,10 @@ Result<Envelope> decode_drop(std::string_view outer_payload) {
   if (items->size() < 2) return bad("drop: no recipients");
   if (items->size() - 1 > max_recipients) return bad("drop: too many recipients");
   Envelope env;
-  if (auto s = validate_address((*items)[0], true); !s) return bad("bad sender: " + s.error().detail);
+  if (auto s = validate_new_address((*items)[0], true); !s) return bad("bad sender: " + s.error().detail);
   env.sender = std::string((*items)[0]);
   for (std::size_t i = 1; i < items->size(); ++i) {
-    if (auto s = validate_address((*items)[i], false); !s) return bad("bad recipient: " + s.error().detail);
+    if (auto s = validate_new_address((*items)[i], false); !s) return bad("bad recipient: " + s.error().detail);
     env.recipients.emplace_back((*items)[i]);
   }
   return env;

@@ -94,7 +94,8 @@ void Flusher::next_host(std::uint64_t tag) {
   }
   const config::SmartHost& h = router_->hosts()[a.host_index];
   a.host_text = h.text;
-  a.proto = h.protocol == config::Protocol::qmqp ? "qmqp" : h.is_smtp() ? "smtp" : "qmtp";
+  // Until a route names a server: an mx:// host's exchangers take QMTP or SMTP each.
+  a.proto = h.is_smtp() ? "smtp" : config::to_string(h.protocol);
   router_->route(a.host_index, now_ms(),
                  [this, tag](std::shared_ptr<const Route> r) { on_route(tag, std::move(r)); });
 }

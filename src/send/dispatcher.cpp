@@ -1,23 +1,29 @@
 // Connection pools per server address (see include/nullq/send/dispatcher.hpp).
 #include "nullq/send/dispatcher.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include "nullq/send/breaker.hpp"
 
 namespace nullq::send {
 
-struct Dispatcher::QmtpConn {
-  std::unique_ptr<client::QmtpConnection> conn;
+// A reusable connection in a pool: QMTP (pipelined) or SMTP (one message at a time).
+template <class Conn>
+struct Dispatcher::Session {
+  std::unique_ptr<Conn> conn;
   bool closed = false;     // on_closed ran: safe to destroy in pump()
-  bool finishing = false;  // finish() called: takes no more packages
+  bool finishing = false;  // finish() called: takes no more messages
 };
 
-struct Dispatcher::SmtpConn {
-  std::unique_ptr<client::SmtpConnection> conn;
-  bool closed = false;
-  bool finishing = false;
-};
+namespace {
+
+// Whether a live connection refuses another message for now. A QMTP connection takes packages up to
+// its pipeline bound (submit() refuses past it); an SMTP connection carries one message at a time.
+bool busy(const client::QmtpConnection&) { return false; }
+bool busy(const client::SmtpConnection& c) { return c.busy(); }
+
+}  // namespace
 
 struct Dispatcher::QmqpRun {
   std::unique_ptr<client::QmqpDelivery> delivery;
@@ -28,11 +34,11 @@ struct Dispatcher::Pool {
   Target target;
   Limits limits;
   std::deque<Job> waiting;
-  std::vector<std::unique_ptr<QmtpConn>> conns;
-  std::vector<std::unique_ptr<SmtpConn>> smtp;
+  std::vector<std::unique_ptr<Session<client::QmtpConnection>>> qmtp;
+  std::vector<std::unique_ptr<Session<client::SmtpConnection>>> smtp;
   std::vector<std::unique_ptr<QmqpRun>> runs;
 
-  bool empty() const { return waiting.empty() && conns.empty() && smtp.empty() && runs.empty(); }
+  bool empty() const { return waiting.empty() && qmtp.empty() && smtp.empty() && runs.empty(); }
 };
 
 Dispatcher::Dispatcher(uv_loop_s* loop, Breaker& breaker, std::function<void()> request_pump)
@@ -82,32 +88,57 @@ void Dispatcher::pump(std::int64_t now_ms) {
   }
 }
 
+template <class Conn, class Open>
+void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn>>>& sessions, Open open) {
+  auto live = [](const Session<Conn>& c) { return !c.finishing && !c.closed && c.conn->usable(); };
+  while (!p.waiting.empty()) {
+    Job& j = p.waiting.front();
+    bool taken = false;
+    for (auto& c : sessions) {
+      // A copy of the callback: submit() takes it by value even when it refuses the job.
+      if (live(*c) && !busy(*c->conn) && c->conn->submit(j.msg, j.on_done)) {
+        taken = true;
+        break;
+      }
+    }
+    if (taken) {
+      p.waiting.pop_front();
+      continue;
+    }
+    auto live_count = static_cast<std::size_t>(
+        std::count_if(sessions.begin(), sessions.end(), [&](const auto& c) { return live(*c); }));
+    if (live_count >= p.limits.connections || open_ >= global_) break;
+    auto c = std::make_unique<Session<Conn>>();
+    Session<Conn>* raw = c.get();
+    c->conn = open([this] { request_pump_(); },
+                   [this, raw] {
+                     raw->closed = true;
+                     request_pump_();
+                   });
+    sessions.push_back(std::move(c));
+    ++open_;
+    ++opened_;
+    if (!raw->conn->submit(j.msg, j.on_done)) break;  // a new connection takes one
+    p.waiting.pop_front();
+  }
+  if (p.waiting.empty()) {
+    // Nothing more for this server now. QMTP half-closes, so that servers which answer only when
+    // they next read (qmail-qmtpd) flush their answers; an idle SMTP connection says QUIT (RFC 5321
+    // §4.1.1.10). A later message opens a new connection.
+    for (auto& c : sessions) {
+      if (!c->finishing && !c->closed && !busy(*c->conn)) {
+        c->finishing = true;
+        c->conn->finish();
+      }
+    }
+  }
+}
+
 void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
   // Reap sessions that are over. Their callbacks have all run.
-  for (auto it = p.conns.begin(); it != p.conns.end();) {
-    if ((*it)->closed) {
-      it = p.conns.erase(it);
-      --open_;
-    } else {
-      ++it;
-    }
-  }
-  for (auto it = p.smtp.begin(); it != p.smtp.end();) {
-    if ((*it)->closed) {
-      it = p.smtp.erase(it);
-      --open_;
-    } else {
-      ++it;
-    }
-  }
-  for (auto it = p.runs.begin(); it != p.runs.end();) {
-    if ((*it)->done) {
-      it = p.runs.erase(it);
-      --open_;
-    } else {
-      ++it;
-    }
-  }
+  open_ -= std::erase_if(p.qmtp, [](const auto& c) { return c->closed; });
+  open_ -= std::erase_if(p.smtp, [](const auto& c) { return c->closed; });
+  open_ -= std::erase_if(p.runs, [](const auto& r) { return r->done; });
 
   // The address refused a connection recently: fail queued jobs over to their next address.
   if (!p.waiting.empty() && !breaker_.allowed(p.target.endpoint.text, now_ms)) {
@@ -126,55 +157,19 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
   }
 
   if (p.target.wire == Wire::smtp) {
-    pump_smtp(p);
+    pump_sessions(p, p.smtp, [&](std::function<void()> idle, std::function<void()> closed) {
+      return std::make_unique<client::SmtpConnection>(loop_, p.target.endpoint, timeouts_,
+                                                      p.target.smtp ? *p.target.smtp : client::SmtpOptions{},
+                                                      std::move(idle), std::move(closed));
+    });
     return;
   }
-
   if (p.target.wire == Wire::qmtp) {
-    while (!p.waiting.empty()) {
-      bool taken = false;
-      for (auto& c : p.conns) {
-        if (c->finishing || c->closed || !c->conn->usable()) continue;
-        Job& j = p.waiting.front();
-        // A copy of the callback: submit() takes it by value even when it refuses the job.
-        if (c->conn->submit(j.msg, j.on_done)) {
-          p.waiting.pop_front();
-          taken = true;
-          break;
-        }
-      }
-      if (taken) continue;
-      std::size_t live = 0;
-      for (auto& c : p.conns) {
-        if (!c->finishing && !c->closed && c->conn->usable()) ++live;
-      }
-      if (live >= p.limits.connections || open_ >= global_) break;
-      auto c = std::make_unique<QmtpConn>();
-      QmtpConn* raw = c.get();
-      c->conn = std::make_unique<client::QmtpConnection>(
-          loop_, p.target.endpoint, timeouts_, p.limits.pipeline ? p.limits.pipeline : 1,
-          [this]() { request_pump_(); },
-          [this, raw]() {
-            raw->closed = true;
-            request_pump_();
-          });
-      p.conns.push_back(std::move(c));
-      ++open_;
-      ++opened_;
-      Job& j = p.waiting.front();
-      if (!raw->conn->submit(j.msg, j.on_done)) break;  // a new connection takes one
-      p.waiting.pop_front();
-    }
-    if (p.waiting.empty()) {
-      // Nothing more to send here now: half-close, so that servers which answer only when they
-      // next read (qmail-qmtpd) flush their answers. A later message opens a new connection.
-      for (auto& c : p.conns) {
-        if (!c->finishing && !c->closed) {
-          c->finishing = true;
-          c->conn->finish();
-        }
-      }
-    }
+    pump_sessions(p, p.qmtp, [&](std::function<void()> idle, std::function<void()> closed) {
+      return std::make_unique<client::QmtpConnection>(loop_, p.target.endpoint, timeouts_,
+                                                      p.limits.pipeline ? p.limits.pipeline : 1,
+                                                      std::move(idle), std::move(closed));
+    });
     return;
   }
 
@@ -193,51 +188,6 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
           done(std::move(o));
           request_pump_();
         });
-  }
-}
-
-void Dispatcher::pump_smtp(Pool& p) {
-  while (!p.waiting.empty()) {
-    bool taken = false;
-    for (auto& c : p.smtp) {
-      if (c->finishing || c->closed || !c->conn->usable() || c->conn->busy()) continue;
-      Job& j = p.waiting.front();
-      if (c->conn->submit(j.msg, j.on_done)) {
-        p.waiting.pop_front();
-        taken = true;
-        break;
-      }
-    }
-    if (taken) continue;
-    std::size_t live = 0;
-    for (auto& c : p.smtp) {
-      if (!c->finishing && !c->closed && c->conn->usable()) ++live;
-    }
-    if (live >= p.limits.connections || open_ >= global_) break;
-    auto c = std::make_unique<SmtpConn>();
-    SmtpConn* raw = c.get();
-    c->conn = std::make_unique<client::SmtpConnection>(
-        loop_, p.target.endpoint, timeouts_, p.target.smtp ? *p.target.smtp : client::SmtpOptions{},
-        [this]() { request_pump_(); },
-        [this, raw]() {
-          raw->closed = true;
-          request_pump_();
-        });
-    p.smtp.push_back(std::move(c));
-    ++open_;
-    ++opened_;
-    Job& j = p.waiting.front();
-    if (!raw->conn->submit(j.msg, j.on_done)) break;
-    p.waiting.pop_front();
-  }
-  if (p.waiting.empty()) {
-    // Nothing more for this server now: idle connections say QUIT (RFC 5321 §4.1.1.10).
-    for (auto& c : p.smtp) {
-      if (!c->finishing && !c->closed && !c->conn->busy()) {
-        c->finishing = true;
-        c->conn->finish();
-      }
-    }
   }
 }
 

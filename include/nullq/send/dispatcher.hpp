@@ -59,7 +59,7 @@ class Dispatcher {
   std::size_t open_sessions() const { return open_; }
   std::size_t queued_jobs() const;
   bool idle() const { return open_ == 0 && queued_jobs() == 0 && incoming_.empty(); }
-  // Connections opened so far (QMTP connections + QMQP deliveries), for tests and status.
+  // Connections opened so far (QMTP and SMTP connections, QMQP deliveries), for tests and status.
   std::uint64_t sessions_opened() const { return opened_; }
 
  private:
@@ -67,8 +67,8 @@ class Dispatcher {
     std::shared_ptr<const client::Message> msg;
     client::DoneCallback on_done;
   };
-  struct QmtpConn;
-  struct SmtpConn;
+  template <class Conn>
+  struct Session;
   struct QmqpRun;
   struct Pool;
   struct Incoming {
@@ -79,7 +79,10 @@ class Dispatcher {
 
   Pool& pool_for(const Target& t, Limits limits);
   void pump_pool(Pool& p, std::int64_t now_ms);
-  void pump_smtp(Pool& p);
+  // Offers waiting jobs to the pool's live QMTP or SMTP connections, opening new ones with `open`
+  // under the per-address and global bounds; once nothing waits, idle connections are finished.
+  template <class Conn, class Open>
+  void pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn>>>& sessions, Open open);
 
   uv_loop_s* loop_;
   Breaker& breaker_;

@@ -120,8 +120,8 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
   auto prepared = msg::prepare(msg::split_message(message), ctx);
   if (!prepared) return refuse(prepared.error().domain == ErrorDomain::usage ? 64 : 65, prepared.error().detail);
   for (const auto& r : prepared->recipients)
-    if (auto s = envelope::validate_address(r, false); !s) return refuse(65, "bad recipient: " + s.error().detail);
-  if (auto s = envelope::validate_address(prepared->sender, true); !s)
+    if (auto s = envelope::validate_new_address(r, false); !s) return refuse(65, "bad recipient: " + s.error().detail);
+  if (auto s = envelope::validate_new_address(prepared->sender, true); !s)
     return refuse(65, "bad sender: " + s.error().detail);
 
   std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients);

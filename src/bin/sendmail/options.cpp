@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "nullq/printable.hpp"
+
 namespace nullq::sendmail {
 
 namespace {
@@ -97,7 +99,7 @@ Result<Options> parse(const std::string& program, const std::vector<std::string>
             case 's': o.mode = Mode::smtp; break;
             case 'p': o.mode = Mode::list; break;
             case 'i': o.mode = Mode::aliases; break;
-            default: return usage(std::string("mode -b") + mode + " is not supported (use -bm, -bs, -bp or -bi)");
+            default: return usage("mode -b" + printable(std::string_view(&mode, 1)) + " is not supported (use -bm, -bs, -bp or -bi)");
           }
           break;
         }
@@ -107,7 +109,7 @@ Result<Options> parse(const std::string& program, const std::vector<std::string>
           j = a.size();
           break;
         default:
-          return usage(std::string("unknown option -") + c);
+          return usage("unknown option -" + printable(std::string_view(&c, 1)));
       }
     }
   }

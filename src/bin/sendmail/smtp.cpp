@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "inject.hpp"
+#include "nullq/envelope.hpp"
 
 namespace nullq::sendmail {
 
@@ -97,6 +98,10 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         if (error("501 5.5.4 syntax: MAIL FROM:<address>")) break;
         continue;
       }
+      if (auto s = envelope::validate_new_address(from, true); !s) {
+        if (error("553 5.1.7 bad sender: " + s.error().detail)) break;
+        continue;
+      }
       have_from = true;
       say("250 2.1.0 ok");
     } else if (starts_with_ci(line, "RCPT TO:")) {
@@ -107,6 +112,10 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
       }
       if (!path_arg(line.substr(5), r) || r.empty()) {
         if (error("501 5.5.4 syntax: RCPT TO:<address>")) break;
+        continue;
+      }
+      if (auto s = envelope::validate_new_address(r, false); !s) {
+        if (error("553 5.1.3 bad recipient: " + s.error().detail)) break;
         continue;
       }
       rcpts.push_back(r);

@@ -71,65 +71,17 @@ bool split(const std::string& s, std::vector<std::string>& items) {
 
 std::string ns(const std::string& s) { return std::to_string(s.size()) + ":" + s + ","; }
 
-void send_all(int fd, const std::string& s) {
-  std::size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
-}
-
 }  // namespace
 
-FakeServer::FakeServer(Proto p, const std::string& ip, std::uint16_t port) : proto_(p), ip_(ip) {
-  const bool v6 = ip.find(':') != std::string::npos;
-  listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_storage ss{};
-  socklen_t slen;
-  if (v6) {
-    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-    sa->sin6_family = AF_INET6;
-    ::inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
-    sa->sin6_port = htons(port);
-    slen = sizeof *sa;
-  } else {
-    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    ::inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
-    sa->sin_port = htons(port);
-    slen = sizeof *sa;
-  }
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), slen) != 0 || ::listen(listen_fd_, 128) != 0) {
-    ::close(listen_fd_);
-    throw std::runtime_error("fake server: bind/listen failed on " + ip);
-  }
-  socklen_t len = sizeof ss;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+FakeServer::FakeServer(Proto p, const std::string& ip, std::uint16_t port)
+    : proto_(p), listener_(ip, port, 2000) {
   replier_ = [](const Received& r) { return std::vector<std::string>(r.rcpts.size(), "Kok thanks"); };
-  acceptor_ = std::thread([this] { accept_loop(); });
+  listener_.start([this](int fd) { serve(fd); });
 }
 
-FakeServer::~FakeServer() {
-  stop_ = true;
-  ::shutdown(listen_fd_, SHUT_RDWR);
-  acceptor_.join();
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-    workers.swap(workers_);
-  }
-  for (auto& t : workers) t.join();
-  ::close(listen_fd_);
-}
+FakeServer::~FakeServer() { listener_.stop(); }
 
-std::string FakeServer::url() const {
-  const bool v6 = ip_.find(':') != std::string::npos;
-  return std::string(proto_ == Proto::qmtp ? "qmtp" : "qmqp") + "://" + (v6 ? "[" + ip_ + "]" : ip_) + ":" +
-         std::to_string(port_);
-}
+std::string FakeServer::url() const { return listener_.url(proto_ == Proto::qmtp ? "qmtp" : "qmqp"); }
 
 void FakeServer::set_replier(Replier r) {
   std::lock_guard<std::mutex> g(mu_);
@@ -149,27 +101,6 @@ std::vector<Received> FakeServer::received() {
 std::size_t FakeServer::count() {
   std::lock_guard<std::mutex> g(mu_);
   return received_.size();
-}
-
-void FakeServer::accept_loop() {
-  while (!stop_) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    if (stop_) {
-      ::close(fd);
-      break;
-    }
-    ++connections_;
-    std::lock_guard<std::mutex> g(mu_);
-    if (workers_.size() > 2000) {  // bounded: a runaway client cannot exhaust the test
-      ::close(fd);
-      continue;
-    }
-    open_fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
-  }
 }
 
 std::vector<std::string> FakeServer::replies_for(const Received& r) {
@@ -215,9 +146,6 @@ void FakeServer::serve(int fd) {
     serve_qmqp(fd, f);
   }
   --concurrent_;
-  std::lock_guard<std::mutex> g(mu_);
-  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
-  ::close(fd);
 }
 
 bool FakeServer::serve_qmtp(int fd, Fault f) {
@@ -228,7 +156,7 @@ bool FakeServer::serve_qmtp(int fd, Fault f) {
     }
     return false;
   }
-  while (!stop_) {
+  while (!listener_.stopping()) {
     Received r;
     std::string msg, rcpts;
     if (!rd.netstring(msg)) return true;  // EOF between packages: the client is done
@@ -238,7 +166,7 @@ bool FakeServer::serve_qmtp(int fd, Fault f) {
     if (!rd.netstring(r.sender) || !rd.netstring(rcpts) || !split(rcpts, r.rcpts)) return false;
     auto replies = replies_for(r);
     if (f == Fault::hang) {
-      while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      while (!listener_.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       return false;
     }
     for (std::size_t i = 0; i < r.rcpts.size(); ++i) {
@@ -267,7 +195,7 @@ void FakeServer::serve_qmqp(int fd, Fault f) {
     }
     send_all(fd, ns("Dmessage too big for this test server (#5.3.4)"));
     ::shutdown(fd, SHUT_WR);
-    while (!stop_ && rd.byte(c)) {
+    while (!listener_.stopping() && rd.byte(c)) {
     }
     return;
   }
@@ -281,7 +209,7 @@ void FakeServer::serve_qmqp(int fd, Fault f) {
   r.rcpts.assign(items.begin() + 2, items.end());
   auto replies = replies_for(r);
   if (f == Fault::hang) {
-    while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (!listener_.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return;
   }
   answer(fd, replies.empty() ? "Kok" : replies[0], f);

@@ -7,8 +7,9 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "listener.hpp"
 
 namespace nullq::send::it {
 
@@ -41,18 +42,17 @@ class FakeServer {
   FakeServer(const FakeServer&) = delete;
   FakeServer& operator=(const FakeServer&) = delete;
 
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return listener_.port(); }
   std::string url() const;  // "qmtp://127.0.0.1:PORT" or "qmtp://[::1]:PORT"
 
   void set_replier(Replier r);
   void set_fault(Fault f);
   std::vector<Received> received();
   std::size_t count();
-  std::size_t connections() const { return connections_; }
+  std::size_t connections() const { return listener_.connections(); }
   std::size_t max_concurrent() const { return max_concurrent_; }
 
  private:
-  void accept_loop();
   void serve(int fd);
   bool serve_qmtp(int fd, Fault f);
   void serve_qmqp(int fd, Fault f);
@@ -60,20 +60,13 @@ class FakeServer {
   void answer(int fd, const std::string& payload, Fault f);
 
   Proto proto_;
-  std::string ip_;
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
   std::mutex mu_;
-  std::vector<std::thread> workers_;
-  std::vector<int> open_fds_;
   std::vector<Received> received_;
   Replier replier_;
   Fault fault_ = Fault::none;
-  std::atomic<std::size_t> connections_{0};
   std::atomic<std::size_t> concurrent_{0};
   std::atomic<std::size_t> max_concurrent_{0};
+  Listener listener_;  // last: built after the state its threads use
 };
 
 }  // namespace nullq::send::it

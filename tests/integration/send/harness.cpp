@@ -2,8 +2,11 @@
 
 #include "process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,6 +162,44 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::size_t count_of(const std::string& s, const std::string& part) {
+  std::size_t n = 0;
+  for (std::size_t i = s.find(part); i != std::string::npos; i = s.find(part, i + 1)) ++n;
+  return n;
+}
+
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+std::vector<std::string> pending_rcpts(const std::string& file) {
+  std::string text = read_file(file);
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos || eol == pos) break;
+    if (text[pos] == 'T') {
+      std::size_t colon = text.find(':', pos);
+      std::size_t len = std::stoul(text.substr(pos + 1, colon - pos - 1));
+      out.push_back(text.substr(colon + 1, len));
+      eol = text.find('\n', colon + 1 + len);
+    }
+    pos = eol + 1;
+  }
+  return out;
 }
 
 namespace {

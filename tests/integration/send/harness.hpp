@@ -5,6 +5,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,6 +32,13 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);
 // Regular files in `dir` (names only, sorted); empty when the directory does not exist.
 std::vector<std::string> list_dir(const std::string& dir);
+
+bool contains(const std::string& s, const std::string& part);
+std::size_t count_of(const std::string& s, const std::string& part);  // occurrences, overlapping too
+// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+std::uint16_t closed_port();
+// Recipients still pending in a queue file (its T records; the envelope ends at a blank line).
+std::vector<std::string> pending_rcpts(const std::string& file);
 
 struct RunResult {
   int status = -1;       // exit status, or 128 + signal

@@ -16,20 +16,8 @@ namespace {
 
 const std::string kBody = "From: alice@example.org\nSubject: mx\n\nHello over MX.\n";
 
-bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
-
 std::uint16_t no_smtp_port() {
-  static const std::uint16_t port = [] {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    socklen_t len = sizeof sa;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    ::close(fd);
-    return ntohs(sa.sin_port);
-  }();
+  static const std::uint16_t port = closed_port();
   return port;
 }
 

@@ -31,25 +31,6 @@ constexpr uid_t nobody = 65534;
 const std::string owner_name = NULLQ_TEST_USER;
 const std::string spool_dir = NULLQ_TEST_SPOOL_DIR;
 
-bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
-std::size_t count_of(const std::string& s, const std::string& p) {
-  std::size_t n = 0;
-  for (std::size_t i = s.find(p); i != std::string::npos; i = s.find(p, i + 1)) ++n;
-  return n;
-}
-
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
-
 struct Owner {
   uid_t uid = 0;
   gid_t gid = 0;

@@ -26,44 +26,6 @@ bool starts_with(const std::string& s, const std::string& p) { return s.compare(
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
-bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
-std::size_t count_of(const std::string& s, const std::string& p) {
-  std::size_t n = 0;
-  for (std::size_t i = s.find(p); i != std::string::npos; i = s.find(p, i + 1)) ++n;
-  return n;
-}
-
-// A port on 127.0.0.1 that nothing listens on (bound, then closed).
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
-
-// Recipients still pending in a queue file (its T records).
-std::vector<std::string> pending_rcpts(const std::string& file) {
-  std::string text = read_file(file);
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos || eol == pos) break;  // blank line ends the envelope
-    if (text[pos] == 'T') {
-      std::size_t colon = text.find(':', pos);
-      std::size_t len = std::stoul(text.substr(pos + 1, colon - pos - 1));
-      out.push_back(text.substr(colon + 1, len));
-      eol = text.find('\n', colon + 1 + len);
-    }
-    pos = eol + 1;
-  }
-  return out;
-}
 
 struct Name {
   std::string id;

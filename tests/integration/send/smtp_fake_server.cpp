@@ -40,15 +40,6 @@ class LineReader {
   std::string buf_;
 };
 
-void send_all(int fd, const std::string& s) {
-  std::size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
-}
-
 std::string between(const std::string& s, char open, char close) {
   auto a = s.find(open);
   auto b = s.find(close, a == std::string::npos ? 0 : a);
@@ -83,52 +74,11 @@ std::string b64decode(const std::string& in) {
 
 }  // namespace
 
-SmtpFakeServer::SmtpFakeServer(const std::string& ip, std::uint16_t port) : ip_(ip) {
-  const bool v6 = ip.find(':') != std::string::npos;
-  listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_storage ss{};
-  socklen_t slen;
-  if (v6) {
-    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-    sa->sin6_family = AF_INET6;
-    ::inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
-    sa->sin6_port = htons(port);
-    slen = sizeof *sa;
-  } else {
-    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-    sa->sin_family = AF_INET;
-    ::inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
-    sa->sin_port = htons(port);
-    slen = sizeof *sa;
-  }
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), slen) != 0 || ::listen(listen_fd_, 128) != 0) {
-    ::close(listen_fd_);
-    throw std::runtime_error("smtp fake server: bind/listen failed on " + ip);
-  }
-  socklen_t len = sizeof ss;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  acceptor_ = std::thread([this] { accept_loop(); });
+SmtpFakeServer::SmtpFakeServer(const std::string& ip, std::uint16_t port) : listener_(ip, port, 200) {
+  listener_.start([this](int fd) { serve(fd); });
 }
 
-SmtpFakeServer::~SmtpFakeServer() {
-  stop_ = true;
-  ::shutdown(listen_fd_, SHUT_RDWR);
-  acceptor_.join();
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-    workers.swap(workers_);
-  }
-  for (auto& t : workers) t.join();
-  ::close(listen_fd_);
-}
-
-std::string SmtpFakeServer::url() const {
-  const bool v6 = ip_.find(':') != std::string::npos;
-  return "smtp://" + (v6 ? "[" + ip_ + "]" : ip_) + ":" + std::to_string(port_);
-}
+SmtpFakeServer::~SmtpFakeServer() { listener_.stop(); }
 
 std::vector<SmtpTxn> SmtpFakeServer::transactions() {
   std::lock_guard<std::mutex> g(mu_);
@@ -138,27 +88,6 @@ std::vector<SmtpTxn> SmtpFakeServer::transactions() {
 std::vector<std::string> SmtpFakeServer::commands() {
   std::lock_guard<std::mutex> g(mu_);
   return commands_;
-}
-
-void SmtpFakeServer::accept_loop() {
-  while (!stop_) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    if (stop_) {
-      ::close(fd);
-      break;
-    }
-    ++connections_;
-    std::lock_guard<std::mutex> g(mu_);
-    if (workers_.size() > 200) {
-      ::close(fd);
-      continue;
-    }
-    open_fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
-  }
 }
 
 void SmtpFakeServer::serve(int fd) {
@@ -228,10 +157,6 @@ void SmtpFakeServer::serve(int fd) {
       send_all(fd, "502 5.5.2 what\r\n");
     }
   }
-  std::lock_guard<std::mutex> g(mu_);
-  ::close(fd);
-  for (auto& f : open_fds_)
-    if (f == fd) f = -1;
 }
 
 }  // namespace nullq::send::it

@@ -2,13 +2,13 @@
 // integration tests (blocking sockets, one thread per connection, every read bounded).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "listener.hpp"
 
 namespace nullq::send::it {
 
@@ -29,8 +29,8 @@ class SmtpFakeServer {
   SmtpFakeServer(const SmtpFakeServer&) = delete;
   SmtpFakeServer& operator=(const SmtpFakeServer&) = delete;
 
-  std::uint16_t port() const { return port_; }
-  std::string url() const;  // "smtp://127.0.0.1:PORT"
+  std::uint16_t port() const { return listener_.port(); }
+  std::string url() const { return listener_.url("smtp"); }  // "smtp://127.0.0.1:PORT"
 
   // Set before the client connects.
   std::vector<std::string> extensions{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
@@ -41,23 +41,15 @@ class SmtpFakeServer {
 
   std::vector<SmtpTxn> transactions();
   std::vector<std::string> commands();  // every command line, in order, over every connection
-  std::size_t connections() const { return connections_; }
+  std::size_t connections() const { return listener_.connections(); }
 
  private:
-  void accept_loop();
   void serve(int fd);
 
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::string ip_;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
   std::mutex mu_;
-  std::vector<std::thread> workers_;
-  std::vector<int> open_fds_;
   std::vector<SmtpTxn> txns_;
   std::vector<std::string> commands_;
-  std::atomic<std::size_t> connections_{0};
+  Listener listener_;  // last: built after the state its threads use
 };
 
 }  // namespace nullq::send::it

@@ -19,27 +19,6 @@ using namespace std::chrono_literals;
 // LF endings and a line starting with "." (dot-stuffed on the wire, CRLF only).
 const std::string kBody = "From: alice@example.org\nSubject: testhost\n\n.a line with a leading dot\nHello.\n";
 
-bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
-
-// Recipients still pending in a queue file (its T records; the envelope ends at a blank line).
-std::vector<std::string> pending_rcpts(const std::string& file) {
-  std::string text = read_file(file);
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos || eol == pos) break;
-    if (text[pos] == 'T') {
-      std::size_t colon = text.find(':', pos);
-      std::size_t len = std::stoul(text.substr(pos + 1, colon - pos - 1));
-      out.push_back(text.substr(colon + 1, len));
-      eol = text.find('\n', colon + 1 + len);
-    }
-    pos = eol + 1;
-  }
-  return out;
-}
-
 std::size_t count(const std::vector<std::string>& v, const std::string& x) {
   std::size_t n = 0;
   for (const auto& s : v) n += s == x;

@@ -17,8 +17,6 @@
 namespace nullq::send::it {
 namespace {
 
-bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
-
 // Runs argv with stderr on a new pseudo-terminal (stdin and stdout /dev/null); returns what it
 // wrote there, and its exit status in `status`. Bounded: killed after 30 s.
 std::string run_at_terminal(const std::vector<std::string>& argv, int& status) {

@@ -187,6 +187,20 @@ TEST_F(Sendmail, SmtpLongDataLinesArriveWholeAndOversizeOnesAreRefused) {
   EXPECT_EQ(queued().size(), 1u) << "nothing more was queued";
 }
 
+TEST_F(Sendmail, SmtpRefusesControlCharactersInAddressesAndGoesOn) {
+  auto r = sendmail({"-bs"}, "HELO x\r\nMAIL FROM:<a\x1b@x.org>\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b\x7f@y.org>\r\n"
+                             "RCPT TO:<c@y.org>\r\nDATA\r\nSubject: ok\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\r\n553 5.1.7 bad sender: address contains a control character (\\x1b)\r\n250 2.1.0 ok\r\n"
+                       "553 5.1.3 bad recipient: address contains a control character (\\x7f)\r\n250 2.1.5 ok\r\n"),
+            std::string::npos)
+      << r.out;
+  auto q = queued();
+  ASSERT_EQ(q.size(), 1u) << r.out;
+  EXPECT_EQ(q[0].env.sender, "a@x.org");
+  EXPECT_EQ(q[0].env.recipients, (std::vector<std::string>{"c@y.org"}));
+}
+
 TEST_F(Sendmail, SmtpEofInsideDataQueuesNothing) {
   auto r = sendmail({"-bs"}, "HELO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\nSubject: cut\r\n");
   EXPECT_EQ(r.code, 0);
@@ -236,6 +250,8 @@ TEST_P(BadInput, ClearErrorAndNothingQueued) {
 INSTANTIATE_TEST_SUITE_P(
     Table, BadInput,
     ::testing::Values(Bad{"unknown_flag", {"-Y"}, plain, 64, "sendmail: unknown option -Y"},
+                      Bad{"escape_flag", {"-\x1b"}, plain, 64, "sendmail: unknown option -\\x1b\n"},
+                      Bad{"carriage_return_mode", {"-b\r"}, plain, 64, "mode -b\\x0d is not supported"},
                       Bad{"missing_value", {"-i", "-f"}, plain, 64, "option -f needs a sender address"},
                       Bad{"bad_mode", {"-bd"}, plain, 64, "mode -bd is not supported"},
                       Bad{"no_recipients", {"-i"}, plain, 64, "no recipients given"},
@@ -243,6 +259,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"bad_address", {"-i", "Name <a@b"}, plain, 65, "bad address 'Name <a@b': unbalanced <"},
                       Bad{"bad_header_address", {"-t"}, "To: <<x@y>\n\nbody\n", 65, "To: bad address"},
                       Bad{"newline_in_sender", {"-f", "a\nb@x", "r@y.org"}, plain, 65, "line break"},
+                      Bad{"escape_in_recipient", {"-i", "a\x1b@y.org"}, plain, 65,
+                          "sendmail: bad recipient: address contains a control character (\\x1b)\n"},
+                      Bad{"bell_in_header_address", {"-t"}, "To: <b\x07@y.org>\n\nbody\n", 65,
+                          "bad recipient: address contains a control character (\\x07)"},
+                      Bad{"delete_in_sender", {"-f", "a\x7f@x.org", "r@y.org"}, plain, 65,
+                          "bad sender: address contains a control character (\\x7f)"},
                       Bad{"oversize", {"-i", "a@y.org"}, "Subject: big\n\n" + std::string(200000, 'x') + "\n", 65,
                           "message exceeds maximum size of 100000 bytes"}),
     [](const auto& info) { return std::string(info.param.name); });

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "nullq/netstring.hpp"
 
 using nullq::envelope::Envelope;
@@ -104,4 +106,39 @@ TEST(Drop, RejectsBadFraming) {
   EXPECT_FALSE(env::decode_drop("3:a@x,").ok());
   EXPECT_FALSE(env::decode_drop("3:a@x,4:b\r@y,").ok());
   EXPECT_FALSE(env::decode_drop("3:a@x,3:b@y").ok());
+}
+
+TEST(Drop, RefusesControlCharactersInNewAddresses) {
+  auto d = env::decode_drop("3:a@x,4:b\x1b@y,");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().detail, "bad recipient: address contains a control character (\\x1b)");
+  d = env::decode_drop("4:a\x07@x,3:b@y,");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().detail, "bad sender: address contains a control character (\\x07)");
+  d = env::decode_drop("0:,9:b\xc3\xa9@y.org,");  // UTF-8 (SMTPUTF8) is no control character
+  ASSERT_TRUE(d.ok()) << d.error().detail;
+  EXPECT_EQ(d->recipients, (std::vector<std::string>{"b\xc3\xa9@y.org"}));
+}
+
+TEST(Address, NewAddressesRefuseEveryControlCharacterButQueueFilesStillDecode) {
+  for (int c = 1; c < 0x80; ++c) {
+    std::string addr = std::string("a") + static_cast<char>(c) + "b@x.org";
+    bool control = c < 0x20 || c == 0x7f;
+    auto s = env::validate_new_address(addr, false);
+    EXPECT_EQ(s.ok(), !control) << "byte " << c;
+    if (control && c != '\r' && c != '\n') {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      EXPECT_EQ(s.error().detail, std::string("address contains a control character (") + hex + ")");
+      // A queue file written before the check (an ESC in an address) is still read and delivered.
+      Envelope e = sample();
+      e.recipients = {addr};
+      std::size_t body = 0;
+      auto d = env::decode(env::encode(e), &body);
+      ASSERT_TRUE(d.ok()) << "byte " << c << ": " << d.error().detail;
+      EXPECT_EQ(d->recipients, e.recipients);
+    }
+  }
+  EXPECT_TRUE(env::validate_new_address("", true).ok());
+  EXPECT_FALSE(env::validate_new_address("", false).ok());
 }

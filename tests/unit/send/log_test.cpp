@@ -24,11 +24,11 @@ TEST(Log, NoServerReached) {
   Attempt a;
   a.id = "x";
   a.host = "mx://example.org";
-  a.proto = "qmtp";
+  a.proto = "mx";
   a.rcpts = 1;
   a.result = 'Z';
   a.text = "mx lookup example.org: timeout";
-  EXPECT_EQ(format_attempt(a), "id=x host=mx://example.org addr=- proto=qmtp rcpts=1 result=Z "
+  EXPECT_EQ(format_attempt(a), "id=x host=mx://example.org addr=- proto=mx rcpts=1 result=Z "
                                "text=\"mx lookup example.org: timeout\" ms=0");
 }
 
