@@ -99,7 +99,9 @@ Result<Options> parse(const std::string& program, const std::vector<std::string>
             case 's': o.mode = Mode::smtp; break;
             case 'p': o.mode = Mode::list; break;
             case 'i': o.mode = Mode::aliases; break;
-            default: return usage("mode -b" + printable(std::string_view(&mode, 1)) + " is not supported (use -bm, -bs, -bp or -bi)");
+            default:
+              return usage("mode -b" + printable(std::string_view(&mode, 1)) +
+                           " is not supported (use -bm, -bs, -bp or -bi)");
           }
           break;
         }
