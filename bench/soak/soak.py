@@ -50,14 +50,20 @@ def stat(pid):
     return ticks / os.sysconf("SC_CLK_TCK"), rss, fds
 
 inject_errors = []
+injected_count = [0] * injectors
+stop_injecting = threading.Event()  # set at the deadline: what was not injected by then is not counted
 def injector(k):
     sendmail = os.path.join(bin_dir, "nullq-sendmail")
     for i in range(k, n, injectors):
+        if stop_injecting.is_set():
+            return
         msg = f"From: soak@example.org\nTo: sink@example.org\nSubject: soak {i}\nX-Soak: {i}\n\nmessage {i}\n"
         r = subprocess.run([sendmail, "-i", "-f", "soak@example.org", "sink@example.org"],
                            input=msg.encode(), env=env, capture_output=True)
         if r.returncode != 0:
             inject_errors.append((i, r.returncode, r.stderr.decode(errors="replace").strip()))
+        else:
+            injected_count[k] += 1
 
 def accepted():
     seen = set()
@@ -98,7 +104,10 @@ while True:
     if not injecting and spool_count() == 0:
         break
     if now > limit:
-        print("deadline reached", flush=True)
+        print("deadline reached: injection stopped", flush=True)
+        stop_injecting.set()
+        for t in threads:
+            t.join()
         break
     time.sleep(0.5)
 cpu, rss, fds = stat(daemon.pid)
@@ -115,14 +124,14 @@ with open(events) as f:
         letter, _, ident = line.strip().partition(" ")
         per_id[ident].append(letter)
         letters[letter] += 1
-injected = n - len(inject_errors)
+injected = sum(injected_count)
 left = spool_count()
 delivered = [i for i, l in per_id.items() if "K" in l or "C" in l]
 dups = [i for i, l in per_id.items() if l.count("K") + l.count("C") > 1]
 bad_dups = [i for i in dups if "C" not in per_id[i][:-1]]
 lost = injected - len(delivered) - left
 print()
-print(f"messages injected        {injected} ({len(inject_errors)} injections failed)")
+print(f"messages injected        {injected} of {n} ({len(inject_errors)} injections failed)")
 print(f"delivered (unique)       {len(delivered)}")
 print(f"still queued             {left}")
 print(f"lost                     {lost}")
