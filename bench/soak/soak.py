@@ -69,7 +69,7 @@ def accepted():
     seen = set()
     with open(events) as f:
         for line in f:
-            letter, _, ident = line.strip().partition(" ")
+            letter, ident = line.split()[:2]
             if letter in "KC":
                 seen.add(ident)
     return len(seen)
@@ -117,25 +117,33 @@ daemon.wait(timeout=30)
 server.terminate()
 server.wait()
 
-per_id = collections.defaultdict(list)
+per_id = collections.defaultdict(list)  # message -> [(letter, connection)]
 letters = collections.Counter()
+closed = set()  # connections the server closed mid-answer
 with open(events) as f:
     for line in f:
-        letter, _, ident = line.strip().partition(" ")
-        per_id[ident].append(letter)
+        letter, ident, conn = line.split()
+        per_id[ident].append((letter, conn))
         letters[letter] += 1
+        if letter == "C":
+            closed.add(conn)
 injected = sum(injected_count)
 left = spool_count()
-delivered = [i for i, l in per_id.items() if "K" in l or "C" in l]
-dups = [i for i, l in per_id.items() if l.count("K") + l.count("C") > 1]
-bad_dups = [i for i in dups if "C" not in per_id[i][:-1]]
+def acceptances(i):
+    return [(letter, conn) for letter, conn in per_id[i] if letter in "KC"]
+delivered = [i for i in per_id if acceptances(i)]
+dups = [i for i in delivered if len(acceptances(i)) > 1]
+# A duplicate the client could not avoid: every acceptance but the last was on a connection that the
+# server then closed mid-answer (the C itself, or a K whose answer the reset may have lost).
+bad_dups = [i for i in dups if any(conn not in closed for _, conn in acceptances(i)[:-1])]
 lost = injected - len(delivered) - left
 print()
 print(f"messages injected        {injected} of {n} ({len(inject_errors)} injections failed)")
 print(f"delivered (unique)       {len(delivered)}")
 print(f"still queued             {left}")
 print(f"lost                     {lost}")
-print(f"duplicates               {len(dups)} (after a close mid-answer: {len(dups) - len(bad_dups)}; other: {len(bad_dups)})")
+print(f"duplicates               {len(dups)} (accepted on a connection the server closed mid-answer: "
+      f"{len(dups) - len(bad_dups)}; other: {len(bad_dups)})")
 print(f"server answers           K {letters['K']}  Z {letters['Z']}  closed mid-answer {letters['C']}  stalled {letters['S']}")
 print(f"elapsed                  {elapsed:.0f} s")
 print(f"daemon CPU               {cpu - cpu0:.2f} s = {1000 * (cpu - cpu0) / max(1, len(delivered)):.3f} s per 1000 messages")

@@ -6,8 +6,11 @@
 //   1%    close mid-answer: the message counts as accepted, half an answer is sent, then close;
 //   10%   Z: temporary refusal;
 //   else  K.
-// Every package appends "<letter> <X-Soak header value>" to EVENTLOG: K, C (closed after
-// accepting), Z, S (stalled). Runs until killed.
+// Every package appends "<letter> <X-Soak header value> <connection number>" to EVENTLOG: K, C
+// (closed after accepting), Z, S (stalled). The close is abrupt: with the client's next packages
+// unread, the kernel resets the connection, and K answers of earlier packages on it that were still
+// in the send queue are lost with it, so those messages count as accepted by a connection that
+// closed. Runs until killed.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,9 +30,9 @@ std::mutex g_mu;
 std::FILE* g_log = nullptr;
 std::mt19937_64 g_rng;
 
-void event(char letter, const std::string& id) {
+void event(char letter, const std::string& id, unsigned long conn) {
   std::lock_guard<std::mutex> g(g_mu);
-  std::fprintf(g_log, "%c %s\n", letter, id.c_str());
+  std::fprintf(g_log, "%c %s %lu\n", letter, id.c_str(), conn);
   std::fflush(g_log);
 }
 
@@ -71,7 +74,7 @@ std::string soak_id(const std::string& msg) {
   return msg.substr(p, msg.find('\n', p) - p);
 }
 
-void serve(int fd) {
+void serve(int fd, unsigned long conn) {
   std::string buf;
   char chunk[65536];
   bool stalled = false;
@@ -98,18 +101,18 @@ void serve(int fd) {
       std::string id = soak_id(msg);
       double x = roll();
       if (x < 0.001) {
-        event('S', id);
+        event('S', id, conn);
         stalled = true;
         break;
       }
       if (x < 0.011) {
-        event('C', id);
+        event('C', id, conn);
         send_all(fd, "8:Ksoa");  // half of "8:Ksoak ok,"
         goto done;
       }
       const std::string text = x < 0.111 ? "Zsoak: later" : "Ksoak ok";
       const std::string answer = std::to_string(text.size()) + ":" + text + ",";
-      event(x < 0.111 ? 'Z' : 'K', id);
+      event(x < 0.111 ? 'Z' : 'K', id, conn);
       std::string all;
       for (std::size_t i = 0; i < count; ++i) all += answer;
       if (!send_all(fd, all)) goto done;
@@ -139,9 +142,9 @@ int main(int argc, char** argv) {
   std::FILE* pf = std::fopen(argv[1], "w");
   std::fprintf(pf, "%u\n", ntohs(sa.sin_port));
   std::fclose(pf);
-  for (;;) {
+  for (unsigned long conn = 1;; ++conn) {
     int fd = ::accept(ls, nullptr, nullptr);
     if (fd < 0) continue;
-    std::thread(serve, fd).detach();
+    std::thread(serve, fd, conn).detach();
   }
 }
