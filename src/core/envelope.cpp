@@ -49,8 +49,8 @@ Status validate_address(std::string_view addr, bool is_sender) {
 
 Status validate_new_address(std::string_view addr, bool is_sender) {
   if (auto s = validate_address(addr, is_sender); !s) return s;
-  for (char c : addr) {
-    if ((c > 0 && c < 0x20) || c == 0x7f)
+  for (char c : addr) {  // NUL, CR and LF were refused above
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return bad("address contains a control character (" + printable(std::string_view(&c, 1)) + ")");
   }
   return {};

@@ -1,14 +1,11 @@
 #include "fake_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
-#include <stdexcept>
+#include <thread>
 
 namespace nullq::send::it {
 

@@ -1,13 +1,10 @@
 #include "smtp_fake_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <stdexcept>
 
 namespace nullq::send::it {
 
