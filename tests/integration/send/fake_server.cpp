@@ -139,10 +139,10 @@ void FakeServer::serve(int fd) {
   }
   if (proto_ == Proto::qmtp) {
     serve_qmtp(fd, f);
+    --concurrent_;
   } else {
-    serve_qmqp(fd, f);
+    serve_qmqp(fd, f);  // counts itself out before its answer
   }
-  --concurrent_;
 }
 
 bool FakeServer::serve_qmtp(int fd, Fault f) {
@@ -175,6 +175,16 @@ bool FakeServer::serve_qmtp(int fd, Fault f) {
 }
 
 void FakeServer::serve_qmqp(int fd, Fault f) {
+  struct Out {  // leaves the concurrency count on every return
+    std::atomic<std::size_t>& n;
+    bool done = false;
+    void now() {
+      if (done) return;
+      --n;
+      done = true;
+    }
+    ~Out() { now(); }
+  } out{concurrent_};
   Reader rd(fd);
   if (f == Fault::close_mid_request) {
     char c;
@@ -209,6 +219,9 @@ void FakeServer::serve_qmqp(int fd, Fault f) {
     while (!listener_.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return;
   }
+  // The client is done with this connection once it has the answer and may open the next one at
+  // once: count this one out first, so that max_concurrent() counts only what the client holds.
+  out.now();
   answer(fd, replies.empty() ? "Kok" : replies[0], f);
 }
 
