@@ -15,14 +15,45 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 extern char** environ;
 
 namespace nullq::testing {
 
+namespace {
+
+// The directories of the ProgramCopies alive now (tests run on one thread).
+std::set<std::string>& live_copy_dirs() {
+  static std::set<std::string> dirs;
+  return dirs;
+}
+
+// Why `program` may not be run as another user ("" when it may): only copies made by ProgramCopies,
+// and the system's own programs, are out of the build tree.
+std::string why_not_as_other_user(const std::string& program) {
+  if (program.rfind("/usr/", 0) == 0 || program.rfind("/bin/", 0) == 0) return "";
+  std::string dir = program.substr(0, program.rfind('/') == std::string::npos ? 0 : program.rfind('/'));
+  if (live_copy_dirs().count(dir) != 0) return "";
+  return "test harness: " + program + " is run as another user but is not a nullq::testing::ProgramCopies copy "
+         "(the build tree may sit where that user cannot reach it, as under /root)";
+}
+
+}  // namespace
+
 Run run(const std::vector<std::string>& argv, const RunOptions& opt) {
   Run r;
+  if (opt.user && !argv.empty()) {
+    if (std::string why = why_not_as_other_user(argv[0]); !why.empty()) {
+      ADD_FAILURE() << why;
+      r.code = 127;
+      r.err = why + "\n";
+      return r;
+    }
+  }
   ::signal(SIGPIPE, SIG_IGN);  // a child that exits before reading all its input must not kill the test
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) return r;
@@ -131,16 +162,23 @@ ProgramCopies::ProgramCopies(const std::vector<std::string>& names) {
   if (!::mkdtemp(tmpl.data())) std::abort();
   dir_ = tmpl;
   if (::chmod(dir_.c_str(), 0755) != 0) ok_ = false;
-  for (const auto& n : names) {
-    std::string from = n.find('/') == std::string::npos ? program(n) : n;
-    std::string to = (*this)(n);
-    std::error_code ec;
-    std::filesystem::copy_file(from, to, ec);
-    if (ec || ::chmod(to.c_str(), 0755) != 0) ok_ = false;
+  live_copy_dirs().insert(dir_);
+  for (const auto& n : names) add(n.find('/') == std::string::npos ? program(n) : n, n);
+}
+
+std::string ProgramCopies::add(const std::string& from, const std::string& name) {
+  std::string to = (*this)(name);
+  std::error_code ec;
+  std::filesystem::copy_file(from, to, ec);
+  if (ec || ::chmod(to.c_str(), 0755) != 0) {
+    ok_ = false;
+    return "";
   }
+  return to;
 }
 
 ProgramCopies::~ProgramCopies() {
+  live_copy_dirs().erase(dir_);
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

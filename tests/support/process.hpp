@@ -31,7 +31,10 @@ struct RunOptions {
   std::optional<rlim_t> file_size_limit;        // RLIMIT_FSIZE in the child
   std::chrono::milliseconds timeout{30000};     // the child is killed after this
   std::string argv0;                            // "" = argv[0] as given
-  std::optional<std::pair<uid_t, gid_t>> user;  // run as this uid:gid, no supplementary groups (root only)
+  // Run as this uid:gid, no supplementary groups (root only). The program must then be a copy in a
+  // ProgramCopies directory (or a system program under /usr or /bin): run() fails the test otherwise,
+  // because the build tree may sit where that user cannot reach it (/root is 0700).
+  std::optional<std::pair<uid_t, gid_t>> user;
   bool no_new_privs = false;                    // PR_SET_NO_NEW_PRIVS, as systemd's NoNewPrivileges=yes
 };
 
@@ -46,7 +49,7 @@ std::string program(const std::string& name);
 std::string why_others_cannot_run_programs();
 
 // For the tests that run programs as another user (RunOptions::user): skip, saying why, where no
-// program could run that way. Use in a test body or SetUp().
+// program could run that way. Use in a test body or SetUp(), together with ProgramCopies.
 #define NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS()                                         \
   do {                                                                                      \
     if (std::string why_ = ::nullq::testing::why_others_cannot_run_programs(); !why_.empty()) \
@@ -70,7 +73,8 @@ class TempDir {
 
 // Copies of built programs for running them as another user (RunOptions::user): the build tree may
 // sit under a home directory that user cannot enter (/root is 0700), so the copies go into a fresh
-// 0755 directory under /tmp, removed with everything in it when the object goes.
+// 0755 directory under /tmp, removed with everything in it when the object goes. The only way a test
+// runs a program as another user: run() refuses a program outside a live ProgramCopies directory.
 class ProgramCopies {
  public:
   explicit ProgramCopies(const std::vector<std::string>& names);  // names in $NULLQ_BIN_DIR, or full paths
@@ -79,6 +83,8 @@ class ProgramCopies {
   ProgramCopies& operator=(const ProgramCopies&) = delete;
   // The copy of `name` (its base name in the copies' directory).
   std::string operator()(const std::string& name) const;
+  // One more copy: the file `from` as `name` in the copies' directory; its path ("" if it failed).
+  std::string add(const std::string& from, const std::string& name);
   const std::string& dir() const { return dir_; }
   bool ok() const { return ok_; }  // every copy was made
 

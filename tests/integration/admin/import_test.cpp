@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "nullq/config.hpp"
 #include "nullq/envelope.hpp"
@@ -35,9 +36,18 @@ struct Imported {
   std::string yaml, err;  // with the directories put back as @DIR@ and @PW@
 };
 
+// `nullq` itself, or a copy another user can reach when the options run it as that user.
+std::string nullq_for(const RunOptions& o, std::optional<nullq::testing::ProgramCopies>& copies) {
+  if (!o.user) return program("nullq");
+  copies.emplace(std::vector<std::string>{"nullq"});
+  EXPECT_TRUE(copies->ok());
+  return (*copies)("nullq");
+}
+
 Imported import(const std::string& dir, const std::string& pw, std::vector<std::string> more = {},
                 RunOptions o = {}) {
-  std::vector<std::string> argv{program("nullq"), "import-nullmailer", "--password-dir", pw};
+  std::optional<nullq::testing::ProgramCopies> copies;
+  std::vector<std::string> argv{nullq_for(o, copies), "import-nullmailer", "--password-dir", pw};
   argv.insert(argv.end(), more.begin(), more.end());
   argv.push_back(dir);
   Imported i{run(argv, o), {}, {}};
@@ -193,7 +203,8 @@ class ImportQueue : public ::testing::Test {
     ASSERT_EQ(::utimes((nm_queue_ + "/" + name).c_str(), tv), 0);
   }
   nullq::testing::Run move(RunOptions o = {}) {
-    return run({program("nullq"), "--config", tmp_ / "nullq.yaml", "import-nullmailer", "--queue", "--spool", tmp_ / "nm"}, o);
+    std::optional<nullq::testing::ProgramCopies> copies;
+    return run({nullq_for(o, copies), "--config", tmp_ / "nullq.yaml", "import-nullmailer", "--queue", "--spool", tmp_ / "nm"}, o);
   }
   // The one file in new/, decoded.
   std::pair<nullq::envelope::Envelope, std::string> only_new() {

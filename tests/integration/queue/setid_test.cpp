@@ -30,8 +30,8 @@ class SetIdQueue : public ::testing::Test {
     if (::geteuid() != 0) GTEST_SKIP() << "setting up a set-id program needs root";
     NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS();
     struct statvfs vfs {};
-    ASSERT_EQ(::statvfs(dir_.path().c_str(), &vfs), 0);
-    if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << dir_.path() << " is mounted nosuid";
+    ASSERT_EQ(::statvfs(copies_.dir().c_str(), &vfs), 0);
+    if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << copies_.dir() << " is mounted nosuid";
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
     install_setgid(nullq::testing::program("nullq-queue"), "nullq-queue");
   }
@@ -40,7 +40,7 @@ class SetIdQueue : public ::testing::Test {
   // NoNewPrivileges=yes does).
   nullq::testing::Run run_as_nobody(const std::vector<std::string>& args, bool no_new_privs,
                                     const std::string& input = {}, const std::string& program = "nullq-queue") {
-    std::vector<std::string> argv{dir_ / program};
+    std::vector<std::string> argv{copies_(program)};
     argv.insert(argv.end(), args.begin(), args.end());
     nullq::testing::RunOptions o;
     o.user = std::make_pair(unprivileged_uid, unprivileged_gid);
@@ -49,16 +49,16 @@ class SetIdQueue : public ::testing::Test {
     return nullq::testing::run(argv, o);
   }
 
-  // Installs `from` as dir_/name, setgid to the stand-in drop group, as the package does.
+  // Installs `from` as a copy called `name`, setgid to the stand-in drop group, as the package does.
   void install_setgid(const std::string& from, const std::string& name) {
-    std::string copy = dir_ / name;
-    auto cp = nullq::testing::run({"/bin/cp", from, copy});
-    ASSERT_EQ(cp.code, 0) << cp.err;
+    std::string copy = copies_.add(from, name);
+    ASSERT_FALSE(copy.empty()) << "cannot copy " << from;
     ASSERT_EQ(::chown(copy.c_str(), 0, drop_gid), 0);
     ASSERT_EQ(::chmod(copy.c_str(), 02755), 0);
   }
 
   nullq::testing::TempDir dir_;
+  nullq::testing::ProgramCopies copies_{{}};
 };
 
 TEST_F(SetIdQueue, RefusesASpoolGivenOnTheCommandLine) {

@@ -51,13 +51,10 @@ class AsNobody : public ::testing::Test {
     if (::geteuid() != 0) GTEST_SKIP() << "running programs as nobody needs root";
     NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS();
     struct statvfs vfs {};
-    ASSERT_EQ(::statvfs(dir_.path().c_str(), &vfs), 0);
-    if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << dir_.path() << " is mounted nosuid";
+    ASSERT_EQ(::statvfs(copies_.dir().c_str(), &vfs), 0);
+    if (vfs.f_flag & ST_NOSUID) GTEST_SKIP() << copies_.dir() << " is mounted nosuid";
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
-    for (const char* p : {"nullq-sendmail", "nullq-queue", "nullq-send"}) {
-      auto cp = nullq::testing::run({"/bin/cp", nullq::testing::program(p), dir_ / p});
-      ASSERT_EQ(cp.code, 0) << cp.err;
-    }
+    ASSERT_TRUE(copies_.ok());
   }
 
   // A private spool: nobody's own, created by the first injection (as a user trying nullq out).
@@ -98,7 +95,7 @@ class AsNobody : public ::testing::Test {
     ASSERT_EQ(::chmod((dir_ / "nullq.yaml").c_str(), 0644), 0);
   }
   nullq::testing::Run sendmail(const std::vector<std::string>& args, const std::string& input = {}) {
-    std::vector<std::string> argv{dir_ / "nullq-sendmail"};
+    std::vector<std::string> argv{copies_("nullq-sendmail")};
     argv.insert(argv.end(), args.begin(), args.end());
     nullq::testing::RunOptions o;
     o.user = std::make_pair(nobody, nogroup);
@@ -110,6 +107,7 @@ class AsNobody : public ::testing::Test {
   std::string spool() const { return dir_ / "spool"; }
 
   nullq::testing::TempDir dir_;
+  nullq::testing::ProgramCopies copies_{{"nullq-sendmail", "nullq-queue", "nullq-send"}};
 };
 
 TEST_F(AsNobody, InjectionGoesThroughNullqQueueAndRecordsTheRealUid) {
@@ -137,7 +135,7 @@ TEST_F(AsNobody, InjectionGoesThroughNullqQueueAndRecordsTheRealUid) {
 TEST_F(AsNobody, WithoutNullqQueueAnOrdinaryUserCannotInject) {
   // The proof that a user's sendmail does not commit by itself: without nullq-queue it cannot.
   use_own_spool();
-  ASSERT_EQ(::unlink((dir_ / "nullq-queue").c_str()), 0);
+  ASSERT_EQ(::unlink(copies_("nullq-queue").c_str()), 0);
   auto r = sendmail({"-i", "ops@example.org"}, "Subject: x\n\nx\n");
   EXPECT_EQ(r.code, 69) << r.err;
   EXPECT_NE(r.err.find("cannot run"), std::string::npos) << r.err;
@@ -168,18 +166,18 @@ TEST_F(AsNobody, NullqQueueDashTPokesOnlyARunningFlusher) {
   use_packaged_spool();
   nullq::testing::RunOptions o;
   o.user = std::make_pair(nobody, nogroup);
-  auto none = nullq::testing::run({dir_ / "nullq-queue", "-d", spool(), "-t"}, o);
+  auto none = nullq::testing::run({copies_("nullq-queue"), "-d", spool(), "-t"}, o);
   EXPECT_EQ(none.code, 69);
   EXPECT_EQ(none.err, "nullq-queue: no nullq-send is running\n");
   Flusher daemon(spool() + "/trigger");
   ASSERT_TRUE(daemon.ok());
-  auto poked = nullq::testing::run({dir_ / "nullq-queue", "-d", spool(), "-t"}, o);
+  auto poked = nullq::testing::run({copies_("nullq-queue"), "-d", spool(), "-t"}, o);
   EXPECT_EQ(poked.code, 0) << poked.err;
   EXPECT_EQ(poked.out + poked.err, "");
   EXPECT_EQ(daemon.pokes(), 1u);
   // Without the drop group's access to the trigger: a permission error, nothing written.
   ASSERT_EQ(::chown((spool() + "/trigger").c_str(), daemon_uid, drop_gid), 0);
-  auto denied = nullq::testing::run({dir_ / "nullq-queue", "-d", spool(), "-t"}, o);
+  auto denied = nullq::testing::run({copies_("nullq-queue"), "-d", spool(), "-t"}, o);
   EXPECT_EQ(denied.code, 77) << denied.err;
   EXPECT_EQ(denied.err.rfind("nullq-queue: open " + spool() + "/trigger: Permission denied", 0), 0u) << denied.err;
   EXPECT_EQ(daemon.pokes(), 0u);
@@ -190,8 +188,8 @@ TEST_F(AsNobody, SetIdNullqQueueDashTUsesTheCompiledInSpoolOnly) {
   GTEST_SKIP() << "the sanitizer runtime cannot run set-id to completion";
 #endif
   // The set-gid copy as packaged: -t takes no path from the caller, and -d stays refused with it.
-  std::string copy = dir_ / "nullq-queue-setgid";
-  ASSERT_EQ(nullq::testing::run({"/bin/cp", NULLQ_TEST_QUEUE_PROGRAM, copy}).code, 0);
+  std::string copy = copies_.add(NULLQ_TEST_QUEUE_PROGRAM, "nullq-queue-setgid");
+  ASSERT_FALSE(copy.empty());
   ASSERT_EQ(::chown(copy.c_str(), 0, drop_gid), 0);
   ASSERT_EQ(::chmod(copy.c_str(), 02755), 0);
   use_packaged_spool();
