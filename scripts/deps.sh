@@ -6,6 +6,9 @@ nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc
                 libgtest-dev googletest binutils python3 libssl-dev)
 nullq_packages+=(clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz (scripts/fuzz.sh)
 nullq_packages+=(ccache)  # meson uses it when present: a second run of the test command rebuilds little
+# What scripts/test.sh needs beyond building: the .deb (debhelper, dpkg-dev, fakeroot, lintian), the
+# rpm (rpm, rpmlint), the unit's check (systemd-analyze) and the fresh root of the install test.
+nullq_package_test_packages=(debhelper dpkg-dev fakeroot lintian rpm rpmlint systemd debootstrap)
 
 install_deps() {
   local missing=()
@@ -31,3 +34,11 @@ setup_build() {
     meson setup "$dir" "$@" >/dev/null
   fi
 }
+
+# The .deb (packaging/build-deb.sh) and the rpm (tests/package/check_rpm.sh) build in this one
+# directory, one after the other (a lock), from a source tree at the same path and with the same
+# compiler flags (Debian's, hardening=+all): the second build then takes every object from ccache
+# instead of compiling the sources again. A fixed path, not mktemp: the path is in the flags
+# (-ffile-prefix-map), and so in ccache's key.
+package_build_dir() { echo "${TMPDIR:-/var/tmp}/nullq-build-pkg-$(id -u)"; }
+package_source_dir() { echo "$(package_build_dir)/nullq-$(sed -n 's/^Version: *//p' "$1/packaging/rpm/nullq.spec")"; }

@@ -23,7 +23,6 @@ die() { echo "install: FAILED: $*" >&2; exit 1; }
 . scripts/deps.sh
 install_deps debootstrap
 
-cache=${NULLQ_INSTALL_CACHE:-/var/cache/nullq-install-test/bookworm-minbase.tar.gz}
 work=$(mktemp -d /var/tmp/nullq-install-test.XXXXXX)
 root=$work/root
 daemon_pid= host_pid=
@@ -69,20 +68,8 @@ if [ ! -x "$testhost" ]; then
   ninja -C build-test src/bin/nullq-testhost >/dev/null
 fi
 
-# --- the pristine root: made once per machine, extracted fresh every run
-if [ ! -s "$cache" ]; then
-  mirror=$(grep -h '^URIs' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}' || true)
-  [ -n "$mirror" ] || mirror=$(grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | head -1 | awk '{print $2}' || true)
-  [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
-  say "making the pristine root with debootstrap --variant=minbase bookworm $mirror (once; cached as $cache)"
-  t=$(date +%s)
-  debootstrap --variant=minbase bookworm "$work/build" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
-  mkdir -p "$(dirname "$cache")"
-  tar -C "$work/build" -czf "$cache.tmp.$$" . && mv "$cache.tmp.$$" "$cache"
-  rm -rf "$work/build"
-  say "pristine root cached in $(( $(date +%s) - t )) s"
-fi
+# --- the pristine root: made once per machine (tests/package/pristine_root.sh), extracted fresh every run
+cache=$(bash tests/package/pristine_root.sh) || die "no pristine root"
 mkdir -m 0755 "$root"   # the root directory of a machine: users must traverse it
 tar -C "$root" -xzf "$cache"
 chmod 0755 "$root"   # tar gives it the mode of the directory the cache was made from
