@@ -4,10 +4,11 @@
 # deliver it from the queue, and print what arrived.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true  # as scripts/test.sh: its first tree reuses these objects
 . scripts/deps.sh
 install_deps
 
-setup_build build-demo -Dtests=false -Dbuildtype=release
+setup_build build-demo -Dtests=false "${nullq_test_build_options[@]}"
 ninja -C build-demo >/dev/null
 bin=$PWD/build-demo/src/bin
 

@@ -25,7 +25,7 @@ build() {  # DIR MESON-OPTIONS...
   local dir=$1; shift
   setup_build "$dir" "$@" && ninja -C "$dir" -j "$jobs"
 }
-phase build-test build build-test -Dwerror=true -Dbuildtype=debugoptimized
+phase build-test build build-test "${nullq_test_build_options[@]}"
 
 # The package pipeline needs build-test's nullq-testhost (the install test's smart host).
 packages() {

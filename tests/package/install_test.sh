@@ -64,7 +64,7 @@ fi
 [ -f "$deb" ] || die "no such .deb: $deb"
 testhost=$top/build-test/src/bin/nullq-testhost
 if [ ! -x "$testhost" ]; then
-  setup_build build-test -Dwerror=true -Dbuildtype=debugoptimized
+  setup_build build-test "${nullq_test_build_options[@]}"
   ninja -C build-test src/bin/nullq-testhost >/dev/null
 fi
 
