@@ -53,6 +53,9 @@ struct Outcome {
   std::uint64_t tag = 0;
   std::vector<proto::Reply> replies;     // one per recipient, same order
   bool connect_failed = false;           // the server was never reached
+  bool setup_failed = false;             // SMTP: reached, but the session failed before any MAIL
+                                         // (banner, EHLO, TLS, AUTH, a timeout or close then):
+                                         // nothing was said about the mail
   std::string server;                    // "127.0.0.1:209" for logs
   std::string warning;                   // printable; e.g. bytes the server sent after its answer
 };
@@ -157,8 +160,10 @@ struct SmtpOptions {
 // Outcome.connect_failed is set when the TCP connection failed or the banner refused us (554):
 // nothing was said about the mail, so the caller may try the next address.
 // Failures before any message transaction (TLS required but missing, TLS handshake or
-// certificate failure, AUTH refused) give every recipient a temporary reply that says what is
-// wrong; 535 says "authentication failed: the server rejected the user name or password".
+// certificate failure, AUTH refused, no banner before the timeout) give every recipient a
+// temporary reply that says what is wrong and set Outcome.setup_failed: they are about the host,
+// and the caller may try the next one; 535 says "authentication failed: the server rejected the
+// user name or password".
 class SmtpConnection {
  public:
   SmtpConnection(uv_loop_s* loop, Endpoint endpoint, Timeouts timeouts, SmtpOptions options,

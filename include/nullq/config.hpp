@@ -180,9 +180,14 @@ std::string default_hostname(const std::string& mailname_path);
 Status validate_for_delivery(const Config& c);
 
 // Reads every smart host's password_file into SmartHost::password. Only nullq-send and
-// `nullq check` call this (nullq-sendmail reads the config as every user and must not).
-// Refuses, with one line naming the file and the fix, a missing or unreadable file, one that
-// others can read or write, and an empty one. The error text never holds the secret.
+// `nullq check` call this (nullq-sendmail reads the config as every user and must not), after
+// they switched to the spool's user (privilege.hpp), so that what they read is what the daemon
+// can read. Refuses, with one line naming the file and the fix, a missing or unreadable file
+// (EACCES names the user that cannot read it), a symbolic link, a file owned by neither root nor
+// the user reading it, one its group may write or others may read or write, and an empty one.
+// The error text never holds the secret; the password is wiped from memory when the last
+// configuration holding it goes. A process that reads a secret is made non-dumpable
+// (PR_SET_DUMPABLE 0: no core file, no ptrace or /proc/PID/mem by the same user).
 Status load_secrets(Config& c);
 
 // Parses one smart host URL ("qmtp://host:port" ...). Errors name the problem.

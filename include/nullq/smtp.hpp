@@ -1,9 +1,10 @@
 // smtp.hpp — ESMTP client codec (PROTOCOLS.md §5a, RFC 5321 and its extensions), no I/O.
 //
 // Purpose:   the reply parser (multi-line, capped), enhanced status codes (RFC 3463), EHLO
-//            capability parsing, command encoding, the streaming body encoder (LF -> CRLF and
-//            dot-stuffing decided across buffer boundaries, no second copy of the message) and the
-//            AUTH PLAIN / LOGIN encodings (RFC 4616, RFC 4954).
+//            capability parsing, command encoding, the streaming body encoder (every line end, bare
+//            CR and bare LF included, -> CRLF and dot-stuffing decided across buffer boundaries,
+//            no second copy of the message) and the AUTH PLAIN / LOGIN encodings (RFC 4616,
+//            RFC 4954).
 // Trust:     every server byte is hostile: reply lines are capped (max_line) and so is their count
 //            (max_lines); texts are sanitised before anything outside the codec sees them.
 //            Addresses come from the queue file, which the daemon validated; command encoders still
@@ -90,21 +91,31 @@ Result<std::string> rcpt_to(std::string_view rcpt);                            /
 std::string ehlo(std::string_view name);   // "EHLO name\r\n"
 std::string helo(std::string_view name);
 
-// The size the body takes on the wire after CRLF conversion and dot-stuffing, with the final
-// ".\r\n" (what SIZE= announces; RFC 1870 allows an estimate, this is exact).
+// The size the body takes on the wire after line-end normalisation and dot-stuffing, with the
+// final ".\r\n" (what SIZE= announces; RFC 1870 allows an estimate, this is exact: it runs the
+// BodyEncoder's own state machine and counts).
 std::uint64_t wire_size(std::string_view body);
 
-// Streams a body (LF or CRLF line ends) as DATA content: CRLF line ends, a '.' at a line start
-// doubled, decided across feed() boundaries; finish() adds CRLF when the body did not end with a
-// line end, then ".\r\n". Appends to `out`; holds no copy of the body.
+// Streams a body as DATA content. Every line end goes out as CRLF: CRLF stays, and a lone LF and
+// a lone CR (RFC 5321 §2.3.8 forbids both on the wire; a receiver that ends data at "<CR>.<CR>"
+// would otherwise run a smuggled transaction) each become CRLF. A '.' at the start of every line
+// so made is doubled. All of it is decided across feed() boundaries (a CR that ends a chunk waits
+// for the next byte). finish() adds CRLF when the body did not end with a line end, then ".\r\n".
+// Appends to `out`; holds no copy of the body.
 class BodyEncoder {
  public:
   void feed(std::string_view chunk, std::string& out);
   void finish(std::string& out);
 
  private:
+  friend std::uint64_t wire_size(std::string_view body);
+  template <class Sink>
+  void encode(std::string_view chunk, Sink& out);
+  template <class Sink>
+  void end(Sink& out);
+
   bool line_start_ = true;
-  bool prev_cr_ = false;
+  bool pending_cr_ = false;  // the last byte fed was a CR; whether an LF follows is not known yet
 };
 
 std::string base64(std::string_view bytes);

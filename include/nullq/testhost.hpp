@@ -41,6 +41,8 @@
 //                      smtps: the same right after accept
 //   multiline          every answer except EHLO's comes as three lines (NNN-... NNN-... NNN ...)
 //   long=STAGE         that stage's answer is one line of 1100 characters (RFC 5321 allows 512)
+//   cr-dot-cr          DATA also ends at <CR>.<CR> inside a line, and what follows is read as
+//                      commands: a receiver open to SMTP smuggling, to show that nothing gets through
 // Examples: "banner=421" (busy), "rcpt=250|550:5.1.1" (every second recipient unknown),
 // "dot=250/451" (the connection's second message deferred), "close-after=ehlo", "hang=dot".
 // With credentials set, AUTH PLAIN and AUTH LOGIN check them (235 or 535 5.7.8) unless the script
@@ -89,6 +91,7 @@ struct SmtpStep {
   int delay_ms = 0;
   bool tls_fail = false;
   bool multiline = false;
+  bool cr_dot_cr = false;  // DATA also ends at <CR>.<CR> (a receiver open to SMTP smuggling)
 };
 
 Result<std::vector<SmtpStep>> parse_smtp_script(std::string_view script);
@@ -131,6 +134,9 @@ struct Received {
   std::string auth_user;             // "" = not authenticated
   bool pipelined = false;            // MAIL, every RCPT and DATA arrived in one read
   bool bare_lf = false;              // a line of this message ended in LF without CR
+  bool bare_cr = false;              // a CR not followed by LF inside this message's DATA
+  std::string data;                  // the DATA bytes exactly as received (dot-stuffed, line ends
+                                     // as sent), without the line that ended them; capped like message
 };
 
 // One SMTP connection as the server saw it (updated while it runs).

@@ -117,11 +117,12 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   }
 
   // ---- ending ----
-  Outcome outcome_for(Txn& t, const std::string& why, bool connect_failed) const {
+  Outcome outcome_for(Txn& t, const std::string& why, bool connect_failed, bool setup_failed = false) const {
     Outcome o;
     o.tag = t.msg->tag;
     o.server = endpoint.text;
     o.connect_failed = connect_failed;
+    o.setup_failed = setup_failed && !connect_failed && !t.on_wire;
     o.replies.reserve(t.replies.size());
     for (auto& r : t.replies) o.replies.push_back(r ? std::move(*r) : detail::temporary(why));
     return o;
@@ -136,12 +137,14 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   // Ends the connection; an unfinished message gets `why` for every unanswered recipient.
   void fail_all(const std::string& why, bool connect_failed) {
     if (state == State::closed) return;
+    // Before the session was ready no MAIL went out: the failure is the host's, not the mail's.
+    const bool in_setup = state == State::setup;
     last_error = why;
     state = State::closed;
     stream.close();
     std::weak_ptr<int> token = life;
     if (txn) {
-      Delivery d{std::move(txn->done), outcome_for(*txn, why, connect_failed)};
+      Delivery d{std::move(txn->done), outcome_for(*txn, why, connect_failed, in_setup)};
       txn.reset();
       if (d.first) d.first(std::move(d.second));
       if (token.expired()) return;

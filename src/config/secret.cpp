@@ -1,8 +1,13 @@
 // SMTP passwords from password_file (see load_secrets in include/nullq/config.hpp).
 //
-// One reader for secrets: nullq-send and `nullq check`. The file must not be readable or
-// writable by others (nullq-sendmail runs as every user; a secret they can read is no secret).
+// One reader for secrets: nullq-send and `nullq check`, after they switched to the spool's user
+// (so that a file the daemon cannot read fails at start, not at the first SIGHUP). The file must
+// be the file itself (no symbolic link), belong to root or to the user reading it, and not be
+// writable by its group or readable or writable by others (nullq-sendmail runs as every user; a
+// secret they can read or replace is no secret). Buffers that held the secret are wiped.
 #include <fcntl.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +16,7 @@
 #include <map>
 
 #include "nullq/config.hpp"
+#include "nullq/privilege.hpp"
 
 namespace nullq::config {
 
@@ -18,13 +24,39 @@ namespace {
 
 constexpr std::size_t max_secret = 4096;
 
+void wipe(std::string& s) {
+  if (!s.empty()) ::explicit_bzero(s.data(), s.size());
+}
+
+// Owns the password for the life of the configuration; wipes it when the last user lets go.
+std::shared_ptr<const std::string> keep(std::string&& text) {
+  return std::shared_ptr<const std::string>(new std::string(std::move(text)), [](const std::string* p) {
+    wipe(*const_cast<std::string*>(p));
+    delete p;
+  });
+}
+
+std::string mode_text(mode_t m) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(m & 07777));
+  return mode;
+}
+
 Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
   const std::string& path = h.password_file;
   auto bad = [&](const std::string& why) {
     return Error::permanent(ErrorDomain::config, h.text + ": password_file " + path + ": " + why);
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return bad(std::strerror(errno));
+  // O_NOFOLLOW: a link could point the reader (root at start) at a file of someone else's choice.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ELOOP) return bad("is a symbolic link; name the file itself");
+    if (err == EACCES)
+      return bad(std::string(std::strerror(err)) + ": the daemon (user " + privilege::current_user() +
+                 ") cannot read it; it is " + privilege::ownership_hint(path));
+    return bad(std::strerror(err));
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -32,9 +64,16 @@ Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
   }
   if (st.st_mode & (S_IROTH | S_IWOTH)) {
     ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return bad(std::string("others may read or write it (mode ") + mode + "); run chmod o-rwx " + path);
+    return bad("others may read or write it (mode " + mode_text(st.st_mode) + "); run chmod o-rwx " + path);
+  }
+  if (st.st_mode & S_IWGRP) {
+    ::close(fd);
+    return bad("its group may write it (mode " + mode_text(st.st_mode) + "); run chmod g-w " + path);
+  }
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    ::close(fd);
+    return bad("owned by " + privilege::user_name(st.st_uid) + ", not by root or " + privilege::current_user() +
+               " (who reads it); run chown root " + path);
   }
   if (st.st_size > static_cast<off_t>(max_secret)) {
     ::close(fd);
@@ -48,21 +87,30 @@ Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
     if (n < 0) {
       int err = errno;
       ::close(fd);
+      wipe(text);
       return bad(std::strerror(err));
     }
     if (n == 0 || (got += static_cast<std::size_t>(n)) == text.size()) break;
   }
   ::close(fd);
-  text.resize(got);
   // One line: the password; a final newline (as editors write it) is not part of it.
-  if (auto nl = text.find('\n'); nl != std::string::npos) {
-    if (text.find_first_not_of("\r\n", nl) != std::string::npos) return bad("must hold one line, the password");
-    text.resize(nl);
+  auto refuse = [&](const std::string& why) {
+    wipe(text);
+    return bad(why);
+  };
+  std::size_t len = got;
+  if (auto nl = std::string_view(text.data(), got).find('\n'); nl != std::string_view::npos) {
+    if (std::string_view(text.data(), got).find_first_not_of("\r\n", nl) != std::string_view::npos)
+      return refuse("must hold one line, the password");
+    len = nl;
   }
-  if (!text.empty() && text.back() == '\r') text.pop_back();
-  if (text.empty()) return bad("is empty");
-  if (text.find('\0') != std::string::npos) return bad("holds a NUL byte");
-  return std::make_shared<const std::string>(std::move(text));
+  if (len > 0 && text[len - 1] == '\r') --len;
+  if (len == 0) return refuse("is empty");
+  if (std::string_view(text.data(), len).find('\0') != std::string_view::npos) return refuse("holds a NUL byte");
+  // Shrink in place (no reallocation, so no unwiped copy): what follows the password is zeroed.
+  ::explicit_bzero(text.data() + len, text.size() - len);
+  text.resize(len);
+  return keep(std::move(text));
 }
 
 }  // namespace
@@ -70,6 +118,8 @@ Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
 Status load_secrets(Config& c) {
   for (auto& h : c.smarthosts) {
     if (!h.is_smtp() || h.auth_user.empty()) continue;
+    // Before the secret is in memory: no core file, no ptrace by the same user, no /proc/PID/mem.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto s = read_one(h);
     if (!s.ok()) return s.error();
     h.password = std::move(s).value();

@@ -174,53 +174,86 @@ Result<std::string> rcpt_to(std::string_view rcpt) {
 std::string ehlo(std::string_view name) { return "EHLO " + std::string(name) + "\r\n"; }
 std::string helo(std::string_view name) { return "HELO " + std::string(name) + "\r\n"; }
 
-std::uint64_t wire_size(std::string_view body) {
-  std::uint64_t n = 0;
-  bool line_start = true;
-  bool prev_cr = false;
-  for (char c : body) {
-    if (line_start && c == '.') ++n;
-    if (c == '\n') {
-      n += prev_cr ? 1 : 2;
-      line_start = true;
-    } else {
-      ++n;
-      line_start = false;
-    }
-    prev_cr = c == '\r';
-  }
-  if (!line_start) n += prev_cr ? 1 : 2;
-  return n + 3;
-}
-
-void BodyEncoder::feed(std::string_view chunk, std::string& out) {
-  out.reserve(out.size() + chunk.size() + chunk.size() / 32 + 8);
+// One state machine for what goes on the wire and for how much of it there is, so that SIZE= is
+// always the byte count sent. RFC 5321 §2.3.8: a bare CR or a bare LF is not a line end a receiver
+// agrees on (some take "<CR>.<CR>" as the end of data: SMTP smuggling). Every line end -- CRLF, a
+// lone LF, a lone CR -- goes out as CRLF, and the dot at the start of every line so made is doubled.
+// A CR at the end of a chunk waits (pending_cr_) for the next byte to say which it was.
+template <class Sink>
+void BodyEncoder::encode(std::string_view chunk, Sink& out) {
   std::size_t run = 0;  // start of bytes copied unchanged
-  for (std::size_t i = 0; i < chunk.size(); ++i) {
-    char c = chunk[i];
+  std::size_t i = 0;
+  if (pending_cr_ && !chunk.empty()) {
+    // The CR that ended the last chunk: CRLF when this chunk starts with its LF, else a lone CR.
+    pending_cr_ = false;
+    out.append("\r\n");
+    line_start_ = true;
+    if (chunk[0] == '\n') run = i = 1;
+  }
+  for (; i < chunk.size(); ++i) {
+    const char c = chunk[i];
     if (line_start_ && c == '.') {
       out.append(chunk.substr(run, i - run));
-      out.push_back('.');  // the doubled dot; the original follows with the run
+      out.append(".");  // the doubled dot; the original follows with the run
       run = i;
     }
-    if (c == '\n') {
+    if (c == '\n' || c == '\r') {
       out.append(chunk.substr(run, i - run));
-      out.append(prev_cr_ ? "\n" : "\r\n");
+      if (c == '\r' && i + 1 == chunk.size()) {
+        pending_cr_ = true;
+        line_start_ = false;
+        return;
+      }
+      out.append("\r\n");
+      if (c == '\r' && chunk[i + 1] == '\n') ++i;
       run = i + 1;
       line_start_ = true;
     } else {
       line_start_ = false;
     }
-    prev_cr_ = c == '\r';
   }
   out.append(chunk.substr(run));
 }
 
-void BodyEncoder::finish(std::string& out) {
-  if (!line_start_) out.append(prev_cr_ ? "\n" : "\r\n");
+template <class Sink>
+void BodyEncoder::end(Sink& out) {
+  if (pending_cr_ || !line_start_) out.append("\r\n");
   out.append(".\r\n");
   line_start_ = true;
-  prev_cr_ = false;
+  pending_cr_ = false;
+}
+
+namespace {
+
+struct StringSink {
+  std::string& s;
+  void append(std::string_view v) { s.append(v); }
+};
+
+struct CountSink {
+  std::uint64_t n = 0;
+  void append(std::string_view v) { n += v.size(); }
+};
+
+}  // namespace
+
+void BodyEncoder::feed(std::string_view chunk, std::string& out) {
+  out.reserve(out.size() + chunk.size() + chunk.size() / 32 + 8);
+  StringSink sink{out};
+  encode(chunk, sink);
+}
+
+void BodyEncoder::finish(std::string& out) {
+  StringSink sink{out};
+  end(sink);
+}
+
+std::uint64_t wire_size(std::string_view body) {
+  BodyEncoder e;
+  CountSink sink;
+  e.encode(body, sink);
+  e.end(sink);
+  return sink.n;
 }
 
 std::string base64(std::string_view in) {

@@ -2,8 +2,11 @@
 // per-recipient results, retries with backoff, bounces and expiry (see flusher.hpp, DESIGN.md).
 //
 // Failover rule (qmail-qmqpc, PROTOCOLS.md §5): a message moves to the next address or smart host
-// only while no server has been reached. Once a server answered (even by dropping the connection
-// mid-session), its answer is final for this attempt: the same recipients are not sent elsewhere.
+// only while no server has said anything about it. A failure that is about the host -- the
+// connection refused, or an SMTP session that failed before MAIL (no banner, TLS or certificate,
+// AUTH) -- moves on, and the address cools down in the breaker. Once a server answered about the
+// mail (even by dropping the connection mid-transaction), its answer is final for this attempt:
+// the same recipients are not sent elsewhere.
 #include <cerrno>
 
 #include "flusher_impl.hpp"
@@ -160,7 +163,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
   Active& a = it->second;
   const Target t = a.route->targets[a.target_index];
   const std::int64_t ms = now_ms() - a.attempt_started_ms;
-  if (o.connect_failed) {
+  if (o.connect_failed || o.setup_failed) {
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
     if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
     a.any_temporary = true;

@@ -76,10 +76,6 @@ int Flusher::start() {
     return 78;
   }
   cfg_ = std::move(loaded).value();
-  if (auto sec = config::load_secrets(cfg_); !sec.ok()) {
-    std::fprintf(stderr, "nullq-send: %s\n", sec.error().message().c_str());
-    return 78;
-  }
   if (cfg_.smarthosts.empty()) {
     std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
     return 78;
@@ -101,6 +97,11 @@ int Flusher::start() {
       return rc;
     }
     if (!became.empty() && log_enabled(Priority::debug)) log_line(Priority::debug, "started as root; running as " + became);
+  }
+  // Secrets as the user the daemon runs as: a file only root can read fails now, not at SIGHUP.
+  if (auto sec = config::load_secrets(cfg_); !sec.ok()) {
+    std::fprintf(stderr, "nullq-send: %s\n", sec.error().message().c_str());
+    return 78;
   }
 
   // Spool: a private spool (tests, demo) is created on first use; the system one by the package.

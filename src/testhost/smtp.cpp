@@ -194,6 +194,7 @@ class Session {
           conn_->bare_lf = true;
         }
         line.assign(in_, 0, cr ? lf - 1 : lf);
+        ending_ = cr ? "\r\n" : "\n";
         in_.erase(0, lf + 1);
         return true;
       }
@@ -517,15 +518,33 @@ class Session {
     for (;;) {
       if (!next_line(line)) return false;
       if (line == ".") break;
+      bool ends = false;
+      if (step_.cr_dot_cr) {
+        const std::string raw = line + ending_;
+        if (std::size_t p = raw.find("\r.\r"); p != std::string::npos) {
+          // What follows the <CR>.<CR> (and an LF right after it) is read as commands, as such a
+          // receiver does.
+          std::size_t rest = p + 3 < raw.size() && raw[p + 3] == '\n' ? p + 4 : p + 3;
+          if (rest < raw.size()) in_.insert(0, raw.substr(rest));
+          line.resize(p);
+          ending_.clear();
+          ends = true;
+        }
+      }
+      if (line.find('\r') != std::string::npos) msg_.bare_cr = true;
+      if (too_big && ends) break;
       if (too_big) continue;
+      msg_.data.append(line).append(ending_);
       std::string_view text = line;
       if (!text.empty() && text[0] == '.') text.remove_prefix(1);
       if (msg_.message.size() + text.size() + 1 > limit) {
         too_big = true;
         msg_.message.clear();
+        msg_.data.clear();
         continue;
       }
       msg_.message.append(text).push_back('\n');
+      if (ends) break;
     }
     msg_.bare_lf = bare_lf_;
     bare_lf_ = bare_lf_ || lf_before;
@@ -563,6 +582,7 @@ class Session {
   unsigned long reads_ = 0, mail_read_ = 0;
   std::size_t seen_[smtp_stage_count] = {};
   std::size_t transactions_ = 0;
+  std::string ending_;  // the line end next_line() took off: "\r\n" or "\n"
   bool ehlo_done_ = false, in_tx_ = false, authenticated_ = false, bare_lf_ = false;
   std::string auth_user_;
   Received msg_;

@@ -61,6 +61,8 @@ Result<SmtpStep> step_from(std::string_view text) {
       step.tls_fail = true;
     } else if (item == "multiline") {
       step.multiline = true;
+    } else if (item == "cr-dot-cr") {
+      step.cr_dot_cr = true;
     } else if (item == "hang") {
       step.hang = SmtpStage::dot;
     } else if (item.substr(0, 6) == "delay:" && digits(item.substr(6)) && item.size() <= 12) {

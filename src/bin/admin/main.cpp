@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nullq: %s\n", cfg.error().detail.c_str());
     return 78;
   }
-  // The commands that change the spool run as its owner, so that nothing there becomes root's.
-  if (cmd == "flush" || cmd == "retry" || cmd == "bounce" || cmd == "drop") {
+  // The commands that change the spool run as its owner, so that nothing there becomes root's;
+  // check runs as the daemon would, so that it reads the password_file as the daemon's user.
+  if (cmd == "flush" || cmd == "retry" || cmd == "bounce" || cmd == "drop" || cmd == "check") {
     std::string error;
     if (int rc = nullq::privilege::become(cfg->queue_dir, spool_owner(), "nullq", error); rc != 0) {
       std::fprintf(stderr, "%s\n", error.c_str());

@@ -206,5 +206,38 @@ TEST_F(Owned, DaemonReportsEveryFileItCannotReadOnceWithTheFixAndDeliversTheRest
   EXPECT_EQ(queued()[0].rfind(stranded + ",", 0), 0u);
 }
 
+// The password_file is read as the spool's user: a file only root can read is refused by the
+// daemon at start (not at the first SIGHUP) and by `nullq check`, which says who cannot read it.
+TEST_F(Owned, PasswordFileOnlyRootCanReadIsRefusedAsTheDaemonsUser) {
+  const std::string secret = dir_.path() + "/relay.secret";
+  write_file(secret, "s3cret\n");
+  ASSERT_EQ(::chown(secret.c_str(), 0, 0), 0);
+  ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+  config("{url: 'smtp://127.0.0.1:" + std::to_string(closed_port()) +
+         "', starttls: 'off', auth: {user: relayuser, password_file: " + secret + ", allow_plaintext: true}}");
+  const passwd* pw = ::getpwuid(owner_uid);
+  const group* gr = ::getgrgid(owner_gid);
+  const std::string user = pw ? pw->pw_name : std::to_string(owner_uid), grp = gr ? gr->gr_name : std::to_string(owner_gid);
+  const std::string why = "password_file " + secret + ": Permission denied: the daemon (user " + user +
+                          ") cannot read it; it is owned by root:root 0600, and this process runs as " + user +
+                          ": chown " + user + ":" + grp + " " + secret;
+  nullq::testing::RunOptions o;
+  for (const auto& kv : env()) o.env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+  auto check = nullq::testing::run({NULLQ_TEST_ADMIN_OWNER, "check"}, o);
+  EXPECT_EQ(check.code, 1) << check.err;
+  EXPECT_TRUE(contains(check.err + check.out, why)) << check.out << check.err;
+  EXPECT_FALSE(contains(check.out, "AUTH as relayuser: ok")) << check.out;
+  auto send = run({NULLQ_TEST_SEND_OWNER, "--once"}, env());
+  EXPECT_EQ(send.status, 78) << send.err;
+  EXPECT_EQ(count_of(send.err, "\n"), 1u) << send.err;
+  EXPECT_TRUE(contains(send.err, why)) << send.err;
+  EXPECT_FALSE(contains(send.err + check.out + check.err, "s3cret"));
+
+  // Given to the spool's user, it is read.
+  ASSERT_EQ(::chown(secret.c_str(), owner_uid, owner_gid), 0);
+  check = nullq::testing::run({NULLQ_TEST_ADMIN_OWNER, "check"}, o);
+  EXPECT_FALSE(contains(check.out + check.err, "password_file")) << check.out << check.err;
+}
+
 }  // namespace
 }  // namespace nullq::send::it

@@ -210,6 +210,41 @@ TEST_F(SmtpTestHost, NeverSendsABareLf) {
   EXPECT_FALSE(conns[0].bare_lf);
 }
 
+// SMTP smuggling (RFC 5321 §2.3.8): a bare CR in the message must not let a receiver that ends
+// DATA at <CR>.<CR> read the rest as a second transaction in nullq's (authenticated) session.
+// Every bare CR and LF goes out as CRLF, the dot on the line so made is doubled, and SIZE= counts
+// exactly the bytes sent.
+TEST_F(SmtpTestHost, BareCrCannotSmuggleASecondTransaction) {
+  testhost::Options o;
+  o.caps.size = 1000000;
+  o.smtp_script = "cr-dot-cr";
+  start(o);
+  s.write_config({"{url: '" + smtp_url() + "', starttls: 'off'}"});
+  const std::string smuggled = "MAIL FROM:<ceo@victim.example>\r\nRCPT TO:<mallory@example.net>\r\nDATA\r\n"
+                               "Subject: wire the money\r\n\r\nsmuggled\r\n.\r\n";
+  s.inject("alice@example.org", {"bob@example.org"}, "Subject: x\n\nline1\r.\r\r\n" + smuggled + "tail\n");
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(s.queued().empty()) << r.err;
+  auto got = host->received();
+  ASSERT_EQ(got.size(), 1u) << r.err;
+  EXPECT_EQ(got[0].sender, "alice@example.org");
+  // The queue keeps LF line ends (the CRLF of "\r\r\n" became LF there): on the wire the two
+  // bare CRs are line ends and the dot between them is doubled.
+  const std::size_t start = got[0].data.find("Subject: x\r\n");
+  ASSERT_NE(start, std::string::npos) << got[0].data;
+  EXPECT_EQ(got[0].data.substr(start),
+            "Subject: x\r\n\r\nline1\r\n..\r\nMAIL FROM:<ceo@victim.example>\r\nRCPT TO:<mallory@example.net>\r\n"
+            "DATA\r\nSubject: wire the money\r\n\r\nsmuggled\r\n..\r\ntail\r\n");
+  EXPECT_FALSE(got[0].bare_cr);
+  EXPECT_FALSE(got[0].bare_lf);
+  EXPECT_EQ(got[0].mail_params, "SIZE=" + std::to_string(got[0].data.size() + 3)) << "SIZE= is what was sent";
+  auto conns = host->smtp_connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(count(conns[0].commands, "MAIL"), 1u) << "no second transaction";
+  EXPECT_EQ(count(conns[0].commands, "DATA"), 1u);
+}
+
 // (h) per-recipient answers from the script: 250 delivered, 450 stays queued, 550 bounced.
 TEST_F(SmtpTestHost, MixedRecipientAnswersDeliverDeferAndBounce) {
   testhost::Options o;

@@ -252,6 +252,9 @@ TEST(Smtp, WrongPasswordKeepsMailQueuedAndSaysSo) {
   EXPECT_NE(r.text.find("rejected the user name or password"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("535 5.7.8"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("secret"), std::string::npos);
+  // About the host, not the mail: the caller may try the next smart host.
+  EXPECT_TRUE(h.outcomes[0].setup_failed);
+  EXPECT_FALSE(h.outcomes[0].connect_failed);
 }
 
 TEST(Smtp, NoPasswordOverPlaintextUnlessAllowed) {
@@ -289,6 +292,7 @@ TEST(Smtp, StarttlsRequiredButNotOfferedSendsNoMail) {
   srv.join();
   EXPECT_EQ(rest.find("MAIL"), std::string::npos);
   EXPECT_EQ(h.outcomes[0].replies.at(0), Z("STARTTLS is required but the server does not offer it"));
+  EXPECT_TRUE(h.outcomes[0].setup_failed);
 }
 
 TEST(Smtp, BannerRefusalCountsAsNotReached) {
@@ -329,6 +333,20 @@ TEST(Smtp, DotReplyTimeoutKeepsEveryRecipientTemporary) {
   ASSERT_TRUE(h.wait([&] { return h.outcomes.size() == 1 && h.closed == 1; }));
   srv.join();
   EXPECT_EQ(h.outcomes[0].replies.at(0), Z("timed out waiting for the server"));
+  EXPECT_FALSE(h.outcomes[0].setup_failed) << "the mail was on the wire: the answer is final";
+}
+
+TEST(Smtp, BannerTimeoutIsASetupFailure) {
+  FakeServer srv([&](Peer& p) { p.wait_close(std::chrono::seconds(10)); });
+  SmtpOptions o = opts();
+  o.timeouts.banner = 300ms;
+  Harness h(srv.endpoint(), o);
+  ASSERT_TRUE(h.submit(make_msg(1, "x\n", "a@x", {"b@y"})));
+  ASSERT_TRUE(h.wait([&] { return h.outcomes.size() == 1 && h.closed == 1; }));
+  srv.join();
+  EXPECT_EQ(h.outcomes[0].replies.at(0), Z("timed out waiting for the server"));
+  EXPECT_TRUE(h.outcomes[0].setup_failed);
+  EXPECT_FALSE(h.outcomes[0].connect_failed);
 }
 
 TEST(Smtp, HostileRepliesEndTheSession) {

@@ -1,5 +1,6 @@
 // SMTP smart host keys, the smtp section and password_file reading.
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,6 +140,49 @@ TEST_F(Secret, RefusesMissingEmptyAndMultiLineFiles) {
   s = load_secrets(c);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().detail.find("No such file or directory"), std::string::npos);
+}
+
+TEST_F(Secret, RefusesASymbolicLinkNamingTheFile) {
+  Config c = with_file("p4ss\n", 0600);
+  const std::string link = dir_ + "/link";
+  ASSERT_EQ(::symlink(path_.c_str(), link.c_str()), 0);
+  c.smarthosts[0].password_file = link;
+  auto s = load_secrets(c);
+  ::unlink(link.c_str());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().detail, "smtp://r: password_file " + link + ": is a symbolic link; name the file itself");
+  EXPECT_FALSE(c.smarthosts[0].password);
+}
+
+TEST_F(Secret, RefusesWhatItsGroupCanWrite) {
+  Config c = with_file("p4ss\n", 0620);
+  auto s = load_secrets(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().detail, "smtp://r: password_file " + path_ + ": its group may write it (mode 0620); run chmod g-w " + path_);
+  EXPECT_FALSE(c.smarthosts[0].password);
+  // Group-readable is how root:nullq 0640 works.
+  c = with_file("p4ss\n", 0640);
+  EXPECT_TRUE(load_secrets(c).ok());
+}
+
+TEST_F(Secret, RefusesAFileOwnedByNeitherRootNorTheReader) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving the file away needs root";
+  Config c = with_file("p4ss\n", 0600);
+  ASSERT_EQ(::chown(path_.c_str(), 65534, 65534), 0);
+  auto s = load_secrets(c);
+  ASSERT_FALSE(s.ok());
+  const std::string detail = s.error().detail;
+  EXPECT_EQ(detail.rfind("smtp://r: password_file " + path_ + ": owned by ", 0), 0u) << detail;
+  EXPECT_NE(detail.find(", not by root or root (who reads it); run chown root " + path_), std::string::npos) << detail;
+  EXPECT_EQ(detail.find('\n'), std::string::npos);
+  EXPECT_FALSE(c.smarthosts[0].password);
+}
+
+// Last: it makes this test process non-dumpable, as nullq-send and nullq check become.
+TEST_F(Secret, AProcessHoldingASecretIsNotDumpable) {
+  Config c = with_file("p4ss\n", 0600);
+  ASSERT_TRUE(load_secrets(c).ok());
+  EXPECT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
 }
 
 }  // namespace

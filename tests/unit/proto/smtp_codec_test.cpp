@@ -181,6 +181,21 @@ TEST(SmtpBody, DotStuffingAndCrlfAtEveryBoundary) {
       {"two dots", "..\n", "...\r\n.\r\n"},
       {"cr at end", "a\r", "a\r\n.\r\n"},
       {"empty lines", "\n\n.\n", "\r\n\r\n..\r\n.\r\n"},
+      // RFC 5321 §2.3.8: no bare CR or LF on the wire; each is a line end, sent as CRLF, and the
+      // dot-stuffing follows the lines so made (SMTP smuggling through "<CR>.<CR>").
+      {"smuggling", "line1\r.\r\r\nMAIL FROM:<ceo@victim.example>\r\n",
+       "line1\r\n..\r\n\r\nMAIL FROM:<ceo@victim.example>\r\n.\r\n"},
+      {"cr dot cr", "a\r.\rb\n", "a\r\n..\r\nb\r\n.\r\n"},
+      {"lf dot lf", "a\n.\nb\n", "a\r\n..\r\nb\r\n.\r\n"},
+      {"lf dot cr lf", "a\n.\r\nb", "a\r\n..\r\nb\r\n.\r\n"},
+      {"bare cr mid line", "a\rb\n", "a\r\nb\r\n.\r\n"},
+      {"cr cr lf", "a\r\r\n", "a\r\n\r\n.\r\n"},
+      {"lf cr", "a\n\rb", "a\r\n\r\nb\r\n.\r\n"},
+      {"only cr", "\r", "\r\n.\r\n"},
+      {"cr dot at end", "a\r.", "a\r\n..\r\n.\r\n"},
+      {"cr dot cr at end", "a\r.\r", "a\r\n..\r\n.\r\n"},
+      {"dot cr first", ".\r", "..\r\n.\r\n"},
+      {"three crs", "\r\r\r", "\r\n\r\n\r\n.\r\n"},
   };
   for (const auto& c : cases) {
     // Every split into two pieces and byte-by-byte: the state crosses buffer boundaries.
