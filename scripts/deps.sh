@@ -40,11 +40,3 @@ setup_build() {
     meson setup "$dir" "$@" >/dev/null
   fi
 }
-
-# The .deb (packaging/build-deb.sh) and the rpm (tests/package/check_rpm.sh) build in this one
-# directory, one after the other (a lock), from a source tree at the same path and with the same
-# compiler flags (Debian's, hardening=+all): the second build then takes every object from ccache
-# instead of compiling the sources again. A fixed path, not mktemp: the path is in the flags
-# (-ffile-prefix-map), and so in ccache's key.
-package_build_dir() { echo "${TMPDIR:-/var/tmp}/nullq-build-pkg-$(id -u)"; }
-package_source_dir() { echo "$(package_build_dir)/nullq-$(sed -n 's/^Version: *//p' "$1/packaging/rpm/nullq.spec")"; }

@@ -8,28 +8,21 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
 . scripts/deps.sh
-install_deps rpm rpmlint dpkg-dev
+install_deps rpm rpmlint
 spec=packaging/rpm/nullq.spec
 version=$(sed -n 's/^Version: *//p' "$spec")
-# The sources unpack where packaging/build-deb.sh builds the .deb, and compile with the .deb's flags
-# (Debian's hardening=+all, rather than Debian rpm's bare "-O2 -g"): the objects of the .deb's build
-# come from ccache (see package_build_dir in scripts/deps.sh).
-work=$(package_build_dir)
-src=$(package_source_dir "$top")
-topdir=$work/rpmbuild
-export CCACHE_NOHASHDIR=true  # the meson build directory's name differs from the .deb's
-exec 9>"$work.lock"
+# A fixed build directory, so ccache reuses the objects of the previous run (see packaging/build-deb.sh).
+topdir=${TMPDIR:-/var/tmp}/nullq-build-rpm-$(id -u)
+exec 9>"$topdir.lock"
 flock 9
-rm -rf "$work"
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$topdir/SOURCES" "$src"
-eval "$(cd "$src" && DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"  # %set_build_flags keeps them
-rmdir "$src"
+rm -rf "$topdir"
+trap 'rm -rf "$topdir"' EXIT
+mkdir -p "$topdir/SOURCES"
 git ls-files -z | tar --null -T - --transform "s,^,nullq-$version/," -czf "$topdir/SOURCES/nullq-$version.tar.gz"
 cp etc/sysusers.d/nullq.conf "$topdir/SOURCES/nullq.sysusers"
 # fedora-macros goes last on rpm's macro path: Debian's own macro files (read after --load) would undo it.
 macro_path="$(rpm --showrc | sed -n 's/^Macro path: //p'):$top/tests/package/fedora-macros"
-if ! rpmbuild -bb --nodeps --macros "$macro_path" --define "_topdir $topdir" --define "_builddir $work" "$spec" >"$topdir/build.log" 2>&1; then
+if ! rpmbuild -bb --nodeps --macros "$macro_path" --define "_topdir $topdir" "$spec" >"$topdir/build.log" 2>&1; then
   echo "rpm: rpmbuild -bb $spec failed:" >&2
   tail -30 "$topdir/build.log" >&2
   exit 1
