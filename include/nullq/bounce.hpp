@@ -11,6 +11,10 @@
 // reported to the double-bounce address (config bounce.admin, else admin); a failed message whose
 // sender was null and whose only recipient is that address is not reported (the caller moves it to
 // failed/). So a bounce never bounces twice.
+//
+// Nothing lost: the report quotes only the original's headers, so nullq-send keeps the original (for
+// the failed recipients) in failed/ until the report is delivered (Composed::original_id). When the
+// report cannot be delivered either, the original is still there for `nullq retry`.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +49,8 @@ struct Report {
 struct Composed {
   std::vector<std::string> recipients; // sender is always null
   std::string message;                 // LF line endings
+  std::string original_id;             // set by the caller when the original waits in failed/ for this
+                                       // report's delivery (envelope O record); "" = none
 };
 
 // std::nullopt when the loop rule says not to report.

@@ -170,6 +170,22 @@ Result<Config> load(const std::string& path);
 // Same, from text (tests); `name` is used in messages in place of the file name.
 Result<Config> parse(std::string_view yaml_text, const std::string& name);
 
+// What nullq-sendmail reads: a configuration error only stops it when it is in a setting it needs
+// to queue (hostname, domain, idhost, admin, rewrite.*, queue.dir, queue.max_message_size, or an
+// unknown key that looks like a misspelling of one): then an Error, as load() would give. Any other
+// error (a typo in the smtp section, a relative password_file, a bad smart host URL) leaves that
+// setting at its default and the first such error in `problem`. A file that cannot be read or parsed
+// at all (missing, unreadable, a YAML syntax error, not a mapping) gives the built-in settings
+// (`defaults`, the compiled-in spool) and the reason in `problem`: losing mail is worse. nullq-send,
+// `nullq check` and `sendmail -q` keep to load(), which refuses all of these.
+struct Lenient {
+  Config config;
+  std::string problem;    // "" = none; one printable line, like load()'s error
+  bool defaults = false;  // the file gave nothing: built-in settings
+};
+Result<Lenient> load_for_injector(const std::string& path);
+Result<Lenient> parse_for_injector(std::string_view yaml_text, const std::string& name);
+
 // Without the hostname/domain/idhost defaults (tests), and the defaults on their own.
 Result<Config> parse_only(std::string_view yaml_text, const std::string& name);
 void fill_defaults(Config& c, const std::string& mailname_path);

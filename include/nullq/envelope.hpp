@@ -15,6 +15,10 @@
 //   U<netstring>\n             real uid of the submitter, decimal (absent for daemon-made bounces)
 //   L<netstring>\n             optional: last delivery error, sanitised one line
 //   W<netstring>\n             optional: "1" once a delay warning was sent
+//   O<netstring>\n             optional, in a bounce: the queue id of the original, which waits in
+//                              failed/ until this bounce is delivered (then it is removed)
+//   B<netstring>\n             optional, in failed/: the queue id of the bounce whose delivery
+//                              removes this file (it names this file in its O record)
 //   \n                         end of envelope
 //   <message>                  RFC 5322 message, LF line endings, to end of file
 //
@@ -59,6 +63,8 @@ struct Envelope {
   std::int64_t uid = -1;                // -1 = not recorded
   std::string last_error;               // empty = none
   bool warned = false;                  // delay warning already sent
+  std::string original_id;              // O: a bounce's original, kept in failed/ ("" = none)
+  std::string bounce_id;                // B: kept in failed/ until this bounce is delivered ("" = none)
 
   bool operator==(const Envelope&) const = default;
 };

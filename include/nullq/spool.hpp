@@ -68,6 +68,13 @@ class Store {
                            const Loaded* remaining);
   // Moves the file to failed/ (permanent failure kept for the admin), recording `reason` as last error.
   Status move_to_failed(const Entry& entry, const std::string& reason);
+  // Writes `env` and `message` into failed/ as `id`, replacing a file of that name: a bounced message
+  // kept until its bounce (env.bounce_id) is delivered, so that `nullq retry` can still send it.
+  Status keep_failed(const std::string& id, const envelope::Envelope& env, std::string_view message);
+  // The bounce `bounce_id` was delivered: removes failed/<original_id> if it still waits for that
+  // bounce (its B record names it). True if removed; false if there is no such file (retried,
+  // dropped) or it waits for another bounce.
+  Result<bool> release_failed(const std::string& original_id, const std::string& bounce_id);
   // Removes tmp/ files older than `age` (crashed submissions). Returns how many.
   std::size_t remove_tmp_orphans(std::chrono::seconds age);
   // Removes failed/ files that came there more than `age` ago (queue.keep_failed). Returns how many.

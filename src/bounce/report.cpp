@@ -138,6 +138,7 @@ Result<std::string> enqueue(const queue::Spool& spool, const Composed& c, std::i
   envelope::Envelope env;
   env.recipients = c.recipients;
   env.queued_at = now;
+  env.original_id = c.original_id;
   if (auto s = drop->write(envelope::encode(env)); !s) return std::move(s).error();
   if (auto s = drop->write(c.message); !s) return std::move(s).error();
   return drop->commit();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 
 #include "nullq/config.hpp"
 #include "nullq/identity.hpp"
@@ -47,12 +48,26 @@ class Reader {
   // `what` quotes the file's keys and values: it goes out through printable(). `ours` is text of
   // this file only (the em dash of a suggestion survives).
   [[noreturn]] void fail(const YAML::Node& at, const std::string& what, const std::string& ours = {}) const {
-    int line = at.Mark().line;
-    throw Fail{printable(name_ + (line >= 0 ? ":" + std::to_string(line + 1) : std::string()) + ": " + what) + ours};
+    throw Fail{text(at, what, ours)};
   }
 
-  // Every key of `map` must be one of `known`; returns nothing, fails on the first stranger.
-  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> known) const {
+  // Lenient reading (the injector's): a failure inside soft(), and an unknown key that does not look
+  // like a misspelt `hard` key, is recorded in `*problem` (the first one only) and reading goes on.
+  void set_lenient(std::string* problem) { problem_ = problem; }
+  template <class F>
+  void soft(F&& read) const {
+    if (!problem_) return read();
+    try {
+      read();
+    } catch (const Fail& f) {
+      note(f.text);
+    }
+  }
+
+  // Every key of `map` must be one of `known`; fails on the first stranger (leniently: only on one
+  // whose nearest known key is in `hard`, a setting the injector needs).
+  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> known,
+                  std::initializer_list<std::string_view> hard = {}) const {
     if (!map.IsMap()) fail(map, where.empty() ? "the file must be a mapping of settings" : "'" + where + "' must be a mapping");
     for (const auto& kv : map) {
       if (!kv.first.IsScalar()) fail(kv.first, "keys must be plain names");
@@ -65,8 +80,12 @@ class Reader {
         if (d < best_d) best_d = d, best = k;
       }
       std::string full = where.empty() ? key : where + "." + key;
-      fail(kv.first, "unknown key '" + full + "'",
-           best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?");
+      std::string hint = best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?";
+      if (problem_ && (best.empty() || std::find(hard.begin(), hard.end(), best) == hard.end())) {
+        note(text(kv.first, "unknown key '" + full + "'", hint));
+        continue;
+      }
+      fail(kv.first, "unknown key '" + full + "'", hint);
     }
   }
 
@@ -124,7 +143,16 @@ class Reader {
   }
 
  private:
+  std::string text(const YAML::Node& at, const std::string& what, const std::string& ours) const {
+    int line = at.Mark().line;
+    return printable(name_ + (line >= 0 ? ":" + std::to_string(line + 1) : std::string()) + ": " + what) + ours;
+  }
+  void note(const std::string& text) const {
+    if (problem_->empty()) *problem_ = text;
+  }
+
   const std::string& name_;
+  std::string* problem_ = nullptr;  // lenient when set
 };
 
 // starttls, auth and tls of one smart host mapping (SMTP only).
@@ -205,75 +233,90 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
   }
 }
 
+void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
+  r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown"});
+  if (auto n = s["connections"]) c.connections = r.count(n, "delivery.connections", 1, 10000);
+  if (auto n = s["connect_timeout"]) c.connect_timeout = r.duration(n, "delivery.connect_timeout", false);
+  if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
+  if (auto n = s["session_max"]) c.session_max = r.duration(n, "delivery.session_max", false);
+  if (auto n = s["cooldown"]) c.cooldown = r.duration(n, "delivery.cooldown", true);
+}
+
+void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
+  r.check_keys(s, "smtp", {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout", "body_timeout",
+                           "dot_timeout"});
+  if (auto n = s["helo"]) c.smtp.helo = r.host(n, "smtp.helo");
+  if (auto n = s["mx_tls"]) {
+    std::string v = r.str(n, "smtp.mx_tls");
+    if (v == "may") c.smtp.mx_tls = MxTls::may;
+    else if (v == "verify") c.smtp.mx_tls = MxTls::verify;
+    else if (v == "encrypt") c.smtp.mx_tls = MxTls::encrypt;
+    else r.fail(n, "'smtp.mx_tls' must be may, verify or encrypt, not '" + v + "'");
+  }
+  if (auto n = s["banner_timeout"]) c.smtp.banner_timeout = r.duration(n, "smtp.banner_timeout", false);
+  if (auto n = s["command_timeout"]) c.smtp.command_timeout = r.duration(n, "smtp.command_timeout", false);
+  if (auto n = s["data_timeout"]) c.smtp.data_timeout = r.duration(n, "smtp.data_timeout", false);
+  if (auto n = s["body_timeout"]) c.smtp.body_timeout = r.duration(n, "smtp.body_timeout", false);
+  if (auto n = s["dot_timeout"]) c.smtp.dot_timeout = r.duration(n, "smtp.dot_timeout", false);
+}
+
+// The keys nullq-sendmail needs to queue a message (the hard ones when reading leniently): the
+// names and addresses it writes into headers and the envelope, the rewriting, where the spool is,
+// and the size limit. Everything else is nullq-send's and `nullq check`'s to refuse.
 void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;
   r.check_keys(root, "", {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue", "delivery",
-                          "bounce", "log", "smtp"});
+                          "bounce", "log", "smtp"},
+               {"hostname", "domain", "idhost", "admin", "rewrite", "queue"});
   if (auto n = root["hostname"]) c.hostname = r.host(n, "hostname");
   if (auto n = root["domain"]) c.domain = r.host(n, "domain");
   if (auto n = root["idhost"]) c.idhost = r.host(n, "idhost");
   if (auto n = root["admin"]) c.admin = r.address(n, "admin");
   if (auto s = root["rewrite"]) {
-    r.check_keys(s, "rewrite", {"sender", "header_from"});
+    r.check_keys(s, "rewrite", {"sender", "header_from"}, {"sender", "header_from"});
     if (auto n = s["sender"]) c.rewrite_sender = r.address(n, "rewrite.sender");
     if (auto n = s["header_from"]) c.rewrite_header_from = r.boolean(n, "rewrite.header_from");
   }
-  if (auto n = root["smarthosts"]) read_smarthosts(r, n, c);
+  if (auto n = root["smarthosts"]) r.soft([&] { read_smarthosts(r, n, c); });
   if (auto s = root["queue"]) {
-    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size"});
+    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size"},
+                 {"dir", "max_message_size"});
     if (auto n = s["dir"]) {
       c.queue_dir = r.str(n, "queue.dir");
       if (c.queue_dir.empty() || c.queue_dir[0] != '/') r.fail(n, "'queue.dir' must be an absolute path");
       while (c.queue_dir.size() > 1 && c.queue_dir.back() == '/') c.queue_dir.pop_back();
     }
-    if (auto n = s["lifetime"]) c.lifetime = r.duration(n, "queue.lifetime", false);
-    if (auto n = s["keep_failed"]) c.keep_failed = r.duration(n, "queue.keep_failed", true);
-    if (auto n = s["retry_min"]) c.retry_min = r.duration(n, "queue.retry_min", false);
-    if (auto n = s["retry_max"]) c.retry_max = r.duration(n, "queue.retry_max", false);
-    if (c.retry_min > c.retry_max) r.fail(s, "'queue.retry_min' is longer than 'queue.retry_max'");
+    r.soft([&] {
+      if (auto n = s["lifetime"]) c.lifetime = r.duration(n, "queue.lifetime", false);
+      if (auto n = s["keep_failed"]) c.keep_failed = r.duration(n, "queue.keep_failed", true);
+      if (auto n = s["retry_min"]) c.retry_min = r.duration(n, "queue.retry_min", false);
+      if (auto n = s["retry_max"]) c.retry_max = r.duration(n, "queue.retry_max", false);
+      if (c.retry_min > c.retry_max) r.fail(s, "'queue.retry_min' is longer than 'queue.retry_max'");
+    });
     if (auto n = s["max_message_size"]) c.max_message_size = r.size(n, "queue.max_message_size");
   }
-  if (auto s = root["delivery"]) {
-    r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown"});
-    if (auto n = s["connections"]) c.connections = r.count(n, "delivery.connections", 1, 10000);
-    if (auto n = s["connect_timeout"]) c.connect_timeout = r.duration(n, "delivery.connect_timeout", false);
-    if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
-    if (auto n = s["session_max"]) c.session_max = r.duration(n, "delivery.session_max", false);
-    if (auto n = s["cooldown"]) c.cooldown = r.duration(n, "delivery.cooldown", true);
-  }
-  if (auto s = root["smtp"]) {
-    r.check_keys(s, "smtp", {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout", "body_timeout",
-                             "dot_timeout"});
-    if (auto n = s["helo"]) c.smtp.helo = r.host(n, "smtp.helo");
-    if (auto n = s["mx_tls"]) {
-      std::string v = r.str(n, "smtp.mx_tls");
-      if (v == "may") c.smtp.mx_tls = MxTls::may;
-      else if (v == "verify") c.smtp.mx_tls = MxTls::verify;
-      else if (v == "encrypt") c.smtp.mx_tls = MxTls::encrypt;
-      else r.fail(n, "'smtp.mx_tls' must be may, verify or encrypt, not '" + v + "'");
-    }
-    if (auto n = s["banner_timeout"]) c.smtp.banner_timeout = r.duration(n, "smtp.banner_timeout", false);
-    if (auto n = s["command_timeout"]) c.smtp.command_timeout = r.duration(n, "smtp.command_timeout", false);
-    if (auto n = s["data_timeout"]) c.smtp.data_timeout = r.duration(n, "smtp.data_timeout", false);
-    if (auto n = s["body_timeout"]) c.smtp.body_timeout = r.duration(n, "smtp.body_timeout", false);
-    if (auto n = s["dot_timeout"]) c.smtp.dot_timeout = r.duration(n, "smtp.dot_timeout", false);
-  }
+  if (auto s = root["delivery"]) r.soft([&] { read_delivery(r, s, c); });
+  if (auto s = root["smtp"]) r.soft([&] { read_smtp(r, s, c); });
   if (auto s = root["bounce"]) {
-    r.check_keys(s, "bounce", {"enabled", "admin", "delay_warning"});
-    if (auto n = s["enabled"]) c.bounce_enabled = r.boolean(n, "bounce.enabled");
-    if (auto n = s["admin"]) c.bounce_admin = r.address(n, "bounce.admin");
-    if (auto n = s["delay_warning"]) c.delay_warning = r.duration(n, "bounce.delay_warning", true);
+    r.soft([&] {
+      r.check_keys(s, "bounce", {"enabled", "admin", "delay_warning"});
+      if (auto n = s["enabled"]) c.bounce_enabled = r.boolean(n, "bounce.enabled");
+      if (auto n = s["admin"]) c.bounce_admin = r.address(n, "bounce.admin");
+      if (auto n = s["delay_warning"]) c.delay_warning = r.duration(n, "bounce.delay_warning", true);
+    });
   }
   if (auto s = root["log"]) {
-    r.check_keys(s, "log", {"level"});
-    if (auto n = s["level"]) {
-      std::string v = r.str(n, "log.level");
-      if (v == "error") c.log_level = LogLevel::error;
-      else if (v == "warning") c.log_level = LogLevel::warning;
-      else if (v == "info") c.log_level = LogLevel::info;
-      else if (v == "debug") c.log_level = LogLevel::debug;
-      else r.fail(n, "'log.level' must be error, warning, info or debug, not '" + v + "'");
-    }
+    r.soft([&] {
+      r.check_keys(s, "log", {"level"});
+      if (auto n = s["level"]) {
+        std::string v = r.str(n, "log.level");
+        if (v == "error") c.log_level = LogLevel::error;
+        else if (v == "warning") c.log_level = LogLevel::warning;
+        else if (v == "info") c.log_level = LogLevel::info;
+        else if (v == "debug") c.log_level = LogLevel::debug;
+        else r.fail(n, "'log.level' must be error, warning, info or debug, not '" + v + "'");
+      }
+    });
   }
 }
 
@@ -338,7 +381,9 @@ Result<Config> parse(std::string_view yaml_text, const std::string& name) {
   return c;
 }
 
-Result<Config> load(const std::string& path) {
+namespace {
+
+Result<std::string> read_text(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return config_error("cannot read " + path + ": " + std::strerror(errno));
   struct stat st {};
@@ -363,7 +408,58 @@ Result<Config> load(const std::string& path) {
     got += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  return parse(text, path);
+  return text;
+}
+
+Lenient built_in(const std::string& name, std::string problem) {
+  Lenient l;
+  l.config.path = name;
+  fill_defaults(l.config, "/etc/mailname");
+  l.problem = std::move(problem);
+  l.defaults = true;
+  return l;
+}
+
+}  // namespace
+
+Result<Config> load(const std::string& path) {
+  auto text = read_text(path);
+  if (!text) return std::move(text).error();
+  return parse(*text, path);
+}
+
+Result<Lenient> parse_for_injector(std::string_view yaml_text, const std::string& name) {
+  Lenient l;
+  l.config.path = name;
+  Reader r(name);
+  r.set_lenient(&l.problem);
+  std::optional<YAML::Node> root;  // (not assigned: yaml-cpp's Node::operator= writes through)
+  try {
+    root.emplace(YAML::Load(std::string(yaml_text)));
+  } catch (const YAML::Exception& e) {
+    std::string where = name + (e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : std::string());
+    return built_in(name, printable(where + ": YAML syntax error: " + e.msg));
+  } catch (const std::exception& e) {
+    return built_in(name, printable(name + ": " + e.what()));
+  }
+  // Not a mapping: no setting can be told from it, so none is broken either.
+  if (!root->IsNull() && !root->IsMap())
+    return built_in(name, printable(name + ": the file must be a mapping of settings"));
+  try {
+    read_document(r, *root, l.config);
+  } catch (const Fail& f) {
+    return Error::permanent(ErrorDomain::config, f.text);
+  } catch (const std::exception& e) {
+    return config_error(name + ": " + e.what());
+  }
+  fill_defaults(l.config, "/etc/mailname");
+  return l;
+}
+
+Result<Lenient> load_for_injector(const std::string& path) {
+  auto text = read_text(path);
+  if (!text) return built_in(path, text.error().detail);
+  return parse_for_injector(*text, path);
 }
 
 std::string default_path() {

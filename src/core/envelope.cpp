@@ -4,6 +4,7 @@
 
 #include "nullq/netstring.hpp"
 #include "nullq/printable.hpp"
+#include "nullq/queue.hpp"
 
 namespace nullq::envelope {
 
@@ -64,6 +65,8 @@ std::string encode(const Envelope& env) {
   if (env.uid >= 0) record(out, 'U', std::to_string(env.uid));
   if (!env.last_error.empty()) record(out, 'L', env.last_error.substr(0, max_error_text));
   if (env.warned) record(out, 'W', "1");
+  if (!env.original_id.empty()) record(out, 'O', env.original_id);
+  if (!env.bounce_id.empty()) record(out, 'B', env.bounce_id);
   out.push_back('\n');
   return out;
 }
@@ -73,9 +76,9 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
   std::string_view rest = file.substr(magic.size());
   Envelope env;
   // Tags must come in this order; T may repeat.
-  static constexpr std::string_view order = "FTQULW";
+  static constexpr std::string_view order = "FTQULWOB";
   std::size_t last = 0;
-  bool seen[6] = {};
+  bool seen[order.size()] = {};
   for (;;) {
     if (rest.empty()) return bad("queue file: truncated envelope");
     char tag = rest[0];
@@ -123,6 +126,11 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
       case 'W':
         if (*payload != "1") return bad("queue file: bad W record");
         env.warned = true;
+        break;
+      case 'O':
+      case 'B':
+        if (!queue::valid_id(*payload)) return bad(std::string("queue file: bad ") + tag + " record");
+        (tag == 'O' ? env.original_id : env.bounce_id) = std::string(*payload);
         break;
     }
   }

@@ -184,7 +184,8 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
   settle(tag, std::move(sp), a.host_text + " (" + t.endpoint.text + ")");
 }
 
-bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed) {
+bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed,
+                     const std::string& keep_id, std::string* queued_id) {
   suppressed = false;
   if (!cfg_.bounce_enabled) {
     suppressed = true;
@@ -207,6 +208,7 @@ bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, boo
                                "when nothing else is left)");
     return true;
   }
+  if (!delay_warning) composed->original_id = keep_id;
   auto id = bounce::enqueue(spool_, *composed, rep.now);
   if (!id.ok()) {
     log_line(Priority::err, "id=" + a.entry.id + " cannot queue the " +
@@ -216,9 +218,47 @@ bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, boo
   std::string to = composed->recipients.empty() ? "-" : composed->recipients.front();
   log_line(Priority::info, "id=" + a.entry.id + " " + (delay_warning ? "delay warning" : "bounce") + " for " +
                                std::to_string(n) + " recipient(s) queued as id=" + id.value() + " to <" + to + ">");
+  if (queued_id) *queued_id = id.value();
   need_accept_ = true;
   request_tick();
   return true;
+}
+
+bool Flusher::fail_permanently(const Active& a, std::vector<bounce::Failure> failures, bool whole,
+                               const std::string& reason, bool& suppressed) {
+  std::vector<std::string> rcpts;
+  for (const auto& f : failures) rcpts.push_back(f.recipient);
+  const std::string keep_id = whole ? a.entry.id : queue::make_id();
+  std::string bounce_id;
+  if (!report(a, std::move(failures), false, suppressed, keep_id, &bounce_id)) return false;
+  if (suppressed) return true;
+  // The report quotes only the headers: until it is delivered, the message itself stays (for the
+  // failed recipients only, so that `nullq retry` sends nothing twice).
+  envelope::Envelope env = a.envelope;
+  env.recipients = std::move(rcpts);
+  env.last_error = printable("failed permanently: " + reason + "; kept until its bounce id=" + bounce_id +
+                                 " is delivered",
+                             envelope::max_error_text);
+  env.bounce_id = bounce_id;
+  if (Status s = store_->keep_failed(keep_id, env, a.msg->body); !s.ok()) {
+    log_line(Priority::err, "id=" + a.entry.id + " cannot keep the message in failed/ until its bounce id=" +
+                                bounce_id + " is delivered; it stays queued: " + s.error().message());
+    return false;
+  }
+  log_line(Priority::info, "id=" + a.entry.id + " kept in failed/" + (whole ? "" : " as id=" + keep_id) +
+                               " until its bounce id=" + bounce_id + " is delivered");
+  return true;
+}
+
+void Flusher::release_original(const Active& a) {
+  auto r = store_->release_failed(a.envelope.original_id, a.entry.id);
+  if (!r.ok()) {
+    log_line(Priority::err, "id=" + a.entry.id + " cannot remove its original id=" + a.envelope.original_id +
+                                " from failed/: " + r.error().message());
+  } else if (r.value()) {
+    log_line(Priority::info, "id=" + a.entry.id + " bounce delivered: original id=" + a.envelope.original_id +
+                                 " removed from failed/");
+  }
 }
 
 void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
@@ -234,7 +274,8 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
     std::vector<bounce::Failure> failures;
     for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote});
     bool suppressed = false;
-    if (report(a, std::move(failures), false, suppressed)) {
+    const std::string reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
+    if (fail_permanently(a, std::move(failures), remaining.empty(), reason, suppressed)) {
       bounced = true;
       if (suppressed) {
         failed_reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
@@ -247,7 +288,8 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
         }
       }
     } else {
-      // The report could not be queued (disk full?): keep these recipients and try again later.
+      // The report could not be queued, or the message not kept (disk full?): keep these
+      // recipients and try again later.
       for (const auto& [rcpt, text] : sp.bounced) remaining.push_back(rcpt);
       last = "failed permanently, but the bounce could not be queued yet: " + sp.bounced.front().second;
     }
@@ -258,6 +300,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
       ++summary_.bounced;
     } else {
       ++summary_.delivered;
+      if (!a.envelope.original_id.empty()) release_original(a);
     }
     done(tag);
     return;
@@ -275,7 +318,7 @@ void Flusher::unreached(std::uint64_t tag) {
     std::vector<bounce::Failure> failures;
     for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, ""});
     bool suppressed = false;
-    if (report(a, std::move(failures), false, suppressed)) {
+    if (fail_permanently(a, std::move(failures), true, a.last_error, suppressed)) {
       retire(a.entry, suppressed, a.last_error);
       ++summary_.bounced;
       done(tag);
@@ -301,7 +344,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     std::vector<bounce::Failure> failures;
     for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, ""});
     bool suppressed = false;
-    if (report(a, std::move(failures), false, suppressed)) {
+    if (fail_permanently(a, std::move(failures), true, diag, suppressed)) {
       retire(a.entry, suppressed, diag);
       log_line(Priority::warning, "id=" + a.entry.id + " expired: " + printable(diag));
       ++summary_.bounced;

@@ -115,7 +115,19 @@ class Flusher {
   void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error);
   // Queues a report for `failures`; false if it could not be queued (keep the recipients).
   // `suppressed` is set when the loop rule says not to report.
-  bool report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed);
+  // `keep_id`: the id under which the original waits in failed/ for this report (its O record);
+  // `queued_id` receives the report's id.
+  bool report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed,
+              const std::string& keep_id = {}, std::string* queued_id = nullptr);
+  // Reports the permanent failure of the recipients in `failures` and keeps the message for them in
+  // failed/ until the report is delivered (nothing is lost if it cannot be): under its own id when
+  // nothing else is left of it (`whole`), else as a copy under a new id. False if the report could
+  // not be queued or the message not kept: keep the recipients queued (a second report beats a lost
+  // message). `suppressed` as for report(): then nothing is kept here (the caller moves the file).
+  bool fail_permanently(const Active& a, std::vector<bounce::Failure> failures, bool whole,
+                        const std::string& reason, bool& suppressed);
+  // A delivered report whose original waits in failed/ for it: that original is removed.
+  void release_original(const Active& a);
   void done(std::uint64_t tag);
   void log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
                    const std::string& text, std::int64_t ms);

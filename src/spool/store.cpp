@@ -290,6 +290,39 @@ Status Store::move_to_failed(const Entry& entry, const std::string& reason) {
   return queue::fsync_dir(spool_.queue());
 }
 
+Status Store::keep_failed(const std::string& id, const envelope::Envelope& env, std::string_view message) {
+  std::string tmp = spool_.failed() + "/.tmp-" + id;
+  ::unlink(tmp.c_str());
+  if (auto s = write_file(tmp, envelope::encode(env), message); !s) return s;
+  std::string to = spool_.failed() + "/" + id;
+  if (::rename(tmp.c_str(), to.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Error::from_errno(err, "rename " + tmp);
+  }
+  return queue::fsync_dir(spool_.failed());
+}
+
+Result<bool> Store::release_failed(const std::string& original_id, const std::string& bounce_id) {
+  if (!queue::valid_id(original_id)) return false;
+  std::string path = spool_.failed() + "/" + original_id;
+  auto data = read_file(path, max_message_size_ + envelope_slack);
+  if (!data) {
+    if (data.error().domain == ErrorDomain::sys && data.error().code == ENOENT) return false;  // retried, dropped
+    return std::move(data).error();
+  }
+  auto env = envelope::decode(*data, nullptr);
+  // Only a file that still waits for this very bounce: after `nullq retry` and a new failure, the
+  // original waits for a newer one.
+  if (!env || env->bounce_id != bounce_id) return false;
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    return Error::from_errno(errno, "remove " + path);
+  }
+  if (auto s = queue::fsync_dir(spool_.failed()); !s) return std::move(s).error();
+  return true;
+}
+
 std::size_t Store::remove_tmp_orphans(std::chrono::seconds age) { return remove_older(spool_.tmp(), age); }
 
 std::size_t Store::expire_failed(std::chrono::seconds age) { return remove_older(spool_.failed(), age); }

@@ -119,6 +119,8 @@ void list_one(const Found& f, std::FILE* out) {
   std::fprintf(out, "\n  from <%s>\n", proto::sanitize(env.sender).c_str());
   for (const auto& r : env.recipients) std::fprintf(out, "  to   <%s>\n", proto::sanitize(r).c_str());
   if (!env.last_error.empty()) std::fprintf(out, "  last error: %s\n", proto::sanitize(env.last_error).c_str());
+  if (!env.original_id.empty())
+    std::fprintf(out, "  bounce of %s (kept in failed/ until this is delivered)\n", env.original_id.c_str());
 }
 
 // What status and status --json report.

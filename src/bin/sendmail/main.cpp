@@ -1,6 +1,7 @@
 // nullq-sendmail: the sendmail command line (also mailq and newaliases, by argv[0]).
 // Runs as the caller. Exit 0 only when the message is durably queued; otherwise a sysexits code and
-// one line on stderr, also sent to syslog because cron only logs the code.
+// one line on stderr, also sent to syslog because cron only logs the code. A configuration error in a
+// setting it does not need to queue is a warning (one line, stderr and syslog), never a lost message.
 #include <syslog.h>
 #include <unistd.h>
 
@@ -32,6 +33,13 @@ int fail(const std::string& prog, int code, const std::string& msg) {
   return code;
 }
 
+// A warning that does not change the exit code: the same line to stderr (cron mails it) and syslog.
+void warn(const std::string& prog, const std::string& msg) {
+  std::fprintf(stderr, "%s: warning: %s\n", prog.c_str(), msg.c_str());
+  ::openlog("nullq-sendmail", LOG_PID, LOG_MAIL);
+  ::syslog(LOG_WARNING, "uid %u: warning: %s", static_cast<unsigned>(::getuid()), msg.c_str());
+}
+
 // Reads stdin up to `limit` + 1 bytes (so "too big" can be told apart).
 bool read_stdin(std::string& out, std::uint64_t limit) {
   char buf[65536];
@@ -54,27 +62,37 @@ int main(int argc, char** argv) {
   if (opt->mode == nullq::sendmail::Mode::aliases) return 0;  // no aliases database: nothing to rebuild
 
   std::string path = opt->config.empty() ? nullq::config::default_path() : opt->config;
-  auto cfg = nullq::config::load(path);
-  if (!cfg) return fail(prog, 78, cfg.error().detail);
+  if (opt->mode == nullq::sendmail::Mode::flush) {
+    // A flush runs nullq-send, which refuses a broken file anyway: say so here, in one line.
+    auto cfg = nullq::config::load(path);
+    if (!cfg) return fail(prog, 78, cfg.error().detail);
+    // Whoever may not run a flush can still wake a running daemon (through nullq-queue, which may
+    // write the trigger); without one, the flush below says why it cannot run.
+    if (!nullq::sendmail::may_write_spool(*cfg) && nullq::sendmail::poke_running_flusher(*cfg)) {
+      std::fprintf(stderr, "%s: asked the running nullq-send to deliver now\n", prog.c_str());
+      return 0;
+    }
+    std::string send = nullq::sendmail::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
+    if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
+    ::setenv("NULLQ_CONFIG", path.c_str(), 1);
+    // Quiet as Postfix's sendmail -q: cron mails whatever a job prints. Errors still show.
+    return nullq::sendmail::run_inherit({send, "--once", "--quiet"});
+  }
+
+  // Exit 0 means queued: an error in a setting this program does not use must not cost the
+  // message (nullq-send, `nullq check` and the unit refuse the file; here it is a warning).
+  auto loaded = nullq::config::load_for_injector(path);
+  if (!loaded) return fail(prog, 78, loaded.error().detail);
+  if (!loaded->problem.empty())
+    warn(prog, loaded->problem + (loaded->defaults ? " (going on with the built-in settings)"
+                                                   : " (a setting sendmail does not need; nullq-send refuses the file)"));
+  const nullq::config::Config* cfg = &loaded->config;
 
   switch (opt->mode) {
     case nullq::sendmail::Mode::list:
       return nullq::sendmail::list_queue(*cfg, stdout, stderr);
     case nullq::sendmail::Mode::smtp:
       return nullq::sendmail::smtp_session(*cfg, *opt, stdin, stdout);
-    case nullq::sendmail::Mode::flush: {
-      // Whoever may not run a flush can still wake a running daemon (through nullq-queue, which may
-      // write the trigger); without one, the flush below says why it cannot run.
-      if (!nullq::sendmail::may_write_spool(*cfg) && nullq::sendmail::poke_running_flusher(*cfg)) {
-        std::fprintf(stderr, "%s: asked the running nullq-send to deliver now\n", prog.c_str());
-        return 0;
-      }
-      std::string send = nullq::sendmail::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
-      if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
-      ::setenv("NULLQ_CONFIG", path.c_str(), 1);
-      // Quiet as Postfix's sendmail -q: cron mails whatever a job prints. Errors still show.
-      return nullq::sendmail::run_inherit({send, "--once", "--quiet"});
-    }
     default:
       break;
   }

@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "fake_dns.hpp"
 #include "fake_server.hpp"
 #include "harness.hpp"
+#include "process.hpp"
 #include "smtp_fake_server.hpp"
 
 namespace nullq::send::it {
@@ -181,6 +183,92 @@ TEST_F(SmtpAuth, OneConnectionCarriesEveryMessageWithRsetAndOneLogin) {
   EXPECT_EQ(auths, 1u);
   EXPECT_EQ(rsets, 2u);
   EXPECT_EQ(quits, 1u);
+}
+
+// sendmail queues despite an error in a setting it does not need (a warning); nullq-send, which
+// needs them all, refuses the file in one line, as `nullq check` does.
+TEST(SmtpConfig, TypoInTheSmtpSectionIsRefusedExit78) {
+  TestSpool s;
+  s.write_config({"qmtp://127.0.0.1:1"}, "smtp: {dot_timout: 10m}\n");
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 78);
+  EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
+  EXPECT_TRUE(contains(r.err, "unknown key 'smtp.dot_timout'")) << r.err;
+  RunResult check = run({bin_dir() + "/nullq", "--config", s.config, "check"});
+  EXPECT_EQ(check.status, 78);
+  EXPECT_TRUE(contains(check.err, "unknown key 'smtp.dot_timout'")) << check.err;
+}
+
+// The message's body from a queue file (after the envelope's blank line).
+std::string body_of(const std::string& file) {
+  std::size_t end = file.find("\n\n");
+  return end == std::string::npos ? std::string() : file.substr(end + 2);
+}
+
+// A relay that refuses everything (554, no AUTH configured): the message bounces, the bounce is
+// refused the same way, and failed/ still holds the message itself, byte for byte, for `nullq retry`.
+TEST(SmtpSend, WhenTheBounceFailsTooTheMessageWaitsWholeInFailed) {
+  TestSpool s;
+  std::string id, queued;
+  {
+    SmtpFakeServer refusing;
+    refusing.rcpt = [](const std::string&) { return std::string("554 5.7.1 Access denied"); };
+    s.write_config({refusing.url()});
+    id = s.inject("cron@test.example", {"root@example.org"}, kBody);
+    queued = read_file(s.spool + "/new/" + id);
+    RunResult r = s.once();
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(s.queued().empty()) << r.err;
+    EXPECT_TRUE(s.incoming().empty()) << r.err;
+    auto cmds = refusing.commands();
+    EXPECT_NE(std::find(cmds.begin(), cmds.end(), "MAIL FROM:<>"), cmds.end()) << "the bounce was tried";
+    EXPECT_TRUE(contains(r.err, "id=" + id + " kept in failed/ until its bounce id=")) << r.err;
+  }
+  auto failed = s.failed();
+  ASSERT_EQ(failed.size(), 2u);  // the message, and its bounce that could not be delivered either
+  ASSERT_NE(std::find(failed.begin(), failed.end(), id), failed.end());
+  const std::string kept = read_file(s.spool + "/failed/" + id);
+  EXPECT_EQ(body_of(kept), body_of(queued));
+  EXPECT_TRUE(contains(body_of(kept), kBody));
+  EXPECT_EQ(pending_rcpts(s.spool + "/failed/" + id), (std::vector<std::string>{"root@example.org"}));
+
+  auto list = nullq::testing::run({bin_dir() + "/nullq", "--config", s.config, "list"});
+  EXPECT_EQ(list.code, 0) << list.err;
+  EXPECT_TRUE(contains(list.out, id + "  queued")) << list.out;
+  EXPECT_TRUE(contains(list.out, "554 5.7.1 Access denied; kept until its bounce id=")) << list.out;
+  auto retry = nullq::testing::run({bin_dir() + "/nullq", "--config", s.config, "retry", id});
+  EXPECT_EQ(retry.code, 0) << retry.err;
+
+  SmtpFakeServer accepting;  // the relay, fixed
+  s.write_config({accepting.url()});
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto t = accepting.transactions();
+  ASSERT_EQ(t.size(), 1u) << r.err;
+  EXPECT_EQ(t[0].sender, "cron@test.example");
+  EXPECT_EQ(t[0].accepted, (std::vector<std::string>{"root@example.org"}));
+  EXPECT_TRUE(contains(t[0].data, kWire)) << t[0].data;
+  failed = s.failed();
+  EXPECT_EQ(failed.size(), 1u);
+  EXPECT_EQ(std::find(failed.begin(), failed.end(), id), failed.end());
+}
+
+// Once the bounce is delivered, the message it reported leaves failed/: nothing piles up there.
+TEST(SmtpSend, ADeliveredBounceReleasesTheMessage) {
+  TestSpool s;
+  SmtpFakeServer srv;
+  srv.rcpt = [](const std::string& r) {
+    return r == "root@example.org" ? std::string("550 5.1.1 no such user") : std::string("250 2.1.5 ok");
+  };
+  s.write_config({srv.url()});
+  std::string id = s.inject("cron@test.example", {"root@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto t = srv.transactions();
+  ASSERT_EQ(t.size(), 1u) << r.err;
+  EXPECT_EQ(t[0].sender, "");
+  EXPECT_TRUE(s.failed().empty()) << r.err;
+  EXPECT_TRUE(contains(r.err, "original id=" + id + " removed from failed/")) << r.err;
 }
 
 TEST(SmtpSend, LargeMessageStreamsIntact) {

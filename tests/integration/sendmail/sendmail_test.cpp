@@ -277,13 +277,138 @@ TEST_F(Sendmail, BrokenConfigIsExit78) {
   expect_nothing_queued();
 }
 
-TEST_F(Sendmail, MissingConfigIsExit78) {
-  RunOptions o;
-  o.input = plain;
-  o.env = {{"NULLQ_CONFIG", tmp_ / "none.yaml"}};
-  auto r = run({program("nullq-sendmail"), "-i", "a@y.org"}, o);
-  EXPECT_EQ(r.code, 78);
-  EXPECT_EQ(r.err, "sendmail: cannot read " + (tmp_ / "none.yaml") + ": No such file or directory\n");
+// Exit 0 means queued: an error in a setting the injector does not use costs no mail. It queues,
+// and says once, on stderr (cron mails it) and in syslog, that the file is broken.
+struct Unneeded {
+  const char* name;
+  std::string yaml;     // appended to the working configuration
+  std::string problem;  // the warning's text after "<file>:"
+};
+
+class UnneededSettings : public Sendmail, public ::testing::WithParamInterface<Unneeded> {};
+
+TEST_P(UnneededSettings, QueueAndWarnInOneLine) {
+  const Unneeded& u = GetParam();
+  std::string config = read_file(tmp_ / "nullq.yaml") + u.yaml;
+  tmp_.write("nullq.yaml", config);
+  for (const std::string mode : {"-t", "-bs"}) {
+    auto r = mode == "-t" ? sendmail({"-t"}, "To: root\nSubject: cron\n\ncron output\n")
+                          : sendmail({"-bs"}, "EHLO x\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<root@example.org>\r\nDATA\r\n"
+                                              "Subject: cron\r\n\r\ncron output\r\n.\r\nQUIT\r\n");
+    EXPECT_EQ(r.code, 0) << u.name << " " << mode << ": " << r.err;
+    EXPECT_EQ(r.err, "sendmail: warning: " + (tmp_ / "nullq.yaml") + ":" + u.problem +
+                         " (a setting sendmail does not need; nullq-send refuses the file)\n")
+        << u.name << " " << mode;
+  }
+  auto q = queued();
+  ASSERT_EQ(q.size(), 2u) << u.name;
+  for (const auto& m : q) {
+    EXPECT_EQ(m.env.recipients, std::vector<std::string>{"root@example.org"}) << u.name;
+    EXPECT_NE(m.message.find("\n\ncron output\n"), std::string::npos) << u.name;
+  }
+  // mailq still lists the queue, with the same warning.
+  auto l = sendmail({}, "", "mailq");
+  EXPECT_EQ(l.code, 0) << l.err;
+  EXPECT_EQ(std::count(l.err.begin(), l.err.end(), '\n'), 1) << l.err;
+  EXPECT_NE(l.out.find("root@example.org"), std::string::npos) << l.out;
+  // A flush runs nullq-send, which refuses the file: sendmail -q says so itself.
+  auto f = sendmail({"-q"}, "");
+  EXPECT_EQ(f.code, 78) << f.err;
+  EXPECT_EQ(f.err, "sendmail: " + (tmp_ / "nullq.yaml") + ":" + u.problem + "\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, UnneededSettings,
+    ::testing::Values(
+        Unneeded{"typo_in_smtp", "smtp: {dot_timout: 10m}\n",
+                 "7: unknown key 'smtp.dot_timout' \xe2\x80\x94 did you mean 'dot_timeout'?"},
+        Unneeded{"bad_log_level", "log: {level: loud}\n",
+                 "7: 'log.level' must be error, warning, info or debug, not 'loud'"},
+        Unneeded{"unknown_top_level_key", "smarthost: [qmtp://x]\n",
+                 "7: unknown key 'smarthost' \xe2\x80\x94 did you mean 'smarthosts'?"},
+        Unneeded{"bad_connection_bound", "delivery: {connections: 0}\n",
+                 "7: 'delivery.connections' must be a whole number from 1 to 10000, not '0'"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// The smart host list is nullq-send's: a relative password_file or a bad URL there costs no mail.
+TEST_F(Sendmail, BrokenSmartHostQueuesAndWarns) {
+  const std::string base = "hostname: box.example.org\ndomain: example.org\nqueue:\n  dir: " + spool() + "\n";
+  struct Case {
+    std::string hosts, problem;
+  };
+  for (const Case& c : {Case{"smarthosts:\n  - url: smtp://relay.example.org:587\n"
+                             "    auth: {user: u, password_file: relay.secret}\n",
+                             ":7: 'auth.password_file' must be an absolute path"},
+                        Case{"smarthosts: [ftp://relay.example.org]\n",
+                             ":5: smart host 'ftp://relay.example.org' must start with qmtp://, qmqp://, smtp://, "
+                             "smtps:// or mx://"}}) {
+    tmp_.write("nullq.yaml", base + c.hosts);
+    auto r = sendmail({"-t"}, "To: root\n\ncron output\n");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, "sendmail: warning: " + (tmp_ / "nullq.yaml") + c.problem +
+                         " (a setting sendmail does not need; nullq-send refuses the file)\n");
+  }
+  EXPECT_EQ(queued().size(), 2u);
+}
+
+// A key the injector needs, broken: it cannot know what to do, so it refuses, in one line, as before.
+TEST_F(Sendmail, BrokenSettingItNeedsIsExit78) {
+  const std::string head = "hostname: box.example.org\nqueue:\n  dir: " + spool() + "\n";
+  for (const std::string& bad : {head + "  max_message_size: lots\n", std::string("queue:\n  dir: relative\n"),
+                                 std::string("hostname: 'bad host'\nqueue:\n  dir: " + spool() + "\n"),
+                                 head + "queu: {}\n", head + "rewrite: {sender: 'a b'}\n",
+                                 head + "smtp: {dot_timout: 1m}\nadmin: '<x>'\n"}) {
+    tmp_.write("nullq.yaml", bad);
+    auto r = sendmail({"-t"}, "To: root\n\ncron output\n");
+    EXPECT_EQ(r.code, 78) << bad;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("sendmail: " + (tmp_ / "nullq.yaml") + ":", 0), 0u) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  }
+  expect_nothing_queued();
+}
+
+// A file that gives nothing (missing, a YAML syntax error): the built-in settings, the compiled-in
+// spool (nullq-queue without -d), and a warning. A stand-in queue program records what it gets.
+class BuiltInSettings : public Sendmail {
+ protected:
+  void SetUp() override {
+    Sendmail::SetUp();
+    tmp_.write("queue-program", "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + (tmp_ / "args") + "\ncat > " +
+                                    (tmp_ / "input") + "\necho 1234.fake\n");
+    ASSERT_EQ(::chmod((tmp_ / "queue-program").c_str(), 0755), 0);
+  }
+  nullq::testing::Run inject(const std::string& config) {
+    RunOptions o;
+    o.input = "To: root\nSubject: cron\n\ncron output\n";
+    o.env = {{"NULLQ_CONFIG", config}, {"NULLQ_QUEUE_PROGRAM", tmp_ / "queue-program"}};
+    return run({program("nullq-sendmail"), "-t"}, o);
+  }
+  void expect_handed_over() {
+    EXPECT_EQ(read_file(tmp_ / "args"), "-s\n" + std::to_string(25 * 1024 * 1024) + "\n");  // no -d
+    std::string in = read_file(tmp_ / "input");
+    EXPECT_NE(in.find("root@"), std::string::npos) << in;
+    EXPECT_NE(in.find("\n\ncron output\n"), std::string::npos) << in;
+  }
+};
+
+TEST_F(BuiltInSettings, MissingConfigQueuesAndWarns) {
+  auto r = inject(tmp_ / "none.yaml");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "sendmail: warning: cannot read " + (tmp_ / "none.yaml") +
+                       ": No such file or directory (going on with the built-in settings)\n");
+  expect_handed_over();
+}
+
+TEST_F(BuiltInSettings, YamlSyntaxErrorQueuesAndWarns) {
+  tmp_.write("broken.yaml", "hostname: box.example.org\nsmarthosts: [qmtp://x\n");
+  auto r = inject(tmp_ / "broken.yaml");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.rfind("sendmail: warning: " + (tmp_ / "broken.yaml") + ":", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("YAML syntax error"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(going on with the built-in settings)\n"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  expect_handed_over();
 }
 
 TEST_F(Sendmail, FullDiskIsTemporaryAndNothingIsHalfWritten) {

@@ -311,4 +311,45 @@ TEST_F(TempDir, FileNameWithControlBytesIsEscaped) {
   EXPECT_EQ(c.error().detail, "cannot read " + dir_ + "/evil\\x0d\\x1b[1A.yaml: No such file or directory");
 }
 
+// nullq-sendmail's reading: only the settings it needs to queue can stop it.
+TEST(Config, InjectorReadingKeepsToTheSettingsItNeeds) {
+  auto typo = parse_for_injector("queue:\n  dir: /srv/q\n  max_message_size: 1MiB\nsmtp: {dot_timout: 10m}\n"
+                                 "smarthosts: [ftp://x]\n", "nullq.yaml");
+  ASSERT_TRUE(typo.ok()) << typo.error().detail;
+  // The first error, the same one nullq-send refuses the file with.
+  EXPECT_EQ(typo->problem, "nullq.yaml:5: smart host 'ftp://x' must start with qmtp://, qmqp://, smtp://, smtps:// or mx://");
+  EXPECT_EQ(parse_only("queue:\n  dir: /srv/q\n  max_message_size: 1MiB\nsmtp: {dot_timout: 10m}\nsmarthosts: [ftp://x]\n",
+                       "nullq.yaml").error().detail, typo->problem);
+  EXPECT_FALSE(typo->defaults);
+  EXPECT_EQ(typo->config.queue_dir, "/srv/q");
+  EXPECT_EQ(typo->config.max_message_size, 1024u * 1024);
+  EXPECT_FALSE(parse_only("smtp: {dot_timout: 10m}\n", "nullq.yaml").ok()) << "everyone else still refuses it";
+
+  auto clean = parse_for_injector("hostname: a.example\n", "nullq.yaml");
+  ASSERT_TRUE(clean.ok());
+  EXPECT_EQ(clean->problem, "");
+  EXPECT_EQ(clean->config.domain, "a.example");
+
+  for (const char* hard : {"queue: {max_message_size: lots}\n", "queue: {dir: rel}\n", "queue: {dri: /x}\n",
+                                  "queu: {dir: /x}\n", "queue: [x]\n", "hostname: 'a b'\n", "admin: '<x>'\n",
+                                  "rewrite: {sendr: a@b.c}\n", "rewrite: {header_from: maybe}\n"}) {
+    auto r = parse_for_injector(hard, "nullq.yaml");
+    EXPECT_FALSE(r.ok()) << hard;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().detail.rfind("nullq.yaml:", 0), 0u) << r.error().detail;
+    }
+  }
+  for (const char* syntax : {"smarthosts: [qmtp://x\n", "- a\n- b\n", "a: b: c\n"}) {
+    auto r = parse_for_injector(syntax, "nullq.yaml");
+    ASSERT_TRUE(r.ok()) << syntax;
+    EXPECT_TRUE(r->defaults) << syntax;
+    EXPECT_NE(r->problem, "") << syntax;
+    EXPECT_EQ(r->config.queue_dir, Config{}.queue_dir);
+  }
+  auto missing = load_for_injector("/nonexistent/nullq.yaml");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->defaults);
+  EXPECT_EQ(missing->problem, "cannot read /nonexistent/nullq.yaml: No such file or directory");
+}
+
 }  // namespace

@@ -31,6 +31,8 @@ TEST(Envelope, RoundTripsEveryField) {
   e.uid = -1;
   e.last_error = "Zmail server temporarily rejected message (#4.3.0)";
   e.warned = true;
+  e.original_id = "1795338653123456P42R0123456789abcdef";
+  e.bounce_id = "1795338654123456P43R0123456789abcdef";
   std::string file = env::encode(e) + "Subject: x\n\nbody\n";
   std::size_t body = 0;
   auto d = env::decode(file, &body);
@@ -84,7 +86,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"double_minus", "NQ1\nF0:,\nT3:a@b,\nQ10:--95338653,\n\n", "bad number"},
                       Bad{"minus_zero", "NQ1\nF0:,\nT3:a@b,\nQ2:-0,\n\n", "bad number"},
                       Bad{"minus_in_uid", "NQ1\nF0:,\nT3:a@b,\nQ1:1,\nU3:1-2,\n\n", "bad number"},
-                      Bad{"oversize_address", "NQ1\nF5000:", "exceeds limit"}),
+                      Bad{"oversize_address", "NQ1\nF5000:", "exceeds limit"},
+                      // O and B name files in failed/: only plain ids, never a path.
+                      Bad{"path_as_original", "NQ1\nF0:,\nT3:a@b,\nQ1:1,\nO5:../x1,\n\n", "bad O record"},
+                      Bad{"empty_bounce_id", "NQ1\nF0:,\nT3:a@b,\nQ1:1,\nB0:,\n\n", "bad B record"},
+                      Bad{"bounce_before_original", "NQ1\nF0:,\nT3:a@b,\nQ1:1,\nB1:x,\nO1:y,\n\n", "out of order"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
