@@ -2,6 +2,7 @@
 // What happens to one message (routing, failover, results) is in delivery.cpp.
 #include "nullq/send/flusher.hpp"
 
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,10 @@ int Flusher::start() {
     std::fprintf(stderr, "nullq-send: %s\n", sec.error().message().c_str());
     return 78;
   }
+  // Message bodies are large and short-lived: give each its own mapping, returned to the system
+  // when it is freed. glibc otherwise raises its mmap threshold after the first large free (up to
+  // 32 MiB), and later bodies land in heaps that do not shrink, so the RSS stays at its peak.
+  (void)::mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   if (cfg_.smarthosts.empty()) {
     std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
     return 78;
@@ -286,10 +291,17 @@ void Flusher::request_tick() {
   tick_idle_.start();
 }
 
+// At start, before the loop: the same work as post_accept(), done at once.
 void Flusher::accept_new() {
   need_accept_ = false;
-  std::vector<spool::Quarantined> bad;
-  auto r = store_->accept_new(bad);
+  Intake job;
+  job.result = store_->accept_new(job.bad);
+  on_accepted(job);
+}
+
+void Flusher::on_accepted(Intake& job) {
+  std::vector<spool::Quarantined>& bad = job.bad;
+  auto& r = job.result;
   std::vector<spool::Quarantined> left;
   for (auto& q : bad) {
     if (q.left) left.push_back(std::move(q));
@@ -345,7 +357,7 @@ void Flusher::report_unusable(const std::string& dir, const std::vector<spool::Q
 void Flusher::tick() {
   const std::int64_t now = unix_now();
   if (!stopping_) {
-    if (need_accept_) accept_new();
+    if (need_accept_) post_accept();
     if (need_rescan_) rescan();
     load_due(now);
   }
@@ -379,8 +391,10 @@ void Flusher::arm_wake_timer() {
   const std::int64_t now = unix_now();
   wake_timer_.stop();
   if (sched_.has_due(now)) {
-    // At capacity: a finishing delivery ticks. Otherwise look again in a second (defensive).
+    // At capacity, or delivery.memory is taken: a finishing delivery ticks. Otherwise look again
+    // in a second (defensive).
     if (active_.size() >= max_active_) return;
+    if (held_bytes_ > 0 && (held_bytes_ >= cfg_.memory || held_bytes_ + deferred_need_ > cfg_.memory)) return;
     wake_timer_.start(std::chrono::milliseconds(1000));
     return;
   }
@@ -472,6 +486,7 @@ void Flusher::begin_stop() {
 
 void Flusher::abandon_all() {
   dispatcher_->abandon_all();
+  for (const auto& [tag, a] : active_) held_bytes_ -= a.held;
   active_.clear();
 }
 
