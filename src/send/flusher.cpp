@@ -504,12 +504,17 @@ void Flusher::shutdown() {
   incoming_watch_.reset();
   signals_.clear();
   // Delivered messages whose removal was still gathering a batch: remove them now, or the next
-  // start would send them again.
+  // start would send them again (and failed ones would be tried again).
   for (const auto& e : removals_) {
     Status st = store_->remove(e);
     if (!st.ok()) log_line(Priority::err, "id=" + e.id + " " + st.error().message());
   }
   removals_.clear();
+  for (const auto& [e, reason] : to_failed_) {
+    Status st = store_->move_to_failed(e, reason);
+    if (!st.ok()) log_line(Priority::err, "id=" + e.id + " " + st.error().message());
+  }
+  to_failed_.clear();
   io_.reset();  // jobs still out finish inside the loop's destructor, without their completions
   dispatcher_.reset();
   lookup_.reset();

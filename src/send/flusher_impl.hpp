@@ -103,6 +103,8 @@ class Flusher {
   struct RemoveBatch {
     std::vector<spool::Entry> entries;
     std::vector<Status> results;
+    std::vector<std::pair<spool::Entry, std::string>> to_failed;  // with the reason to record
+    std::vector<Status> failed_results;
   };
   struct Rewrite {
     spool::Entry entry;
@@ -186,6 +188,7 @@ class Flusher {
   bool accepting_ = false;               // an intake job is out
   unsigned load_jobs_ = 0;
   std::vector<spool::Entry> removals_;   // delivered, waiting for the next removal job
+  std::vector<std::pair<spool::Entry, std::string>> to_failed_;  // for failed/, waiting for that job
   bool removing_ = false;                // a removal job is out
 
   // The handle owners are reset in shutdown(), before the loop is destroyed.

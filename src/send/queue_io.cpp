@@ -97,15 +97,18 @@ void Flusher::on_loaded(LoadBatch& batch) {
 }
 
 void Flusher::post_removals() {
-  if (removing_ || removals_.empty()) return;
-  if (removals_.size() < batch_size && active_.size() >= batch_size) return;  // more will come soon
+  if (removing_ || (removals_.empty() && to_failed_.empty())) return;
+  if (to_failed_.empty() && removals_.size() < batch_size && active_.size() >= batch_size) return;  // more will come soon
   auto job = std::make_shared<RemoveBatch>();
   job->entries.swap(removals_);
+  job->to_failed.swap(to_failed_);
   removing_ = true;
   io_.post(
       [job, store = *store_]() mutable {
         job->results.reserve(job->entries.size());
         for (const auto& e : job->entries) job->results.push_back(store.remove(e));
+        // One at a time: a move to failed/ reads the whole file.
+        for (const auto& [e, reason] : job->to_failed) job->failed_results.push_back(store.move_to_failed(e, reason));
       },
       [this, job] { on_removed(*job); });
 }
@@ -115,6 +118,11 @@ void Flusher::on_removed(RemoveBatch& batch) {
   for (std::size_t i = 0; i < batch.entries.size(); ++i) {
     if (!batch.results[i].ok()) log_line(Priority::err, "id=" + batch.entries[i].id + " " + batch.results[i].error().message());
     sched_.erase(batch.entries[i].id);
+  }
+  for (std::size_t i = 0; i < batch.to_failed.size(); ++i) {
+    const std::string& id = batch.to_failed[i].first.id;
+    if (!batch.failed_results[i].ok()) log_line(Priority::err, "id=" + id + " " + batch.failed_results[i].error().message());
+    sched_.erase(id);
   }
   request_tick();  // which posts what has gathered meanwhile
 }
@@ -161,18 +169,17 @@ void Flusher::post_accept() {
            });
 }
 
-bool Flusher::io_idle() const { return io_.pending() == 0 && removals_.empty(); }
+bool Flusher::io_idle() const { return io_.pending() == 0 && removals_.empty() && to_failed_.empty(); }
 
 void Flusher::retire(const spool::Entry& e, bool to_failed, const std::string& reason) {
+  // Until the unlink (or the move to failed/, which rewrites the file) is done on the pool, the id
+  // stays in the scheduler, busy, so that a rescan meanwhile cannot take the file up again as a
+  // message to deliver.
   if (to_failed) {
-    Status s = store_->move_to_failed(e, reason);
-    if (!s.ok()) log_line(Priority::err, "id=" + e.id + " " + s.error().message());
-    sched_.erase(e.id);
-    return;
+    to_failed_.emplace_back(e, reason);
+  } else {
+    removals_.push_back(e);
   }
-  // Until the unlink is done the id stays in the scheduler, busy, so that a rescan meanwhile
-  // cannot take the file up again as a message to deliver.
-  removals_.push_back(e);
   request_tick();
 }
 
