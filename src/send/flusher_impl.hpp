@@ -94,10 +94,9 @@ class Flusher {
     std::vector<spool::Entry> entries;
     std::uint64_t allowance = 0;  // bytes of delivery.memory reserved for the batch
     bool first_always = false;    // nothing else is held: the first message goes, however large
-    // Filled by the job: one result and size per entry read; the entries after them did not fit
-    // (`need`: the size of the first of those).
+    // Filled by the job: one result per entry read; the entries after them did not fit (`need`:
+    // the size of the first of those) and go back to the scheduler.
     std::vector<Result<spool::Loaded>> results;
-    std::vector<std::uint64_t> sizes;
     std::uint64_t need = 0;
   };
   struct RemoveBatch {

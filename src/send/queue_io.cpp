@@ -4,14 +4,15 @@
 // A due message's file is read before its delivery starts, a retried message's file is rewritten
 // (new envelope, the message copied file to file) and a delivered message's file is unlinked
 // after it, and new/ is read and moved into queue/: all blocking filesystem calls, which with a
-// large message or a slow disk would otherwise stall every session on the loop.
+// large message or a slow disk would otherwise stall every session on the loop. They run in
+// batches, so that the hand-over to the pool costs little next to the calls themselves. A job works
+// on a copy of the Store (paths and the size limit) and on its own batch; the loop thread looks at
+// the batch only in the completion.
 //
 // Memory (delivery.memory): a message is read only when the bytes held by the messages being
 // delivered, plus the reservations of load jobs out, leave room for it; one always goes when
 // nothing is held. A job reserves what is left when it is posted, reads entries while they fit
-// and hands back the rest, which the scheduler gives out again, oldest first. They run in batches, so that the hand-over to the
-// pool costs little next to the calls themselves. A job works on a copy of the Store (paths and
-// the size limit) and on its own batch; the loop thread looks at the batch only in the completion.
+// and hands back the rest, which the scheduler gives out again, oldest first.
 #include <algorithm>
 #include <cerrno>
 
@@ -98,7 +99,8 @@ void Flusher::on_loaded(LoadBatch& batch) {
 
 void Flusher::post_removals() {
   if (removing_ || (removals_.empty() && to_failed_.empty())) return;
-  if (to_failed_.empty() && removals_.size() < batch_size && active_.size() >= batch_size) return;  // more will come soon
+  // More will come soon; a move to failed/ does not wait for company.
+  if (to_failed_.empty() && removals_.size() < batch_size && active_.size() >= batch_size) return;
   auto job = std::make_shared<RemoveBatch>();
   job->entries.swap(removals_);
   job->to_failed.swap(to_failed_);
