@@ -38,6 +38,7 @@
 //     timeout: 60s                    # per read/write; re-armed on progress
 //     session_max: 1h
 //     cooldown: 60s                   # skip a host that refused connections for this long
+//     memory: 32MiB                   # queued messages held in memory at once (at least one)
 //   smtp:
 //     helo: mail.example.org          # EHLO name; default: hostname
 //     mx_tls: may                     # mx:// exchangers: may (no cert check) | verify | encrypt
@@ -151,6 +152,10 @@ struct Config {
   seconds io_timeout{60};
   seconds session_max{3600};
   seconds cooldown{60};
+  // Bytes of queue files loaded for delivery at once (read, routed, in flight); one message is
+  // always let through, however large. 32 MiB holds a maximum-size message, or 16 connections x 32
+  // pipelined packages of 64 KiB.
+  std::uint64_t memory = 32ull * 1024 * 1024;
 
   SmtpSettings smtp;
 

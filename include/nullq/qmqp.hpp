@@ -22,6 +22,14 @@ namespace nullq::proto::qmqp {
 // Refuses an empty recipient list (ErrorDomain::format, permanent).
 Result<std::string> encode_request(std::string_view message, std::string_view sender,
                                    const std::vector<std::string>& recipients);
+// encode_request in parts, so that a large message goes to the wire without a copy: head +
+// message + tail is the request. Refuses what encode_request refuses.
+struct Framed {
+  std::string head;
+  std::string tail;
+};
+Result<Framed> frame_request(std::string_view message, std::string_view sender,
+                             const std::vector<std::string>& recipients);
 
 // Reads the response netstring from a stream. The outcome never depends on how the bytes were split
 // into reads: a complete K/Z/D response is the server's verdict, and bytes after it (however they

@@ -26,6 +26,17 @@ namespace nullq::proto::qmtp {
 Result<std::string> encode_package(std::string_view message, std::string_view sender,
                                    const std::vector<std::string>& recipients);
 
+// encode_package in parts, so that a large message goes to the wire without a copy: when `as_is`
+// (the message has no CRLF to normalise), head + message + tail is the package; otherwise `head`
+// is the whole package and `tail` is empty. Refuses what encode_package refuses.
+struct Framed {
+  std::string head;
+  std::string tail;
+  bool as_is = false;
+};
+Result<Framed> frame_package(std::string_view message, std::string_view sender,
+                             const std::vector<std::string>& recipients);
+
 struct Answer {
   std::uint64_t package = 0;   // the tag given to expect()
   std::size_t recipient = 0;   // index into that package's recipients

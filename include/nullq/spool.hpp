@@ -39,7 +39,8 @@ struct Quarantined {
 
 struct Loaded {
   envelope::Envelope envelope;
-  std::string message;  // the message after the envelope (LF endings)
+  std::string message;          // the message after the envelope (LF endings)
+  std::uint64_t body_offset = 0;  // load(): where the message starts in the file (the envelope's size)
 };
 
 class Store {
@@ -56,8 +57,10 @@ class Store {
   // Every well-formed name in queue/ (readdir only), sorted by id; of two names for one id (a crash
   // during reschedule) the one with fewer attempts is removed. Unknown names are listed in `bad`.
   Result<std::vector<Entry>> scan(std::vector<Quarantined>& bad) const;
-  // Reads and validates one queued file.
+  // Reads and validates one queued file. The file is read once, into the string that keeps the message.
   Result<Loaded> load(const Entry& entry) const;
+  // The queued file's size in bytes (stat), what load() will hold in memory.
+  Result<std::uint64_t> file_size(const Entry& entry) const;
 
   // Every recipient is done: remove the file.
   Status remove(const Entry& entry);
@@ -66,6 +69,11 @@ class Store {
   // atomically with that envelope and the same message first. Returns the updated entry.
   Result<Entry> reschedule(const Entry& entry, std::uint32_t attempts, std::int64_t next_attempt,
                            const Loaded* remaining);
+  // As reschedule() with a new envelope, but the message is copied from the queued file itself,
+  // from `body_offset` (Loaded::body_offset) to its end, rather than from memory: a retry costs no
+  // copy of the message in memory, whatever its size. Blocking (write, fsync): thread pool.
+  Result<Entry> rewrite(const Entry& entry, std::uint32_t attempts, std::int64_t next_attempt,
+                        const envelope::Envelope& env, std::uint64_t body_offset);
   // Moves the file to failed/ (permanent failure kept for the admin), recording `reason` as last error.
   Status move_to_failed(const Entry& entry, const std::string& reason);
   // Writes `env` and `message` into failed/ as `id`, replacing a file of that name: a bounced message

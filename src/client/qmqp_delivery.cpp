@@ -31,14 +31,17 @@ struct QmqpDelivery::Impl final : detail::TcpStream::Handler {
   bool finished = false;
 
   void start() {
-    auto enc = proto::qmqp::encode_request(msg->body, msg->sender, msg->recipients);
+    auto enc = proto::qmqp::frame_request(msg->body, msg->sender, msg->recipients);
     if (!enc) {
       early_ = proto::Reply{proto::Verdict::permanent, "cannot send: " + enc.error().message()};
       post_timer.start(0ms);
       return;
     }
-    // Encoded once; the buffer lives with the write requests until libuv is done with it.
-    stream.write(std::make_shared<const std::string>(std::move(enc).value()));
+    // The framing around the body, and the body from the message itself (no copy); each buffer
+    // lives with the write requests until libuv is done with it.
+    stream.write(std::make_shared<const std::string>(std::move(enc.value().head)));
+    stream.write(msg, msg->body);
+    stream.write(std::make_shared<const std::string>(std::move(enc.value().tail)));
     stream.set_waiting(true);
     stream.connect(endpoint);
   }

@@ -94,7 +94,7 @@ struct QmtpConnection::Impl final : detail::TcpStream::Handler {
 
   bool submit(std::shared_ptr<const Message> msg, DoneCallback done) {
     if (!usable() || in_flight.size() >= max_in_flight) return false;
-    auto enc = proto::qmtp::encode_package(msg->body, msg->sender, msg->recipients);
+    auto enc = proto::qmtp::frame_package(msg->body, msg->sender, msg->recipients);
     if (!enc) {
       // Nothing a server could answer (e.g. no recipients): refuse it from the loop, for good.
       Outcome o;
@@ -108,11 +108,18 @@ struct QmtpConnection::Impl final : detail::TcpStream::Handler {
     Package p;
     p.id = next_id++;
     p.replies.resize(msg->recipients.size());
-    p.msg = std::move(msg);
+    p.msg = msg;
     p.done = std::move(done);
     reader.expect(p.id, p.replies.size());
     in_flight.push_back(std::move(p));
-    stream.write(std::make_shared<const std::string>(std::move(enc).value()));
+    // The body is written from the message itself, which the write keeps alive: no copy.
+    proto::qmtp::Framed& f = enc.value();
+    stream.write(std::make_shared<const std::string>(std::move(f.head)));
+    if (f.as_is) {
+      std::string_view body = msg->body;
+      stream.write(std::move(msg), body);
+      stream.write(std::make_shared<const std::string>(std::move(f.tail)));
+    }
     stream.set_waiting(true);
     if (state == State::idle) {
       state = State::connecting;

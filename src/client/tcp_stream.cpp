@@ -51,7 +51,8 @@ struct TcpStream::Box {
   int deferred_write = 0;
 
   struct Pending {
-    std::shared_ptr<const std::string> bytes;
+    std::shared_ptr<const void> owner;  // keeps `bytes` valid
+    std::string_view bytes;
     std::size_t offset = 0;
   };
   std::deque<Pending> pending;  // not yet handed to uv_write
@@ -65,7 +66,7 @@ struct TcpStream::Box {
 
   struct WriteReq {
     uv_write_t req;
-    std::shared_ptr<const std::string> bytes;  // keeps the buffer alive until the callback
+    std::shared_ptr<const void> owner;  // keeps the buffer alive until the callback
     std::size_t len = 0;
     Box* box = nullptr;
   };
@@ -127,7 +128,7 @@ void TcpStream::Box::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf)
 
 void TcpStream::Box::fail_write_later(int rc) {
   write_failed = true;
-  for (auto& p : pending) unwritten -= p.bytes->size() - p.offset;
+  for (auto& p : pending) unwritten -= p.bytes.size() - p.offset;
   pending.clear();
   deferred_write = rc;
   uv_timer_start(&defer_timer, on_defer, 0, 0);
@@ -153,14 +154,14 @@ void TcpStream::Box::pump() {
   if (!connected || closed || write_failed) return;
   while (!pending.empty() && uv_stream_get_write_queue_size(stream()) < write_high_water) {
     Pending& p = pending.front();
-    std::size_t n = std::min(write_chunk, p.bytes->size() - p.offset);
+    std::size_t n = std::min(write_chunk, p.bytes.size() - p.offset);
     auto* r = new WriteReq;
-    r->bytes = p.bytes;
+    r->owner = p.owner;
     r->len = n;
     r->box = this;
     r->req.data = r;
     // libuv takes a non-const pointer but only reads from it.
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(p.bytes->data() + p.offset), static_cast<unsigned>(n));
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(p.bytes.data() + p.offset), static_cast<unsigned>(n));
     int rc = uv_write(&r->req, stream(), &buf, 1, [](uv_write_t* req, int status) noexcept {
       auto* wr = static_cast<WriteReq*>(req->data);
       Box* b = wr->box;
@@ -172,7 +173,7 @@ void TcpStream::Box::pump() {
         b->unwritten -= len;
         if (b->write_failed) return;
         b->write_failed = true;
-        for (auto& q : b->pending) b->unwritten -= q.bytes->size() - q.offset;
+        for (auto& q : b->pending) b->unwritten -= q.bytes.size() - q.offset;
         b->pending.clear();
         event::call_guarded("client write", [b, status] { b->handler->on_write_error(status); });
         return;
@@ -189,7 +190,7 @@ void TcpStream::Box::pump() {
       return;
     }
     p.offset += n;
-    if (p.offset == p.bytes->size()) pending.pop_front();
+    if (p.offset == p.bytes.size()) pending.pop_front();
   }
   maybe_shutdown();
 }
@@ -246,10 +247,15 @@ void TcpStream::connect(const Endpoint& ep) {
 }
 
 void TcpStream::write(std::shared_ptr<const std::string> bytes) {
+  std::string_view view = *bytes;
+  write(std::move(bytes), view);
+}
+
+void TcpStream::write(std::shared_ptr<const void> owner, std::string_view bytes) {
   Box* b = box_;
-  if (b == nullptr || b->write_failed || b->want_shutdown || bytes->empty()) return;
-  b->unwritten += bytes->size();
-  b->pending.push_back(Box::Pending{std::move(bytes), 0});
+  if (b == nullptr || b->write_failed || b->want_shutdown || bytes.empty()) return;
+  b->unwritten += bytes.size();
+  b->pending.push_back(Box::Pending{std::move(owner), bytes, 0});
   b->pump();
 }
 

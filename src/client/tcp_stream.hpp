@@ -51,6 +51,8 @@ class TcpStream {
   // Queues bytes; they are written in order once connected, in chunks, without copying. The
   // string stays alive until libuv is done with it.
   void write(std::shared_ptr<const std::string> bytes);
+  // The same for bytes that `owner` keeps alive (a slice of a message body, written without a copy).
+  void write(std::shared_ptr<const void> owner, std::string_view bytes);
   // Half-close (SHUT_WR) once every queued byte is written.
   void shutdown();
   // Whether an answer or write progress is expected: arms or stops the I/O timer.

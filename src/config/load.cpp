@@ -234,12 +234,13 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
 }
 
 void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
-  r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown"});
+  r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown", "memory"});
   if (auto n = s["connections"]) c.connections = r.count(n, "delivery.connections", 1, 10000);
   if (auto n = s["connect_timeout"]) c.connect_timeout = r.duration(n, "delivery.connect_timeout", false);
   if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
   if (auto n = s["session_max"]) c.session_max = r.duration(n, "delivery.session_max", false);
   if (auto n = s["cooldown"]) c.cooldown = r.duration(n, "delivery.cooldown", true);
+  if (auto n = s["memory"]) c.memory = r.size(n, "delivery.memory");
 }
 
 void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {

@@ -18,6 +18,20 @@ Result<std::string> encode_request(std::string_view message, std::string_view se
   return out;
 }
 
+Result<Framed> frame_request(std::string_view message, std::string_view sender,
+                             const std::vector<std::string>& recipients) {
+  if (recipients.empty()) return Error::permanent(ErrorDomain::format, "qmqp: no recipients");
+  std::size_t inner = netstring::encoded_size(message.size()) + netstring::encoded_size(sender.size());
+  for (const auto& r : recipients) inner += netstring::encoded_size(r.size());
+  Framed f;
+  f.head = std::to_string(inner) + ":" + std::to_string(message.size()) + ":";
+  f.tail.push_back(',');
+  netstring::append(f.tail, sender);
+  for (const auto& r : recipients) netstring::append(f.tail, r);
+  f.tail.push_back(',');
+  return f;
+}
+
 ResponseReader::State ResponseReader::feed(std::string_view in) {
   if (state_ == State::done) {
     // The verdict stands; what follows it is only reported.

@@ -46,6 +46,30 @@ Result<std::string> encode_package(std::string_view message, std::string_view se
   return out;
 }
 
+Result<Framed> frame_package(std::string_view message, std::string_view sender,
+                             const std::vector<std::string>& recipients) {
+  Framed f;
+  if (lf_size(message) != message.size()) {
+    auto whole = encode_package(message, sender, recipients);
+    if (!whole) return std::move(whole).error();
+    f.head = std::move(whole).value();
+    return f;
+  }
+  if (recipients.empty()) return Error::permanent(ErrorDomain::format, "qmtp: no recipients");
+  std::size_t rcpts = 0;
+  for (const auto& r : recipients) rcpts += netstring::encoded_size(r.size());
+  f.as_is = true;
+  f.head = std::to_string(1 + message.size()) + ":\n";
+  f.tail.reserve(1 + netstring::encoded_size(sender.size()) + netstring::encoded_size(rcpts));
+  f.tail.push_back(',');
+  netstring::append(f.tail, sender);
+  f.tail += std::to_string(rcpts);
+  f.tail.push_back(':');
+  for (const auto& r : recipients) netstring::append(f.tail, r);
+  f.tail.push_back(',');
+  return f;
+}
+
 void ResponseReader::expect(std::uint64_t package, std::size_t recipients) {
   if (recipients == 0) std::abort();  // a package without recipients gets no answer: caller bug
   pending_.emplace_back(package, recipients);

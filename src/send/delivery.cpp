@@ -70,6 +70,9 @@ void Flusher::start_message(const spool::Entry& e, Result<spool::Loaded> loaded)
   a.envelope = std::move(loaded.value().envelope);
   a.msg = std::make_shared<client::Message>();
   a.msg->tag = a.tag;
+  a.body_offset = loaded.value().body_offset;
+  a.held = a.body_offset + loaded.value().message.size();
+  held_bytes_ += a.held;  // delivery.memory, until done()
   a.msg->body = std::move(loaded.value().message);
   a.msg->sender = a.envelope.sender;
   a.msg->recipients = a.envelope.recipients;
@@ -364,24 +367,18 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     bool suppressed = false;
     if (report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
   }
-  upd.message = a.msg->body;
   const std::int64_t next = now + spool::backoff(attempts, cfg_.retry_min, cfg_.retry_max, rng_).count();
-  auto r = store_->reschedule(a.entry, attempts, next, &upd);
-  if (r.ok()) {
-    sched_.release(r.value());
-  } else if (r.error().domain == ErrorDomain::sys && r.error().code == ENOENT) {
-    sched_.erase(a.entry.id);
-  } else {
-    log_line(Priority::err, "id=" + a.entry.id + " cannot record the retry: " + r.error().message());
-    spool::Entry e = a.entry;
-    e.next_attempt = next;
-    sched_.release(e);
-  }
+  // On the pool, the message copied from the old file: see on_rewritten for the scheduler's part.
+  post_rewrite(a, attempts, next, std::move(upd.envelope));
   done(tag);
 }
 
 void Flusher::done(std::uint64_t tag) {
-  active_.erase(tag);
+  auto it = active_.find(tag);
+  if (it != active_.end()) {
+    held_bytes_ -= it->second.held;
+    active_.erase(it);
+  }
   request_tick();
 }
 

@@ -2,6 +2,7 @@
 // What happens to one message (routing, failover, results) is in delivery.cpp.
 #include "nullq/send/flusher.hpp"
 
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,10 @@ int Flusher::start() {
     return 78;
   }
   cfg_ = std::move(loaded).value();
+  // Message bodies are large and short-lived: give each its own mapping, returned to the system
+  // when it is freed. glibc otherwise raises its mmap threshold after the first large free (up to
+  // 32 MiB), and later bodies land in heaps that do not shrink, so the RSS stays at its peak.
+  (void)::mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   if (cfg_.smarthosts.empty()) {
     std::fprintf(stderr, "nullq-send: %s: no smart hosts configured (key 'smarthosts')\n", config_path_.c_str());
     return 78;
@@ -287,10 +292,17 @@ void Flusher::request_tick() {
   tick_idle_.start();
 }
 
+// At start, before the loop: the same work as post_accept(), done at once.
 void Flusher::accept_new() {
   need_accept_ = false;
-  std::vector<spool::Quarantined> bad;
-  auto r = store_->accept_new(bad);
+  Intake job;
+  job.result = store_->accept_new(job.bad);
+  on_accepted(job);
+}
+
+void Flusher::on_accepted(Intake& job) {
+  std::vector<spool::Quarantined>& bad = job.bad;
+  auto& r = job.result;
   std::vector<spool::Quarantined> left;
   for (auto& q : bad) {
     if (q.left) left.push_back(std::move(q));
@@ -346,7 +358,7 @@ void Flusher::report_unusable(const std::string& dir, const std::vector<spool::Q
 void Flusher::tick() {
   const std::int64_t now = unix_now();
   if (!stopping_) {
-    if (need_accept_) accept_new();
+    if (need_accept_) post_accept();
     if (need_rescan_) rescan();
     load_due(now);
   }
@@ -380,8 +392,10 @@ void Flusher::arm_wake_timer() {
   const std::int64_t now = unix_now();
   wake_timer_.stop();
   if (sched_.has_due(now)) {
-    // At capacity: a finishing delivery ticks. Otherwise look again in a second (defensive).
+    // At capacity, or delivery.memory is taken: a finishing delivery ticks. Otherwise look again
+    // in a second (defensive).
     if (active_.size() >= max_active_) return;
+    if (held_bytes_ > 0 && (held_bytes_ >= cfg_.memory || held_bytes_ + deferred_need_ > cfg_.memory)) return;
     wake_timer_.start(std::chrono::milliseconds(1000));
     return;
   }
@@ -473,6 +487,7 @@ void Flusher::begin_stop() {
 
 void Flusher::abandon_all() {
   dispatcher_->abandon_all();
+  for (const auto& [tag, a] : active_) held_bytes_ -= a.held;
   active_.clear();
 }
 
@@ -490,12 +505,17 @@ void Flusher::shutdown() {
   incoming_watch_.reset();
   signals_.clear();
   // Delivered messages whose removal was still gathering a batch: remove them now, or the next
-  // start would send them again.
+  // start would send them again (and failed ones would be tried again).
   for (const auto& e : removals_) {
     Status st = store_->remove(e);
     if (!st.ok()) log_line(Priority::err, "id=" + e.id + " " + st.error().message());
   }
   removals_.clear();
+  for (const auto& [e, reason] : to_failed_) {
+    Status st = store_->move_to_failed(e, reason);
+    if (!st.ok()) log_line(Priority::err, "id=" + e.id + " " + st.error().message());
+  }
+  to_failed_.clear();
   io_.reset();  // jobs still out finish inside the loop's destructor, without their completions
   dispatcher_.reset();
   lookup_.reset();

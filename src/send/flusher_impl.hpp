@@ -39,6 +39,8 @@ struct Active {
   spool::Entry entry;
   envelope::Envelope envelope;
   std::shared_ptr<client::Message> msg;   // body + current recipients, shared with the sessions
+  std::uint64_t held = 0;                 // bytes of it counted against delivery.memory (file size)
+  std::uint64_t body_offset = 0;          // where the message starts in its queue file
   std::uint64_t generation = 0;           // configuration it started with
   std::size_t host_index = 0;             // smart host being tried
   std::string host_text;                  // its text, for logs ("qmtp://relay.example.org")
@@ -87,20 +89,47 @@ class Flusher {
   std::int64_t unix_now() const;
   std::int64_t now_ms() const;
 
-  // Messages read, or unlinked, on the thread pool (see load_due and retire).
+  // Messages read, or unlinked, or rewritten, on the thread pool (see queue_io.cpp).
   struct LoadBatch {
     std::vector<spool::Entry> entries;
-    std::vector<Result<spool::Loaded>> results;  // filled by the job, one per entry
+    std::uint64_t allowance = 0;  // bytes of delivery.memory reserved for the batch
+    bool first_always = false;    // nothing else is held: the first message goes, however large
+    // Filled by the job: one result per entry read; the entries after them did not fit (`need`:
+    // the size of the first of those) and go back to the scheduler.
+    std::vector<Result<spool::Loaded>> results;
+    std::uint64_t need = 0;
   };
   struct RemoveBatch {
     std::vector<spool::Entry> entries;
     std::vector<Status> results;
+    std::vector<std::pair<spool::Entry, std::string>> to_failed;  // with the reason to record
+    std::vector<Status> failed_results;
+  };
+  struct Rewrite {
+    spool::Entry entry;
+    std::uint32_t attempts = 0;
+    std::int64_t next = 0;
+    envelope::Envelope envelope;
+    std::uint64_t body_offset = 0;
+    Result<spool::Entry> result = spool::Entry{};
+  };
+  struct Intake {
+    std::vector<spool::Quarantined> bad;
+    Result<std::vector<spool::Entry>> result = std::vector<spool::Entry>{};
   };
   void load_due(std::int64_t now);
   void on_loaded(LoadBatch& batch);
   void post_removals();
   void on_removed(RemoveBatch& batch);
-  bool io_idle() const;  // nothing being read or unlinked, nothing waiting to be unlinked
+  // The retry's new envelope is written, and the message copied from the old file, on the pool;
+  // the scheduler entry stays busy until then.
+  void post_rewrite(const Active& a, std::uint32_t attempts, std::int64_t next, envelope::Envelope env);
+  void on_rewritten(Rewrite& job);
+  // new/ is read and moved into queue/ on the pool (accept_new at start, before the loop, is the
+  // same work done at once); on_accepted indexes and reports the result on the loop.
+  void post_accept();
+  void on_accepted(Intake& job);
+  bool io_idle() const;  // nothing being read, written or unlinked, nothing waiting to be unlinked
 
   // delivery.cpp
   void start_message(const spool::Entry& e, Result<spool::Loaded> loaded);
@@ -162,8 +191,15 @@ class Flusher {
   std::unique_ptr<spool::Store> store_;
   std::unordered_map<std::uint64_t, Active> active_;
   std::size_t loading_ = 0;              // taken from the scheduler, being read on the pool
+  // delivery.memory: bytes of queue files held by active_ messages plus what load jobs reserved;
+  // `deferred_need_` is the size of a message that did not fit (0: none), so that the next load
+  // waits until it does.
+  std::uint64_t held_bytes_ = 0;
+  std::uint64_t deferred_need_ = 0;
+  bool accepting_ = false;               // an intake job is out
   unsigned load_jobs_ = 0;
   std::vector<spool::Entry> removals_;   // delivered, waiting for the next removal job
+  std::vector<std::pair<spool::Entry, std::string>> to_failed_;  // for failed/, waiting for that job
   bool removing_ = false;                // a removal job is out
 
   // The handle owners are reset in shutdown(), before the loop is destroyed.

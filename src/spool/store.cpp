@@ -102,6 +102,64 @@ Status write_file(const std::string& path, std::string_view a, std::string_view 
   return {};
 }
 
+// Creates `path` with `head` followed by the bytes of `in` from `offset` to its end, and fsyncs it.
+// The kernel copies (copy_file_range) where it can; otherwise 64 KiB at a time through a buffer.
+Status write_file_from(const std::string& path, std::string_view head, int in, std::uint64_t offset) {
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int err = errno;
+    return fs_error(err, "create " + path, path.substr(0, path.rfind('/')));
+  }
+  auto fail = [&](int err, const std::string& what) -> Status {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Error::from_errno(err, what + " " + path);
+  };
+  while (!head.empty()) {
+    ssize_t n = ::write(fd, head.data(), head.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(errno, "write");
+    head.remove_prefix(static_cast<std::size_t>(n));
+  }
+  struct stat st {};
+  if (::fstat(in, &st) != 0) return fail(errno, "stat the original of");
+  if (static_cast<std::uint64_t>(st.st_size) < offset) return fail(EIO, "the original is shorter than its envelope:");
+  auto pos = static_cast<loff_t>(offset);
+  std::uint64_t left = static_cast<std::uint64_t>(st.st_size) - offset;
+  bool kernel_copy = true;
+  while (left > 0) {
+    if (kernel_copy) {
+      ssize_t n = ::copy_file_range(in, &pos, fd, nullptr, left, 0);
+      if (n > 0) {
+        left -= static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) return fail(EIO, "the original shrank while copying it to");
+      if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return fail(errno, "copy to");
+      kernel_copy = false;  // another filesystem or an old kernel: copy through a buffer
+    }
+    char buf[64 * 1024];
+    ssize_t n = ::pread(in, buf, std::min<std::uint64_t>(sizeof buf, left), pos);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(n < 0 ? errno : EIO, "read the original of");
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(fd, buf + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return fail(errno, "write");
+      done += w;
+    }
+    pos += n;
+    left -= static_cast<std::uint64_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(path.c_str());
+    return Error::from_errno(err, "fsync " + path);
+  }
+  return {};
+}
+
 // Leading unix seconds of an id (queue::make_id puts 10+ digits of seconds then 6 of usec).
 std::int64_t queued_at_of(std::string_view id) {
   std::size_t digits = 0;
@@ -116,6 +174,9 @@ std::int64_t queued_at_of(std::string_view id) {
 std::string writable_blame(const queue::Spool& spool) {
   return ::access(spool.incoming().c_str(), W_OK | X_OK) != 0 ? spool.incoming() : spool.queue();
 }
+
+// Age past which a queue/.tmp-* file is a crashed rewrite's leftover; a rewrite takes seconds.
+constexpr std::time_t stale_tmp_age = 3600;
 
 // Room for the envelope on top of the message size limit.
 constexpr std::uint64_t envelope_slack = 16 * 1024 * 1024;
@@ -205,7 +266,14 @@ Result<std::vector<Entry>> Store::scan(std::vector<Quarantined>& bad) const {
     out.push_back(Entry{std::move(q->id), q->attempts, q->next_attempt, queued_at});
   });
   if (!s) return std::move(s).error();
-  for (const auto& name : stale) ::unlink((spool_.queue() + "/" + name).c_str());
+  // A rewrite that crashed left its temporary file. One being written now (on nullq-send's
+  // thread pool, while this scan runs on its loop or in the admin CLI) is recent: leave it.
+  const std::time_t cutoff = std::time(nullptr) - stale_tmp_age;
+  for (const auto& name : stale) {
+    std::string path = spool_.queue() + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && st.st_mtime < cutoff) ::unlink(path.c_str());
+  }
   // A crash during reschedule can leave two names for one id: keep the one with more attempts.
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
     return a.id != b.id ? a.id < b.id : a.attempts > b.attempts;
@@ -231,8 +299,48 @@ Result<Loaded> Store::load(const Entry& entry) const {
   if (!env) return std::move(env).error();
   Loaded l;
   l.envelope = std::move(*env);
-  l.message = data->substr(body);
+  l.body_offset = body;
+  // In place: a copy would hold the message twice until the file's string is freed.
+  l.message = std::move(*data);
+  l.message.erase(0, body);
   return l;
+}
+
+Result<std::uint64_t> Store::file_size(const Entry& entry) const {
+  std::string path = spool_.queue() + "/" + entry.file_name();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    return fs_error(err, "stat " + path, path);
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+Result<Entry> Store::rewrite(const Entry& entry, std::uint32_t attempts, std::int64_t next_attempt,
+                             const envelope::Envelope& env, std::uint64_t body_offset) {
+  Entry updated = entry;
+  updated.attempts = attempts;
+  updated.next_attempt = next_attempt;
+  std::string from = spool_.queue() + "/" + entry.file_name();
+  std::string to = spool_.queue() + "/" + updated.file_name();
+  std::string tmp = spool_.queue() + "/.tmp-" + entry.id;
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (in < 0) {
+    int err = errno;
+    return fs_error(err, "open " + from, from);
+  }
+  ::unlink(tmp.c_str());
+  Status s = write_file_from(tmp, envelope::encode(env), in, body_offset);
+  ::close(in);
+  if (!s) return std::move(s).error();
+  if (::rename(tmp.c_str(), to.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fs_error(err, "rename " + tmp, spool_.queue());
+  }
+  if (from != to) ::unlink(from.c_str());
+  if (auto st = queue::fsync_dir(spool_.queue()); !st) return std::move(st).error();
+  return updated;
 }
 
 Status Store::remove(const Entry& entry) {

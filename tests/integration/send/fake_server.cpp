@@ -219,6 +219,13 @@ void FakeServer::serve_qmqp(int fd, Fault f) {
     while (!listener_.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return;
   }
+  if (f == Fault::stall) {
+    // Until the client gives up (its timeout) and closes; the count then shows only what it holds.
+    char c;
+    while (!listener_.stopping() && rd.byte(c)) {
+    }
+    return;
+  }
   // The client is done with this connection once it has the answer and may open the next one at
   // once: count this one out first, so that max_concurrent() counts only what the client holds.
   out.now();

@@ -30,6 +30,7 @@ enum class Fault {
   drip,               // answer one byte every few milliseconds
   early_reply,        // QMQP: answer D after the first bytes, half-close, drain
   junk_after_answer,  // answer, and in the same write "junk after the answer\r\n"
+  stall,              // QMQP: read the request, never answer; the connection ends when the client closes
 };
 
 class FakeServer {

@@ -81,6 +81,7 @@ delivery:
   timeout: 90s
   session_max: 30m
   cooldown: off
+  memory: 8MiB
 bounce:
   enabled: false
   admin: pm@example.org
@@ -113,6 +114,7 @@ log:
   EXPECT_EQ(c.io_timeout, 90s);
   EXPECT_EQ(c.session_max, 30min);
   EXPECT_EQ(c.cooldown, 0s);
+  EXPECT_EQ(c.memory, 8u * 1024 * 1024);
   EXPECT_FALSE(c.bounce_enabled);
   EXPECT_EQ(c.bounce_admin, "pm@example.org");
   EXPECT_EQ(c.delay_warning, 4h);
@@ -169,6 +171,9 @@ INSTANTIATE_TEST_SUITE_P(
             "nullq.yaml:2: 'queue.retry_min' is longer than 'queue.retry_max'"},
         Bad{"bad_size", "queue:\n  max_message_size: 25 furlongs\n",
             "nullq.yaml:2: 'queue.max_message_size': bad size '25 furlongs' (use e.g. 25MiB, 10MB, 1000000)"},
+        Bad{"zero_memory", "delivery:\n  memory: 0\n", "nullq.yaml:2: 'delivery.memory' must be larger than 0"},
+        Bad{"bad_memory", "delivery:\n  memory: lots\n",
+            "nullq.yaml:2: 'delivery.memory': bad size 'lots' (use e.g. 25MiB, 10MB, 1000000)"},
         Bad{"relative_dir", "queue:\n  dir: spool\n", "nullq.yaml:2: 'queue.dir' must be an absolute path"},
         Bad{"bad_bool", "bounce:\n  enabled: maybe\n", "nullq.yaml:2: 'bounce.enabled' must be true or false, not 'maybe'"},
         Bad{"bad_level", "log:\n  level: loud\n", "nullq.yaml:2: 'log.level' must be error, warning, info or debug, not 'loud'"},

@@ -77,6 +77,19 @@ TEST_P(Golden, QmtpPackageIsByteExact) {
   }
 }
 
+// The parts the sessions write (head, the message itself, tail) make the same bytes as the
+// encoders, so a large message goes to the wire without a copy.
+TEST_P(Golden, FramedPartsMakeTheSameBytes) {
+  Vector v = load(GetParam());
+  auto q = nullq::proto::qmqp::frame_request(v.message, v.sender, v.recipients);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->head + v.message + q->tail, slurp(std::string(GetParam()) + ".qmqp"));
+  auto t = nullq::proto::qmtp::frame_package(v.message, v.sender, v.recipients);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->as_is);
+  EXPECT_EQ(t->head + v.message + t->tail, slurp(std::string(GetParam()) + ".qmtp"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Vectors, Golden,
                          ::testing::Values("example", "eightbit", "empty_sender", "hundred_rcpts", "empty_body",
                                            "no_final_newline"));
@@ -86,6 +99,15 @@ TEST(GoldenCrlf, QmtpNormalisesCrlfToLf) {
   auto got = nullq::proto::qmtp::encode_package(v.message, v.sender, v.recipients);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, slurp("crlf.qmtp"));
+}
+
+TEST(GoldenCrlf, QmtpFramedPackageWithCrlfIsWholeInTheHead) {
+  Vector v = load("crlf");
+  auto got = nullq::proto::qmtp::frame_package(v.message, v.sender, v.recipients);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->as_is);
+  EXPECT_EQ(got->head, slurp("crlf.qmtp"));
+  EXPECT_EQ(got->tail, "");
 }
 
 TEST(GoldenExamples, MatchProtocolsDocument) {

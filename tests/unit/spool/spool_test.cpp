@@ -122,6 +122,55 @@ TEST_F(StoreTest, RescheduleRenamesOrRewritesAtomically) {
   EXPECT_EQ(again->message, loaded->message);
 }
 
+// The retry's rewrite copies the message from the old file, not from memory, byte for byte.
+TEST_F(StoreTest, RewriteCopiesTheMessageFromTheFileWithTheNewEnvelope) {
+  std::string big = "Subject: big\n\n";
+  for (int i = 0; big.size() < 900; ++i) big += "line " + std::to_string(i) + "\n";
+  drop({"b@y.org", "c@y.org"}, big);
+  Entry e = accept().at(0);
+  auto loaded = store_.load(e);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->message, big);
+  EXPECT_EQ(loaded->body_offset + big.size(), *store_.file_size(e));
+  nullq::envelope::Envelope env = loaded->envelope;
+  env.recipients = {"c@y.org"};
+  env.last_error = "Zlater";
+  auto rewritten = store_.rewrite(e, 3, 34567, env, loaded->body_offset);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.error().message();
+  EXPECT_EQ(list_dir(spool_.queue()), std::vector<std::string>{e.id + ",3,34567"}) << "exactly one file for the id";
+  auto again = store_.load(*rewritten);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->envelope, env);
+  EXPECT_EQ(again->message, big);
+
+  // The file went away meanwhile (nullq drop): ENOENT, and nothing is created.
+  ASSERT_TRUE(store_.remove(*rewritten).ok());
+  auto gone = store_.rewrite(*rewritten, 4, 1, env, again->body_offset);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ENOENT);
+  EXPECT_TRUE(list_dir(spool_.queue()).empty());
+}
+
+// A scan (the daemon's rescan, or the admin CLI) while a rewrite is writing its temporary file
+// leaves that file alone; a crashed rewrite's old leftover goes.
+TEST_F(StoreTest, ScanRemovesOnlyOldTemporaryFiles) {
+  drop({"b@y.org"});
+  Entry e = accept().at(0);
+  const std::string fresh = spool_.queue() + "/.tmp-" + e.id;
+  const std::string old = spool_.queue() + "/.tmp-1700000000000000P1R0123456789abcdef";
+  std::ofstream(fresh) << "being written";
+  std::ofstream(old) << "left by a crash";
+  timespec times[2] = {{1700000000, 0}, {1700000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, old.c_str(), times, 0), 0);
+  std::vector<Quarantined> bad;
+  auto r = store_.scan(bad);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), 1u);
+  EXPECT_TRUE(bad.empty());
+  auto names = list_dir(spool_.queue());
+  EXPECT_EQ(names, (std::vector<std::string>{".tmp-" + e.id, e.id + ",0,0"}));
+}
+
 TEST_F(StoreTest, RemoveAndMoveToFailed) {
   drop({"b@y.org"});
   drop({"c@y.org"});
