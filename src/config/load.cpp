@@ -12,6 +12,7 @@
 #include <initializer_list>
 
 #include "nullq/config.hpp"
+#include "nullq/environment.hpp"
 #include "nullq/identity.hpp"
 #include "nullq/printable.hpp"
 #include "nullq_build_config.h"
@@ -220,7 +221,8 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   }
   if (auto n = root["smarthosts"]) read_smarthosts(r, n, c);
   if (auto s = root["queue"]) {
-    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size"});
+    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size",
+                              "min_free"});
     if (auto n = s["dir"]) {
       c.queue_dir = r.str(n, "queue.dir");
       if (c.queue_dir.empty() || c.queue_dir[0] != '/') r.fail(n, "'queue.dir' must be an absolute path");
@@ -232,6 +234,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
     if (auto n = s["retry_max"]) c.retry_max = r.duration(n, "queue.retry_max", false);
     if (c.retry_min > c.retry_max) r.fail(s, "'queue.retry_min' is longer than 'queue.retry_max'");
     if (auto n = s["max_message_size"]) c.max_message_size = r.size(n, "queue.max_message_size");
+    if (auto n = s["min_free"]) c.queue_min_free = r.size(n, "queue.min_free");
   }
   if (auto s = root["delivery"]) {
     r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown"});
@@ -367,8 +370,8 @@ Result<Config> load(const std::string& path) {
 }
 
 std::string default_path() {
-  const char* env = std::getenv("NULLQ_CONFIG");
-  if (env && *env) return env;
+  // Not for a set-id caller: the file says where mail goes and which files nullq-send reads.
+  if (const char* env = environment::trusted_getenv("NULLQ_CONFIG")) return env;
   return NULLQ_CONFIG_PATH;
 }
 

@@ -13,6 +13,7 @@
 #include "inject.hpp"
 #include "mailq.hpp"
 #include "nullq/config.hpp"
+#include "nullq/environment.hpp"
 #include "nullq_build_config.h"
 #include "options.hpp"
 #include "smtp.hpp"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   if (!opt) return fail(prog, 64, opt.error().detail);
   if (opt->mode == nullq::sendmail::Mode::aliases) return 0;  // no aliases database: nothing to rebuild
 
+  // A set-id caller that kept its ids must not choose the config (where mail goes, what is read).
+  if (!opt->config.empty() && nullq::environment::unsafe())
+    return fail(prog, 64, "-C is refused when run with differing real and effective ids (set-id)");
   std::string path = opt->config.empty() ? nullq::config::default_path() : opt->config;
   auto cfg = nullq::config::load(path);
   if (!cfg) return fail(prog, 78, cfg.error().detail);

@@ -166,6 +166,33 @@ TEST_F(Owned, RefusesWhenTheSpoolsUserDoesNotExist) {
   EXPECT_NE(::lstat((spool_dir + "/lock").c_str(), &st), 0) << "no lock made as root";
 }
 
+// nullq-queue, run directly by a user, knows only its own limits, not nullq.yaml's: the daemon applies
+// the config's size limit and rewrite.sender again to what users dropped.
+TEST_F(Owned, DaemonAppliesTheConfigsSizeLimitAndSenderRewriteToUsersDrops) {
+  FakeServer srv(Proto::qmtp);
+  write_file(config_, "smarthosts:\n  - " + srv.url() + "\nqueue:\n  dir: " + spool_dir +
+                          "\n  max_message_size: 2000\nrewrite:\n  sender: noreply@example.org\n");
+  std::string small = inject("Subject: small\n\nx\n");
+  std::string big = inject("Subject: big\n\n" + std::string(5000, 'x') + "\n");
+  ASSERT_FALSE(small.empty());
+  ASSERT_FALSE(big.empty());
+  std::string log = dir_.path() + "/daemon.log";
+  Child daemon({NULLQ_TEST_SEND_OWNER, "--stderr", "--config", config_}, env(), log);
+  ASSERT_TRUE(eventually([&] { return srv.count() == 1 && list_dir(spool_dir + "/new").empty(); }, 20s))
+      << read_file(log);
+  auto got = srv.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender, "noreply@example.org") << "rewrite.sender, as nobody's sendmail would have applied";
+  EXPECT_TRUE(contains(got[0].message, "Subject: small")) << got[0].message;
+  ASSERT_TRUE(eventually([&] { return contains(read_file(log), "new/" + big + ": "); }, 10s)) << read_file(log);
+  // The size counts the message as queued: with nullq-queue's Received: line.
+  EXPECT_TRUE(contains(read_file(log), "new/" + big + ": message of 50")) << read_file(log);
+  EXPECT_TRUE(contains(read_file(log), " bytes from uid 65534 exceeds queue.max_message_size of 2000 bytes; removed"))
+      << read_file(log);
+  EXPECT_TRUE(list_dir(spool_dir + "/failed").empty()) << "an oversize drop is not kept";
+  ASSERT_TRUE(eventually([&] { return queued().empty(); }, 10s));
+}
+
 TEST_F(Owned, DaemonReportsEveryFileItCannotReadOnceWithTheFixAndDeliversTheRest) {
   FakeServer srv(Proto::qmtp);
   config(srv.url());
