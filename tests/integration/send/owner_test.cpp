@@ -166,6 +166,25 @@ TEST_F(Owned, RefusesWhenTheSpoolsUserDoesNotExist) {
   EXPECT_NE(::lstat((spool_dir + "/lock").c_str(), &st), 0) << "no lock made as root";
 }
 
+// An account that is root in disguise (uid or gid 0, or a uid past 32 bits that the cast would make
+// 0) must not let the switch "succeed" while the process stays root.
+TEST_F(Owned, RefusesASpoolUserThatIsRootInDisguise) {
+  config("qmtp://127.0.0.1:" + std::to_string(closed_port()));
+  std::string id = inject("Subject: x\n\nx\n");
+  ASSERT_EQ(::unlink((spool_dir + "/lock").c_str()), 0);
+  for (const std::string ids : {"0:1", "1:0", "4294967296:1"}) {
+    write_file(NULLQ_TEST_PASSWD_FILE, "root:x:0:0:root:/root:/bin/sh\n" + owner_name + ":x:" + ids + ":o:/:/x\n");
+    auto r = run({NULLQ_TEST_SEND_OWNER, "--once"}, env());
+    EXPECT_EQ(r.status, 78) << ids << ": " << r.err;
+    EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
+    EXPECT_TRUE(contains(r.err, "refusing to work on it as root")) << r.err;
+  }
+  EXPECT_EQ(list_dir(spool_dir + "/new"), std::vector<std::string>{id}) << "nothing was touched";
+  EXPECT_TRUE(queued().empty());
+  struct stat st {};
+  EXPECT_NE(::lstat((spool_dir + "/lock").c_str(), &st), 0) << "no lock made as root";
+}
+
 // nullq-queue, run directly by a user, knows only its own limits, not nullq.yaml's: the daemon applies
 // the config's size limit and rewrite.sender again to what users dropped.
 TEST_F(Owned, DaemonAppliesTheConfigsSizeLimitAndSenderRewriteToUsersDrops) {
