@@ -39,13 +39,17 @@ struct Quarantined {
   std::string reason;    // one line
   bool left = false;     // true: not moved (this process may not read or move it; `reason` says why and the fix)
   bool removed = false;  // true: deleted, not kept (an oversize drop from a user; `reason` has uid, size, limit)
+  // A removed drop whose envelope could be read (within its first MiB): the envelope (sender
+  // rewritten as the policy says) and the message's header block, for a bounce.
+  std::optional<envelope::Envelope> envelope{};
+  std::string headers{};
 };
 
 // The limits of nullq.yaml applied again to drops from users. nullq-queue, set-gid and run directly,
 // knows only its own limits (limits.hpp), not nullq.yaml: the size limit and rewrite.sender of the
 // config are enforced by the caller's nullq-sendmail, which a user need not run. Drops whose U
 // record or file owner is not a trusted uid (root and the daemon's user, whose sendmail reads the
-// config and commits itself) are checked here: an oversize one is removed, not kept in failed/
+// config and commits itself; no U record is the daemon's own bounce) are checked here: an oversize one is removed, not kept in failed/
 // (it would hold the space for keep_failed), and the envelope sender of the others is rewritten.
 struct IntakePolicy {
   std::vector<uid_t> trusted;
@@ -60,7 +64,7 @@ struct IntakeVerdict {
   Action action = Action::accept;
   std::string reason;  // remove: one line with the uid, the size and the limit
 };
-// `env` is the drop's envelope (its sender is rewritten in place for Action::rewrite), `owner` the
+// `env` is the drop's envelope (its sender is rewritten in place for Action::rewrite and remove), `owner` the
 // file's owner, `message_size` the bytes after the envelope, `max` queue.max_message_size.
 IntakeVerdict judge_drop(const IntakePolicy& policy, envelope::Envelope& env, uid_t owner, std::uint64_t message_size,
                          std::uint64_t max);

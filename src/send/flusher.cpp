@@ -15,6 +15,7 @@
 
 #include "flusher_impl.hpp"
 #include "nullq/environment.hpp"
+#include "removed_bounce.hpp"
 #include "smtp_tls.hpp"
 #include "nullq/send/lock.hpp"
 #include "nullq/send/notify.hpp"
@@ -296,9 +297,17 @@ void Flusher::accept_new() {
   auto r = store_->accept_new(bad);
   std::vector<spool::Quarantined> left;
   for (auto& q : bad) {
-    if (q.left) left.push_back(std::move(q));
-    else if (q.removed) log_line(Priority::warning, "new/" + q.name + ": " + q.reason);
-    else log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
+    if (q.left) {
+      left.push_back(std::move(q));
+    } else if (q.removed) {
+      log_line(Priority::warning, "new/" + q.name + ": " + q.reason);
+      if (bounce_removed(cfg_, spool_, q, unix_now())) {
+        need_accept_ = true;  // the bounce is in new/
+        request_tick();
+      }
+    } else {
+      log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
+    }
   }
   if (r.ok()) report_unusable("new/", left);
   else for (const auto& q : left) log_line(Priority::err, "new/" + q.name + ": " + q.reason + " (left in new/)");

@@ -11,17 +11,22 @@ bool IntakePolicy::trusts(std::int64_t uid) const {
 
 IntakeVerdict judge_drop(const IntakePolicy& policy, envelope::Envelope& env, uid_t owner, std::uint64_t message_size,
                          std::uint64_t max) {
-  if (policy.trusts(env.uid) && policy.trusts(owner)) return {};
+  // No U record: the daemon's own bounces (nullq-queue always records the real uid), judged by owner.
+  const bool recorded_ok = env.uid < 0 || policy.trusts(env.uid);
+  if (recorded_ok && policy.trusts(owner)) return {};
   // The uid to name: the recorded one when it is the untrusted one, else the file's owner.
-  const std::int64_t uid = policy.trusts(env.uid) || env.uid < 0 ? static_cast<std::int64_t>(owner) : env.uid;
+  const std::int64_t uid = recorded_ok ? static_cast<std::int64_t>(owner) : env.uid;
+  // First the sender sendmail would have set: a removed drop's bounce goes there too.
+  bool rewritten = false;
+  if (!policy.rewrite_sender.empty() && env.sender != policy.rewrite_sender) {
+    env.sender = policy.rewrite_sender;
+    rewritten = true;
+  }
   if (message_size > max)
     return {IntakeVerdict::Action::remove, "message of " + std::to_string(message_size) + " bytes from uid " +
                                                std::to_string(uid) + " exceeds queue.max_message_size of " +
                                                std::to_string(max) + " bytes; removed"};
-  if (!policy.rewrite_sender.empty() && env.sender != policy.rewrite_sender) {
-    env.sender = policy.rewrite_sender;
-    return {IntakeVerdict::Action::rewrite, {}};
-  }
+  if (rewritten) return {IntakeVerdict::Action::rewrite, {}};
   return {};
 }
 

@@ -120,6 +120,33 @@ std::string writable_blame(const queue::Spool& spool) {
 // Room for the envelope on top of the message size limit.
 constexpr std::uint64_t envelope_slack = 16 * 1024 * 1024;
 
+// What of a removed drop is kept for its bounce: the envelope must lie within the first MiB, and
+// the header block is quoted up to 64 KiB.
+constexpr std::size_t removed_head = 1024 * 1024;
+constexpr std::size_t removed_headers = 64 * 1024;
+
+std::string read_head(const std::string& path, std::size_t limit) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return out;
+  out.resize(limit);
+  std::size_t got = 0;
+  while (got < limit) {
+    ssize_t n = ::read(fd, out.data() + got, limit - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(got);
+  return out;
+}
+
+std::string header_block(std::string_view message) {
+  std::size_t end = message.find("\n\n");
+  return std::string(message.substr(0, std::min(end == std::string_view::npos ? message.size() : end + 1, removed_headers)));
+}
+
 }  // namespace
 
 std::string Entry::file_name() const { return queue::format_queue_name({id, attempts, next_attempt}); }
@@ -136,9 +163,10 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
   bool removed = false;
   // An oversize drop of a user's is removed, not kept: listed in `bad` as removed (or, when new/ does
   // not let this process remove it, as left there).
-  auto remove_drop = [&](const std::string& name, const std::string& src, std::string why) {
+  auto remove_drop = [&](const std::string& name, const std::string& src, std::string why,
+                         std::optional<envelope::Envelope> env, std::string headers) {
     if (::unlink(src.c_str()) == 0 || errno == ENOENT) {
-      bad.push_back({name, std::move(why), false, true});
+      bad.push_back({name, std::move(why), false, true, std::move(env), std::move(headers)});
       removed = true;
     } else {
       int err = errno;
@@ -154,10 +182,21 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
       reason = "bad file name in new/";
     } else if (intake_ && ::lstat(src.c_str(), &st) == 0 && !intake_->trusts(st.st_uid) &&
                static_cast<std::uint64_t>(st.st_size) > max_message_size_ + envelope_slack) {
-      // Too large to be read at all: a user's, so it goes without being read.
+      // Too large to be read whole: a user's, so it goes after a look at its head (for the bounce).
+      std::string head = read_head(src, removed_head);
+      std::size_t body = 0;
+      auto env = envelope::decode(head, &body);
+      std::optional<envelope::Envelope> kept;
+      std::string headers;
+      if (env) {
+        judge_drop(*intake_, *env, st.st_uid, static_cast<std::uint64_t>(st.st_size) - body, max_message_size_);
+        kept = std::move(*env);
+        headers = header_block(std::string_view(head).substr(body));
+      }
       remove_drop(name, src,
                   "file of " + std::to_string(st.st_size) + " bytes from uid " + std::to_string(st.st_uid) +
-                      " exceeds queue.max_message_size of " + std::to_string(max_message_size_) + " bytes; removed");
+                      " exceeds queue.max_message_size of " + std::to_string(max_message_size_) + " bytes; removed",
+                  std::move(kept), std::move(headers));
       continue;
     } else {
       auto data = read_file(src, max_message_size_ + envelope_slack);
@@ -178,7 +217,8 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
         } else if (intake_ && ::lstat(src.c_str(), &st) == 0) {
           auto verdict = judge_drop(*intake_, *env, st.st_uid, data->size() - body, max_message_size_);
           if (verdict.action == IntakeVerdict::Action::remove) {
-            remove_drop(name, src, std::move(verdict.reason));
+            remove_drop(name, src, std::move(verdict.reason), std::move(*env),
+                        header_block(std::string_view(*data).substr(body)));
             continue;
           }
           if (verdict.action == IntakeVerdict::Action::rewrite)

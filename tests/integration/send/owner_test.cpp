@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -197,12 +198,21 @@ TEST_F(Owned, DaemonAppliesTheConfigsSizeLimitAndSenderRewriteToUsersDrops) {
   ASSERT_FALSE(big.empty());
   std::string log = dir_.path() + "/daemon.log";
   Child daemon({NULLQ_TEST_SEND_OWNER, "--stderr", "--config", config_}, env(), log);
-  ASSERT_TRUE(eventually([&] { return srv.count() == 1 && list_dir(spool_dir + "/new").empty(); }, 20s))
+  // The small one, and the bounce for the big one.
+  ASSERT_TRUE(eventually([&] { return srv.count() == 2 && list_dir(spool_dir + "/new").empty(); }, 20s))
       << read_file(log);
   auto got = srv.received();
-  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got.size(), 2u);
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.sender > b.sender; });
   EXPECT_EQ(got[0].sender, "noreply@example.org") << "rewrite.sender, as nobody's sendmail would have applied";
   EXPECT_TRUE(contains(got[0].message, "Subject: small")) << got[0].message;
+  // The bounce goes to the sender the drop would have had, and quotes its headers.
+  EXPECT_EQ(got[1].sender, "");
+  EXPECT_EQ(got[1].rcpts, std::vector<std::string>{"noreply@example.org"});
+  EXPECT_TRUE(contains(got[1].message, "Status: 5.3.4")) << got[1].message;
+  EXPECT_TRUE(contains(got[1].message, "exceeds the limit of 2000 bytes (queue.max_message_size)")) << got[1].message;
+  EXPECT_TRUE(contains(got[1].message, "Subject: big")) << got[1].message;
+  EXPECT_FALSE(contains(got[1].message, std::string(100, 'x'))) << "headers only";
   ASSERT_TRUE(eventually([&] { return contains(read_file(log), "new/" + big + ": "); }, 10s)) << read_file(log);
   // The size counts the message as queued: with nullq-queue's Received: line.
   EXPECT_TRUE(contains(read_file(log), "new/" + big + ": message of 50")) << read_file(log);

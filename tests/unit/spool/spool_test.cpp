@@ -189,10 +189,11 @@ TEST(JudgeDrop, OnlyUntrustedDropsAreCheckedAndRewritten) {
   const Case cases[] = {
       {0, 0, 5000, IntakeVerdict::Action::accept, "a@x.org"},            // root's sendmail checked it
       {101, 101, 5000, IntakeVerdict::Action::accept, "a@x.org"},        // the daemon's user's
-      {1000, 1000, 5000, IntakeVerdict::Action::remove, "a@x.org"},      // a user's, too large
+      {1000, 1000, 5000, IntakeVerdict::Action::remove, "noreply@example.org"},  // a user's, too large
       {1000, 1000, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},
       {0, 1000, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},   // the owner says otherwise
-      {-1, 0, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},     // no U record
+      {-1, 0, 900, IntakeVerdict::Action::accept, "a@x.org"},                  // the daemon's bounce
+      {-1, 1000, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},  // no U record, a user's file
   };
   for (const auto& c : cases) {
     nullq::envelope::Envelope e;
@@ -248,6 +249,11 @@ TEST_F(IntakeTest, AUsersOversizeDropIsRemovedAndReportedNotKept) {
     if (q.name == big) {
       EXPECT_TRUE(q.removed);
       EXPECT_EQ(q.reason, "message of 5012 bytes from uid 1000 exceeds queue.max_message_size of 1000 bytes; removed");
+      // What its bounce needs: the envelope, with the sender sendmail would have set, and the headers.
+      ASSERT_TRUE(q.envelope);
+      EXPECT_EQ(q.envelope->sender, "noreply@example.org");
+      EXPECT_EQ(q.envelope->recipients, std::vector<std::string>{"b@y.org"});
+      EXPECT_EQ(q.headers, "Subject: x\n");
     } else {
       EXPECT_EQ(q.name, roots_big);
       EXPECT_FALSE(q.removed) << "root's sendmail applied the limit it had: kept for the admin";
@@ -269,6 +275,9 @@ TEST_F(IntakeTest, AUsersFileTooLargeToReadIsRemovedUnread) {
   EXPECT_TRUE(bad[0].removed);
   EXPECT_NE(bad[0].reason.find("from uid 1000 exceeds queue.max_message_size of 1000 bytes"), std::string::npos)
       << bad[0].reason;
+  ASSERT_TRUE(bad[0].envelope) << "read from the file's head";
+  EXPECT_EQ(bad[0].envelope->sender, "noreply@example.org");
+  EXPECT_EQ(bad[0].headers, "Subject: x\n");
   EXPECT_TRUE(list_dir(spool_.incoming()).empty());
   EXPECT_TRUE(list_dir(spool_.failed()).empty());
 }
