@@ -66,8 +66,8 @@ cp "$build/src/bin/nullq-sendmail" "$build/src/bin/nullq-queue" "$work/bin/"
 user=65534:65534
 user_spool=$work/user-spool
 install -d -m 0755 "$user_spool"
-install -d -m 0730 -g 65534 "$user_spool/tmp"
-install -d -m 0770 -g 65534 "$user_spool/new"
+install -d -m 1730 -g 65534 "$user_spool/tmp"
+install -d -m 1770 -g 65534 "$user_spool/new"
 install -d -m 0700 "$user_spool/queue" "$user_spool/failed"
 mkfifo -m 0620 "$user_spool/trigger" && chgrp 65534 "$user_spool/trigger"
 for who in root user; do

@@ -32,6 +32,7 @@
 //     retry_min: 1m
 //     retry_max: 1h
 //     max_message_size: 25MiB
+//     min_free: 100MiB                # injection refused (75) below this much free space; 0 = off
 //   delivery:
 //     connections: 16                 # global bound
 //     connect_timeout: 10s
@@ -146,6 +147,7 @@ struct Config {
   seconds retry_min{60};
   seconds retry_max{3600};
   std::uint64_t max_message_size = 25ull * 1024 * 1024;
+  std::uint64_t queue_min_free = 100ull * 1024 * 1024;  // as nullq-queue's compiled-in reserve (limits.hpp)
 
   unsigned connections = 16;
   seconds connect_timeout{10};

@@ -8,7 +8,8 @@
 //            the daemon could no longer read or move it (DESIGN.md "One writer").
 //            The rule, for a process whose effective uid is 0:
 //              - the compiled-in system spool: become the compiled-in user (meson option `user`); if
-//                that user does not exist, refuse (exit 78) rather than write root's files there;
+//                that user does not exist, or has uid 0 or gid 0, refuse (exit 78) rather than write
+//                root's files there;
 //              - another spool (queue.dir) whose directory belongs to some other user: become that
 //                user (its passwd entry when there is one, else the directory's uid and gid);
 //              - another spool that root owns, or that does not exist yet (tests, a trial spool in a
@@ -17,8 +18,9 @@
 // Trust:     user and group databases are read from files (/etc/passwd, /etc/group), then through
 //            getent(1) for users that live elsewhere: like identity.hpp, the static programs must not
 //            load NSS modules in-process.
-// Errors:    become() returns an exit code (0 done or nothing to do; 78 the user does not exist; 71 a
-//            set*id call failed) and fills `error` with one line.
+//            A uid or gid of 4294967295 ((uid_t)-1) or more makes a passwd or group line malformed.
+// Errors:    become() returns an exit code (0 done or nothing to do; 78 the user does not exist or is
+//            root in disguise; 71 a set*id call failed) and fills `error` with one line.
 // Threading: call at start-up, before any other thread exists (set*id applies to the caller only).
 #pragma once
 

@@ -25,6 +25,10 @@
 
 namespace nullq::queue {
 
+// The system spool's modes are set in etc/tmpfiles.d/nullq.conf (the packages apply it): tmp/ 1730
+// and new/ 1770, owner nullq, group nullq-drop. new/ is readable by the group because nullq-queue
+// must fsync it after the link, and a directory is fsynced through a descriptor opened for reading;
+// the sticky bit keeps one drop-group process from removing or renaming another user's drop.
 struct Spool {
   std::string dir;  // e.g. /var/spool/nullq
 

@@ -11,8 +11,11 @@
 // time is the leading unix seconds of the id, so a restart indexes 100,000 messages from readdir alone.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,10 +35,39 @@ struct Entry {
 };
 
 struct Quarantined {
-  std::string name;    // file name as found in new/
-  std::string reason;  // one line
-  bool left = false;   // true: not moved (this process may not read or move it; `reason` says why and the fix)
+  std::string name;      // file name as found in new/
+  std::string reason;    // one line
+  bool left = false;     // true: not moved (this process may not read or move it; `reason` says why and the fix)
+  bool removed = false;  // true: deleted, not kept (an oversize drop from a user; `reason` has uid, size, limit)
+  // A removed drop whose envelope could be read (within its first MiB): the envelope (sender
+  // rewritten as the policy says) and the message's header block, for a bounce.
+  std::optional<envelope::Envelope> envelope{};
+  std::string headers{};
 };
+
+// The limits of nullq.yaml applied again to drops from users. nullq-queue, set-gid and run directly,
+// knows only its own limits (limits.hpp), not nullq.yaml: the size limit and rewrite.sender of the
+// config are enforced by the caller's nullq-sendmail, which a user need not run. Drops whose U
+// record or file owner is not a trusted uid (root and the daemon's user, whose sendmail reads the
+// config and commits itself; no U record is the daemon's own bounce) are checked here: an oversize one is removed, not kept in failed/
+// (it would hold the space for keep_failed), and the envelope sender of the others is rewritten.
+struct IntakePolicy {
+  std::vector<uid_t> trusted;
+  std::string rewrite_sender;  // rewrite.sender; "" = none
+
+  bool trusts(std::int64_t uid) const;
+};
+
+// What accept_new does with one well-formed drop.
+struct IntakeVerdict {
+  enum class Action { accept, rewrite, remove };
+  Action action = Action::accept;
+  std::string reason;  // remove: one line with the uid, the size and the limit
+};
+// `env` is the drop's envelope (its sender is rewritten in place for Action::rewrite and remove), `owner` the
+// file's owner, `message_size` the bytes after the envelope, `max` queue.max_message_size.
+IntakeVerdict judge_drop(const IntakePolicy& policy, envelope::Envelope& env, uid_t owner, std::uint64_t message_size,
+                         std::uint64_t max);
 
 struct Loaded {
   envelope::Envelope envelope;
@@ -48,9 +80,12 @@ class Store {
   Store(queue::Spool spool, std::uint64_t max_message_size);
 
   const queue::Spool& spool() const { return spool_; }
+  // Without a policy (the default) every drop is taken as it is.
+  void set_intake(IntakePolicy policy) { intake_ = std::move(policy); }
 
   // Moves every valid new/ file into queue/ as <id>,0,0 (rename, then fsync queue/); malformed or
-  // oversize files go to failed/ and are listed in `bad`. A file this process may not read or move
+  // oversize files go to failed/ and are listed in `bad`; with an intake policy, drops from users
+  // are judged by judge_drop (removed ones are listed in `bad` with `removed` set). A file this process may not read or move
   // stays in new/ and is listed in `bad` with `left` set and the fix in `reason` (the others are
   // still accepted). Returns the accepted entries.
   Result<std::vector<Entry>> accept_new(std::vector<Quarantined>& bad);
@@ -93,6 +128,7 @@ class Store {
 
   queue::Spool spool_;
   std::uint64_t max_message_size_;
+  std::optional<IntakePolicy> intake_;
 };
 
 // Delay before attempt number `attempts + 1`: min * 2^(attempts-1), capped at max, with +-25% jitter

@@ -7,7 +7,9 @@
 // Trust:     the input carries caller-controlled bytes: the framing is length-capped before
 //            allocation, addresses are validated, the message size is bounded.
 // Errors:    every outcome is a sysexits code plus one line; nothing is left in new/ unless it is 0,
-//            and the uncommitted tmp/ file is removed.
+//            and the uncommitted tmp/ file is removed. Below the free-space reserve (Target::min_free)
+//            nothing is written, and a message that would take the spool below it is not committed:
+//            75, "insufficient disk space ...".
 // Threading: single-threaded programs.
 #pragma once
 
@@ -37,6 +39,7 @@ struct Target {
   uid_t uid = 0;                               // the real uid, recorded in U and Received:
   std::int64_t now = 0;                        // unix seconds, recorded in Q and Received:
   std::optional<gid_t> group;                  // see queue::Drop::create; nullopt = the process's
+  std::uint64_t min_free = 0;                  // bytes the spool's filesystem must keep free; 0 = no check
 };
 
 // nullq-queue: reads the framing block and the message from `in_fd` to EOF and commits it.

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "nullq/config.hpp"
+#include "nullq/environment.hpp"
 #include "nullq/identity.hpp"
 #include "nullq/printable.hpp"
 #include "nullq_build_config.h"
@@ -280,8 +281,8 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   }
   if (auto n = root["smarthosts"]) r.soft([&] { read_smarthosts(r, n, c); });
   if (auto s = root["queue"]) {
-    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size"},
-                 {"dir", "max_message_size"});
+    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size", "min_free"},
+                 {"dir", "max_message_size", "min_free"});
     if (auto n = s["dir"]) {
       c.queue_dir = r.str(n, "queue.dir");
       if (c.queue_dir.empty() || c.queue_dir[0] != '/') r.fail(n, "'queue.dir' must be an absolute path");
@@ -295,6 +296,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
       if (c.retry_min > c.retry_max) r.fail(s, "'queue.retry_min' is longer than 'queue.retry_max'");
     });
     if (auto n = s["max_message_size"]) c.max_message_size = r.size(n, "queue.max_message_size");
+    if (auto n = s["min_free"]) c.queue_min_free = r.size(n, "queue.min_free");
   }
   if (auto s = root["delivery"]) r.soft([&] { read_delivery(r, s, c); });
   if (auto s = root["smtp"]) r.soft([&] { read_smtp(r, s, c); });
@@ -464,8 +466,8 @@ Result<Lenient> load_for_injector(const std::string& path) {
 }
 
 std::string default_path() {
-  const char* env = std::getenv("NULLQ_CONFIG");
-  if (env && *env) return env;
+  // Not for a set-id caller: the file says where mail goes and which files nullq-send reads.
+  if (const char* env = environment::trusted_getenv("NULLQ_CONFIG")) return env;
   return NULLQ_CONFIG_PATH;
 }
 

@@ -37,7 +37,7 @@ std::optional<User> parse_passwd_line(std::string_view line, uid_t uid) {
   unsigned long value = 0;
   auto [end, ec] = std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), value);
   if (login.empty() || uid_text.empty() || ec != std::errc{} || end != uid_text.data() + uid_text.size() ||
-      value != uid)
+      value >= 0xffffffffUL || value != uid)  // (uid_t)-1 and wider numbers are no uid
     return std::nullopt;
   return User{std::string(login), std::string(gecos)};
 }

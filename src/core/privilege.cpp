@@ -35,13 +35,21 @@ std::optional<unsigned long> number(std::string_view text) {
   return v;
 }
 
+// A uid or gid. (uid_t)-1 is set*id's "leave unchanged", and anything wider than 32 bits would be
+// cut down by the cast (4294967296 becomes 0, root): both are refused as malformed.
+std::optional<unsigned long> id_number(std::string_view text) {
+  auto v = number(text);
+  if (!v || *v >= 0xffffffffUL) return std::nullopt;
+  return v;
+}
+
 // name:password:uid:gid:gecos:home:shell; NIS +/- lines and comments are skipped.
 std::optional<Account> parse_passwd(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (line.empty() || line[0] == '+' || line[0] == '-' || line[0] == '#') return std::nullopt;
   auto f = split(line, ':');
   if (f.size() < 4 || f[0].empty()) return std::nullopt;
-  auto uid = number(f[2]), gid = number(f[3]);
+  auto uid = id_number(f[2]), gid = id_number(f[3]);
   if (!uid || !gid) return std::nullopt;
   return Account{std::string(f[0]), static_cast<uid_t>(*uid), static_cast<gid_t>(*gid), {}};
 }
@@ -62,7 +70,7 @@ std::vector<gid_t> groups_from_file(const std::string& file, const std::string& 
     if (line.empty() || line[0] == '+' || line[0] == '-' || line[0] == '#') continue;
     auto f = split(line, ':');
     if (f.size() < 4) continue;
-    auto gid = number(f[2]);
+    auto gid = id_number(f[2]);
     if (!gid) continue;
     for (std::string_view member : split(f[3], ','))
       if (member == name) out.push_back(static_cast<gid_t>(*gid));
@@ -86,7 +94,7 @@ std::vector<gid_t> groups_from_getent(const Sources& s, const std::string& name,
         first = false;
         continue;
       }
-      if (auto g = number(word)) out.push_back(static_cast<gid_t>(*g));
+      if (auto g = id_number(word)) out.push_back(static_cast<gid_t>(*g));
     }
   }
   std::sort(out.begin(), out.end());
@@ -160,7 +168,7 @@ std::string group_name(gid_t gid, const Sources& sources) {
   for (std::string line; std::getline(in, line);) {
     auto f = split(line, ':');
     if (f.size() >= 3 && !f[0].empty() && f[0][0] != '#' && f[0][0] != '+' && f[0][0] != '-')
-      if (auto g = number(f[2]); g && *g == gid) return std::string(f[0]);
+      if (auto g = id_number(f[2]); g && *g == gid) return std::string(f[0]);
   }
   return std::to_string(gid);
 }
@@ -184,8 +192,16 @@ int become(const std::string& spool_dir, const Owner& owner, const std::string& 
     target = lookup(owner.user, owner.sources);
     if (!target) {
       error = program + ": the user " + owner.user + ", who owns the spool " + owner.system_spool +
-              ", does not exist; refusing to work on it as root (the package creates it: adduser --system "
-              "--group " + owner.user + ")";
+              ", does not exist (or its passwd entry is malformed); refusing to work on it as root (the package "
+              "creates it: adduser --system --group " + owner.user + ")";
+      return 78;  // EX_CONFIG
+    }
+    // An account with root's uid or group would leave this process root in all but name (and
+    // everything in the spool root's): refuse rather than carry on silently as root.
+    if (target->uid == 0 || target->gid == 0) {
+      error = program + ": the user " + owner.user + ", who owns the spool " + owner.system_spool + ", has uid " +
+              std::to_string(target->uid) + " and gid " + std::to_string(target->gid) +
+              "; refusing to work on it as root (it must be an account of its own, not root's uid or group)";
       return 78;  // EX_CONFIG
     }
   } else {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "nullq/envelope.hpp"
+#include "nullq/limits.hpp"
 #include "nullq/netstring.hpp"
 
 namespace nullq::submit {
@@ -64,6 +65,9 @@ class Job {
       if (auto s = drop_->write("\r"); !s) return fail(exit_code_for(s.error()), s.error().message());
     }
     if (size_ > target_.max_size) return fail(65, too_big());
+    // The message is written: committing it must not take the spool into the reserve either.
+    if (auto s = limits::check_reserve(target_.spool.tmp(), target_.min_free); !s)
+      return fail(exit_code_for(s.error()), s.error().message());
     auto id = drop_->commit();
     if (!id) return fail(exit_code_for(id.error()), id.error().message());
     return Outcome{0, {}, *id};
@@ -75,6 +79,8 @@ class Job {
     if (!env) return fail(65, env.error().detail);
     env->queued_at = target_.now;
     env->uid = target_.uid;
+    if (auto s = limits::check_reserve(target_.spool.tmp(), target_.min_free); !s)
+      return fail(exit_code_for(s.error()), s.error().message());
     auto drop = queue::Drop::create(target_.spool, target_.group);
     if (!drop) return fail(exit_code_for(drop.error()), drop.error().message());
     drop_.emplace(std::move(drop).value());

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "nullq/dns.hpp"
+#include "nullq/environment.hpp"
 
 namespace nullq::dns {
 
@@ -13,7 +14,7 @@ bool mxps_qmtp(std::uint16_t p) { return p >= 12801 && p <= 13041 && (p - 12801)
 bool mxps_smtp(std::uint16_t p) { return p >= 12800 && p <= 13040 && p % 16 == 0; }
 
 std::uint16_t mxps_qmtp_port() {
-  if (const char* p = std::getenv("NULLQ_MXPS_PORT"); p && *p) {
+  if (const char* p = environment::trusted_getenv("NULLQ_MXPS_PORT")) {
     long port = std::strtol(p, nullptr, 10);
     if (port > 0 && port < 65536) return static_cast<std::uint16_t>(port);
   }

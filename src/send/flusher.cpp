@@ -15,6 +15,8 @@
 #include <algorithm>
 
 #include "flusher_impl.hpp"
+#include "nullq/environment.hpp"
+#include "removed_bounce.hpp"
 #include "smtp_tls.hpp"
 #include "nullq/send/lock.hpp"
 #include "nullq/send/notify.hpp"
@@ -134,6 +136,9 @@ int Flusher::start() {
   lock_ = std::make_unique<SpoolLock>(std::move(lock).value());
 
   store_ = std::make_unique<spool::Store>(spool_, cfg_.max_message_size);
+  // Root's and this user's drops come from a nullq-sendmail that applied the config; the others'
+  // may come from nullq-queue run directly, which knows only its own limits.
+  store_->set_intake({{0, ::geteuid()}, cfg_.rewrite_sender});
 
   // Index what is there before opening the loop: start-up errors are still exit codes here.
   clean_spool();
@@ -208,7 +213,7 @@ bool Flusher::needs_dns() const {
 void Flusher::make_resolver() {
   if (!needs_dns()) return;
   dns::Options o;
-  if (const char* servers = std::getenv("NULLQ_DNS_SERVERS"); servers && *servers) o.servers = servers;
+  if (const char* servers = environment::trusted_getenv("NULLQ_DNS_SERVERS")) o.servers = servers;
   resolver_ = std::make_unique<dns::Resolver>(loop_->get(), o);
   lookup_ = std::make_unique<ResolverLookup>(*resolver_);
 }
@@ -305,8 +310,17 @@ void Flusher::on_accepted(Intake& job) {
   auto& r = job.result;
   std::vector<spool::Quarantined> left;
   for (auto& q : bad) {
-    if (q.left) left.push_back(std::move(q));
-    else log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
+    if (q.left) {
+      left.push_back(std::move(q));
+    } else if (q.removed) {
+      log_line(Priority::warning, "new/" + q.name + ": " + q.reason);
+      if (bounce_removed(cfg_, spool_, q, unix_now())) {
+        need_accept_ = true;  // the bounce is in new/
+        request_tick();
+      }
+    } else {
+      log_line(Priority::warning, "quarantined new/" + q.name + " to failed/: " + q.reason);
+    }
   }
   if (r.ok()) report_unusable("new/", left);
   else for (const auto& q : left) log_line(Priority::err, "new/" + q.name + ": " + q.reason + " (left in new/)");

@@ -1,6 +1,8 @@
 // Smart host -> ordered server addresses (see include/nullq/send/router.hpp).
 #include "nullq/send/router.hpp"
 
+#include "nullq/environment.hpp"
+
 #include <arpa/inet.h>
 
 #include <cstdlib>
@@ -32,7 +34,7 @@ const char* to_string(Wire w) {
 }
 
 std::uint16_t mx_smtp_port() {
-  const char* env = std::getenv("NULLQ_MX_SMTP_PORT");
+  const char* env = environment::trusted_getenv("NULLQ_MX_SMTP_PORT");
   if (env == nullptr || *env == '\0') return 25;
   char* end = nullptr;
   long v = std::strtol(env, &end, 10);

@@ -181,6 +181,33 @@ constexpr std::time_t stale_tmp_age = 3600;
 // Room for the envelope on top of the message size limit.
 constexpr std::uint64_t envelope_slack = 16 * 1024 * 1024;
 
+// What of a removed drop is kept for its bounce: the envelope must lie within the first MiB, and
+// the header block is quoted up to 64 KiB.
+constexpr std::size_t removed_head = 1024 * 1024;
+constexpr std::size_t removed_headers = 64 * 1024;
+
+std::string read_head(const std::string& path, std::size_t limit) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return out;
+  out.resize(limit);
+  std::size_t got = 0;
+  while (got < limit) {
+    ssize_t n = ::read(fd, out.data() + got, limit - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(got);
+  return out;
+}
+
+std::string header_block(std::string_view message) {
+  std::size_t end = message.find("\n\n");
+  return std::string(message.substr(0, std::min(end == std::string_view::npos ? message.size() : end + 1, removed_headers)));
+}
+
 }  // namespace
 
 std::string Entry::file_name() const { return queue::format_queue_name({id, attempts, next_attempt}); }
@@ -194,11 +221,44 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
     return std::move(s).error();
   std::vector<Entry> accepted;
   bool quarantined = false;
+  bool removed = false;
+  // An oversize drop of a user's is removed, not kept: listed in `bad` as removed (or, when new/ does
+  // not let this process remove it, as left there).
+  auto remove_drop = [&](const std::string& name, const std::string& src, std::string why,
+                         std::optional<envelope::Envelope> env, std::string headers) {
+    if (::unlink(src.c_str()) == 0 || errno == ENOENT) {
+      bad.push_back({name, std::move(why), false, true, std::move(env), std::move(headers)});
+      removed = true;
+    } else {
+      int err = errno;
+      bad.push_back({name, fs_error(err, "remove " + src + " (" + why + ")", spool_.incoming()).message(), true});
+    }
+  };
   for (const std::string& name : names) {
     std::string src = spool_.incoming() + "/" + name;
     std::string reason;
+    std::optional<std::string> rewritten;  // the whole new queue file, when the policy changed the envelope
+    struct stat st {};
     if (!queue::valid_id(name)) {
       reason = "bad file name in new/";
+    } else if (intake_ && ::lstat(src.c_str(), &st) == 0 && !intake_->trusts(st.st_uid) &&
+               static_cast<std::uint64_t>(st.st_size) > max_message_size_ + envelope_slack) {
+      // Too large to be read whole: a user's, so it goes after a look at its head (for the bounce).
+      std::string head = read_head(src, removed_head);
+      std::size_t body = 0;
+      auto env = envelope::decode(head, &body);
+      std::optional<envelope::Envelope> kept;
+      std::string headers;
+      if (env) {
+        judge_drop(*intake_, *env, st.st_uid, static_cast<std::uint64_t>(st.st_size) - body, max_message_size_);
+        kept = std::move(*env);
+        headers = header_block(std::string_view(head).substr(body));
+      }
+      remove_drop(name, src,
+                  "file of " + std::to_string(st.st_size) + " bytes from uid " + std::to_string(st.st_uid) +
+                      " exceeds queue.max_message_size of " + std::to_string(max_message_size_) + " bytes; removed",
+                  std::move(kept), std::move(headers));
+      continue;
     } else {
       auto data = read_file(src, max_message_size_ + envelope_slack);
       if (!data) {
@@ -213,8 +273,19 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
       } else {
         std::size_t body = 0;
         auto env = envelope::decode(*data, &body);
-        if (!env) reason = env.error().detail;
-        else if (data->size() - body > max_message_size_) reason = "message exceeds the maximum size";
+        if (!env) {
+          reason = env.error().detail;
+        } else if (intake_ && ::lstat(src.c_str(), &st) == 0) {
+          auto verdict = judge_drop(*intake_, *env, st.st_uid, data->size() - body, max_message_size_);
+          if (verdict.action == IntakeVerdict::Action::remove) {
+            remove_drop(name, src, std::move(verdict.reason), std::move(*env),
+                        header_block(std::string_view(*data).substr(body)));
+            continue;
+          }
+          if (verdict.action == IntakeVerdict::Action::rewrite)
+            rewritten = envelope::encode(*env).append(*data, body);
+        }
+        if (env && !rewritten && data->size() - body > max_message_size_) reason = "message exceeds the maximum size";
       }
     }
     if (!reason.empty()) {
@@ -229,6 +300,20 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
     }
     Entry e{name, 0, 0, queued_at_of(name)};
     std::string dst = spool_.queue() + "/" + e.file_name();
+    if (rewritten) {
+      // Written anew as the daemon's own file, then the drop goes.
+      std::string tmp = spool_.queue() + "/.tmp-" + name;
+      ::unlink(tmp.c_str());
+      if (auto s = write_file(tmp, *rewritten, {}); !s) return std::move(s).error();
+      if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return Error::from_errno(err, "rename " + tmp);
+      }
+      if (::unlink(src.c_str()) != 0 && errno != ENOENT) return Error::from_errno(errno, "remove " + src);
+      accepted.push_back(std::move(e));
+      continue;
+    }
     if (::rename(src.c_str(), dst.c_str()) != 0) {
       int err = errno;
       if (denied(err)) {
@@ -244,7 +329,7 @@ Result<std::vector<Entry>> Store::accept_new(std::vector<Quarantined>& bad) {
     if (auto s = queue::fsync_dir(spool_.queue()); !s) return std::move(s).error();
   if (quarantined)
     if (auto s = queue::fsync_dir(spool_.failed()); !s) return std::move(s).error();
-  if (!accepted.empty() || quarantined)
+  if (!accepted.empty() || quarantined || removed)
     if (auto s = queue::fsync_dir(spool_.incoming()); !s) return std::move(s).error();
   return accepted;
 }

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "nullq/client.hpp"
 #include "nullq/dns.hpp"
+#include "nullq/environment.hpp"
 #include "nullq/event.hpp"
 #include "nullq/send/router.hpp"
 #include "../../send/smtp_tls.hpp"
@@ -55,7 +56,7 @@ Result<T> lookup(const std::string& what, Start start) {
   uv_loop_init(&loop);
   std::optional<Result<T>> got;
   {
-    const char* servers = std::getenv("NULLQ_DNS_SERVERS");
+    const char* servers = nullq::environment::trusted_getenv("NULLQ_DNS_SERVERS");
     dns::Resolver r(&loop, dns::Options{5000, 2, servers ? servers : ""});
     start(r, [&got](Result<T> res) { got = std::move(res); });
     while (!got && uv_run(&loop, UV_RUN_ONCE) != 0) {

@@ -1,12 +1,15 @@
 // nullq-queue: the only set-id program. Commits one message from stdin into the spool.
 // Usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES]   (-d only when not set-id)
 //        nullq-queue [-d SPOOLDIR] -t               wake a running nullq-send; exit 69 if none runs
-// It trusts nothing it inherits: fds, environment, umask, limits and paths are set here.
+// It trusts nothing it inherits: fds, environment, umask, limits and paths are set here. Its size
+// limit and free-space reserve are its own (limits.hpp: compiled in, or root's limits file); -s can
+// only lower the size limit.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +17,7 @@
 #include <ctime>
 #include <string>
 
+#include "nullq/limits.hpp"
 #include "nullq/submit.hpp"
 #include "nullq_build_config.h"
 
@@ -28,6 +32,11 @@ namespace {
 constexpr const char* compiled_spool_dir = NULLQ_TEST_SPOOL_DIR;
 #else
 constexpr const char* compiled_spool_dir = NULLQ_SPOOL_DIR;
+#endif
+#ifdef NULLQ_TEST_LIMITS_FILE
+constexpr const char* limits_file = NULLQ_TEST_LIMITS_FILE;
+#else
+constexpr const char* limits_file = NULLQ_SYSCONFDIR "/limits";
 #endif
 
 [[noreturn]] void die(int code, const std::string& msg) {
@@ -67,7 +76,7 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);  // over RLIMIT_FSIZE, write() fails with EFBIG instead
 
   std::string spool_dir = compiled_spool_dir;
-  std::uint64_t max_size = nullq::submit::absolute_max_size;
+  std::uint64_t asked_size = nullq::submit::absolute_max_size;
   bool custom_spool = false;
   bool poke = false;
   for (int i = 1; i < argc; ++i) {
@@ -81,7 +90,7 @@ int main(int argc, char** argv) {
     } else if (a == "-s") {
       std::uint64_t v = 0;
       if (!parse_size(argv[++i], v)) die(64, "bad size for -s: " + std::string(argv[i]));
-      if (v < max_size) max_size = v;
+      asked_size = std::min(asked_size, v);
     } else {
       die(64, "unknown argument " + a + " (usage: nullq-queue [-d SPOOLDIR] [-s MAXBYTES] | [-d SPOOLDIR] -t)");
     }
@@ -105,6 +114,11 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  auto limits = nullq::limits::load(limits_file);
+  if (!limits) die(78, limits.error().detail);
+  const std::uint64_t max_size =
+      std::min({limits->max_message_size, asked_size, nullq::submit::absolute_max_size});
+
   rlimit fs{};
   fs.rlim_cur = fs.rlim_max = max_size + 16 * 1024 * 1024 + 65536;
   struct rlimit cur {};
@@ -116,7 +130,7 @@ int main(int argc, char** argv) {
     if (auto s = nullq::queue::ensure_spool(spool); !s) die(nullq::submit::exit_code_for(s.error()), s.error().message());
 
   auto out = nullq::submit::submit(
-      0, {spool, max_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)), std::nullopt});
+      0, {spool, max_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)), std::nullopt, limits->min_free});
   if (out.exit_code != 0) die(out.exit_code, out.message);
   std::string line = out.id + "\n";
   ssize_t n = ::write(1, line.data(), line.size());

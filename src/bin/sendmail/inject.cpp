@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "nullq/envelope.hpp"
+#include "nullq/environment.hpp"
 #include "nullq/identity.hpp"
 #include "nullq/submit.hpp"
 #include "nullq_build_config.h"
@@ -49,7 +50,8 @@ submit::Outcome commit_here(const config::Config& cfg, std::string_view framing,
   auto group = queue::drop_group(spool);
   if (!group) return {submit::exit_code_for(group.error()), group.error().message(), {}};
   return submit::submit(framing, message,
-                        {spool, cfg.max_message_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)), *group});
+                        {spool, cfg.max_message_size, ::getuid(), static_cast<std::int64_t>(std::time(nullptr)), *group,
+                         cfg.queue_min_free});
 }
 
 }  // namespace
@@ -67,8 +69,7 @@ bool may_write_spool(const config::Config& cfg) {
 
 Route open_route(const config::Config& cfg) {
   Route r;
-  const char* explicit_queue = std::getenv("NULLQ_QUEUE_PROGRAM");
-  r.self = !(explicit_queue && *explicit_queue) && may_write_spool(cfg);
+  r.self = !environment::trusted_getenv("NULLQ_QUEUE_PROGRAM") && may_write_spool(cfg);
   if (!r.self) r.child = start_queue(cfg);
   return r;
 }

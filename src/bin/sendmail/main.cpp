@@ -14,6 +14,7 @@
 #include "inject.hpp"
 #include "mailq.hpp"
 #include "nullq/config.hpp"
+#include "nullq/environment.hpp"
 #include "nullq_build_config.h"
 #include "options.hpp"
 #include "smtp.hpp"
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
   if (!opt) return fail(prog, 64, opt.error().detail);
   if (opt->mode == nullq::sendmail::Mode::aliases) return 0;  // no aliases database: nothing to rebuild
 
+  // A set-id caller that kept its ids must not choose the config (where mail goes, what is read).
+  if (!opt->config.empty() && nullq::environment::unsafe())
+    return fail(prog, 64, "-C is refused when run with differing real and effective ids (set-id)");
   std::string path = opt->config.empty() ? nullq::config::default_path() : opt->config;
   if (opt->mode == nullq::sendmail::Mode::flush) {
     // A flush runs nullq-send, which refuses a broken file anyway: say so here, in one line.

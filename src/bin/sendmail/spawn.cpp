@@ -1,5 +1,7 @@
 #include "spawn.hpp"
 
+#include "nullq/environment.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -41,7 +43,10 @@ int wait_child(pid_t pid) {
 }  // namespace
 
 std::string locate(const char* env_name, const std::string& name, const std::string& installed_dir) {
-  if (const char* e = std::getenv(env_name); e && *e) return e;
+  // Started by a set-id program that kept its ids (or set-id itself), neither the environment nor
+  // the directory this program was run from (a hard link can put it anywhere) chooses what runs.
+  if (environment::unsafe()) return installed_dir + "/" + name;
+  if (const char* e = environment::trusted_getenv(env_name)) return e;
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {

@@ -8,12 +8,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "nullq/envelope.hpp"
+#include "nullq_build_config.h"
 #include "packaged_spool.hpp"
 #include "process.hpp"
 
@@ -105,7 +107,151 @@ TEST_F(SetIdQueue, AnUnprivilegedUserCommitsIntoTheSpoolAsPackaged) {
   ASSERT_EQ(::stat((spool + "/new/" + id).c_str(), &st), 0);
   EXPECT_EQ(st.st_gid, drop_gid) << "the daemon reads it through the drop group";
   EXPECT_EQ(st.st_mode & 0777, 0640u);
+
+  // new/ is sticky: another process with the drop group (any other user's nullq-queue) cannot
+  // remove or rename the drop; the spool's owner (the daemon) can.
+  ASSERT_EQ(::stat((spool + "/new").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01770u);
+  ASSERT_EQ(::stat((spool + "/tmp").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01730u);
+  nullq::testing::RunOptions other;
+  other.user = std::make_pair(unprivileged_uid - 1, drop_gid);
+  auto mv = nullq::testing::run({"/bin/mv", spool + "/new/" + id, spool + "/new/stolen"}, other);
+  EXPECT_NE(mv.code, 0) << "another drop-group process renamed the drop";
+  auto rm = nullq::testing::run({"/bin/rm", "-f", spool + "/new/" + id}, other);
+  EXPECT_NE(rm.code, 0) << "another drop-group process removed the drop";
+  EXPECT_EQ(nullq::testing::list_dir(spool + "/new"), std::vector<std::string>{id});
+  nullq::testing::RunOptions owner;
+  owner.user = std::make_pair(daemon_uid, daemon_uid);
+  auto owner_rm = nullq::testing::run({"/bin/rm", "-f", spool + "/new/" + id}, owner);
+  EXPECT_EQ(owner_rm.code, 0) << owner_rm.err;
+  EXPECT_TRUE(nullq::testing::list_dir(spool + "/new").empty()) << "the spool's owner removes any drop";
   std::filesystem::remove_all(spool);
+}
+
+// nullq-queue knows nothing of nullq.yaml: its limits are its own, compiled in or from a file only
+// root can have written (here the test build's NULLQ_TEST_LIMITS_FILE).
+class SetIdLimits : public SetIdQueue {
+ protected:
+  void SetUp() override {
+    SetIdQueue::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    nullq::testing::lay_out_spool_as_packaged(spool_, daemon_uid, daemon_uid, drop_gid);
+    if (HasFatalFailure()) return;
+    install_setgid(NULLQ_TEST_QUEUE_PROGRAM, "nullq-queue-testspool");
+  }
+  void TearDown() override {
+    ::unlink(NULLQ_TEST_LIMITS_FILE);
+    std::filesystem::remove_all(spool_);
+  }
+  void limits(const std::string& text, uid_t owner = 0, mode_t mode = 0644) {
+    ::unlink(NULLQ_TEST_LIMITS_FILE);
+    {
+      std::ofstream(NULLQ_TEST_LIMITS_FILE) << text;
+    }
+    ASSERT_EQ(::chown(NULLQ_TEST_LIMITS_FILE, owner, 0), 0);
+    ASSERT_EQ(::chmod(NULLQ_TEST_LIMITS_FILE, mode), 0);
+  }
+  nullq::testing::Run queue(std::size_t body_size, const std::vector<std::string>& args = {}) {
+    return run_as_nobody(args, false,
+                         nullq::envelope::encode_drop("nobody@example.org", {"ops@example.org"}) + "Subject: x\n\n" +
+                             std::string(body_size, 'x') + "\n",
+                         "nullq-queue-testspool");
+  }
+  void expect_nothing_written() {
+    EXPECT_TRUE(nullq::testing::list_dir(spool_ + "/new").empty());
+    EXPECT_TRUE(nullq::testing::list_dir(spool_ + "/tmp").empty());
+  }
+  const std::string spool_ = NULLQ_TEST_SPOOL_DIR;
+};
+
+TEST_F(SetIdLimits, AUserCannotQueueMoreThanRootsLimitEvenWithMinusS) {
+  limits("max_message_size: 1000\nmin_free: 0\n");
+  const std::vector<std::vector<std::string>> runs{{}, {"-s", "1000000"}};
+  for (const auto& args : runs) {
+    auto o = queue(5000, args);
+    EXPECT_EQ(o.code, 65) << o.err;
+    EXPECT_EQ(o.err, "nullq-queue: message exceeds maximum size of 1000 bytes\n");
+    expect_nothing_written();
+  }
+}
+
+TEST_F(SetIdLimits, RefusesNewMailBelowTheFreeSpaceReserve) {
+  limits("min_free: 1000000GiB\n");  // more than this disk has: the refusal is certain
+  auto o = queue(10);
+  EXPECT_EQ(o.code, 75) << o.err;
+  EXPECT_EQ(o.err.rfind("nullq-queue: insufficient disk space", 0), 0u) << o.err;
+  EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << "one line: " << o.err;
+  expect_nothing_written();
+}
+
+TEST_F(SetIdLimits, ABrokenLimitsFileIsAConfigError) {
+  limits("max_message_size: lots\n");
+  auto o = queue(10);
+  EXPECT_EQ(o.code, 78) << o.err;
+  EXPECT_NE(o.err.find(NULLQ_TEST_LIMITS_FILE ":1: bad size 'lots'"), std::string::npos) << o.err;
+  expect_nothing_written();
+}
+
+TEST_F(SetIdLimits, IgnoresALimitsFileSomeoneButRootCouldHaveWritten) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the sanitizer runtime cannot run set-id to completion";
+#endif
+  const std::vector<std::pair<uid_t, mode_t>> files{{unprivileged_uid, 0644}, {0, 0666}};
+  for (auto [owner, mode] : files) {
+    limits("max_message_size: 1000\nmin_free: 1000000GiB\n", owner, mode);
+    auto o = queue(5000);
+    EXPECT_EQ(o.code, 0) << "owner " << owner << " mode " << std::oct << mode << ": " << o.err;
+  }
+  EXPECT_EQ(nullq::testing::list_dir(spool_ + "/new").size(), 2u);
+}
+
+// A set-uid program that runs sendmail without cleaning its environment: the NULLQ_* variables (and
+// -C) must not let its caller choose the config or the program run with the set-uid ids.
+TEST_F(SetIdQueue, SendmailStartedSetIdIgnoresTheNullqVariables) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the sanitizer runtime cannot run set-id to completion";
+#endif
+  const std::string marker_dir = dir_ / "marker";
+  ASSERT_EQ(::mkdir(marker_dir.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(marker_dir.c_str(), 0777), 0);
+  const std::string marker = marker_dir + "/ran";
+  dir_.write("evil-queue", "#!/bin/sh\ntouch " + marker + "\ncat >/dev/null\necho 1\n");
+  ASSERT_EQ(::chmod((dir_ / "evil-queue").c_str(), 0755), 0);
+  dir_.write("evil.yaml", "smarthosts:\n  - qmtp://127.0.0.1:1\nqueue:\n  dir: " + (dir_ / "spool") + "\n");
+  ASSERT_EQ(::chmod((dir_ / "evil.yaml").c_str(), 0644), 0);
+  for (const char* name : {"sendmail-plain", "sendmail-setuid"}) {
+    auto cp = nullq::testing::run({"/bin/cp", nullq::testing::program("nullq-sendmail"), dir_ / name});
+    ASSERT_EQ(cp.code, 0) << cp.err;
+  }
+  ASSERT_EQ(::chown((dir_ / "sendmail-setuid").c_str(), daemon_uid, 0), 0);
+  ASSERT_EQ(::chmod((dir_ / "sendmail-setuid").c_str(), 04755), 0);
+
+  nullq::testing::RunOptions o;
+  o.user = std::make_pair(unprivileged_uid, unprivileged_gid);
+  o.input = "Subject: x\n\nx\n";
+  o.env = {{"NULLQ_CONFIG", dir_ / "evil.yaml"}, {"NULLQ_QUEUE_PROGRAM", dir_ / "evil-queue"}};
+  // Without set-id the variables are the caller's to set: the evil queue program runs.
+  auto plain = nullq::testing::run({dir_ / "sendmail-plain", "bob@example.org"}, o);
+  EXPECT_EQ(plain.code, 0) << plain.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(marker.c_str(), &st), 0) << "the control run did not use NULLQ_QUEUE_PROGRAM: " << plain.err;
+  ASSERT_EQ(::unlink(marker.c_str()), 0);
+
+  auto setuid = nullq::testing::run({dir_ / "sendmail-setuid", "bob@example.org"}, o);
+  EXPECT_NE(::stat(marker.c_str(), &st), 0) << "NULLQ_QUEUE_PROGRAM ran set-uid: " << setuid.err;
+  EXPECT_EQ(setuid.err.find("evil"), std::string::npos) << setuid.err;
+  if (::access(NULLQ_CONFIG_PATH, F_OK) != 0) {
+    EXPECT_EQ(setuid.code, 78) << setuid.err;
+    EXPECT_NE(setuid.err.find(NULLQ_CONFIG_PATH), std::string::npos) << "the compiled-in config, not NULLQ_CONFIG: "
+                                                                     << setuid.err;
+  }
+
+  o.env.clear();
+  auto with_c = nullq::testing::run({dir_ / "sendmail-setuid", "-C", dir_ / "evil.yaml", "bob@example.org"}, o);
+  EXPECT_EQ(with_c.code, 64) << with_c.err;
+  EXPECT_NE(with_c.err.find("-C is refused"), std::string::npos) << with_c.err;
+  EXPECT_NE(::stat(marker.c_str(), &st), 0);
 }
 
 }  // namespace

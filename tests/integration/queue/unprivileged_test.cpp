@@ -71,7 +71,7 @@ class AsNobody : public ::testing::Test {
     };
     ASSERT_EQ(::mkdir(s.c_str(), 0755), 0);
     ASSERT_EQ(::chown(s.c_str(), daemon_uid, daemon_uid), 0);
-    for (Entry e : {Entry{"tmp", 0730, true}, Entry{"new", 0770, true}, Entry{"queue", 0700, false},
+    for (Entry e : {Entry{"tmp", 01730, true}, Entry{"new", 01770, true}, Entry{"queue", 0700, false},
                     Entry{"failed", 0700, false}}) {
       std::string p = s + "/" + e.name;
       ASSERT_EQ(::mkdir(p.c_str(), e.mode), 0);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -164,6 +165,61 @@ TEST_F(Owned, RefusesWhenTheSpoolsUserDoesNotExist) {
   EXPECT_TRUE(queued().empty());
   struct stat st {};
   EXPECT_NE(::lstat((spool_dir + "/lock").c_str(), &st), 0) << "no lock made as root";
+}
+
+// An account that is root in disguise (uid or gid 0, or a uid past 32 bits that the cast would make
+// 0) must not let the switch "succeed" while the process stays root.
+TEST_F(Owned, RefusesASpoolUserThatIsRootInDisguise) {
+  config("qmtp://127.0.0.1:" + std::to_string(closed_port()));
+  std::string id = inject("Subject: x\n\nx\n");
+  ASSERT_EQ(::unlink((spool_dir + "/lock").c_str()), 0);
+  for (const std::string ids : {"0:1", "1:0", "4294967296:1"}) {
+    write_file(NULLQ_TEST_PASSWD_FILE, "root:x:0:0:root:/root:/bin/sh\n" + owner_name + ":x:" + ids + ":o:/:/x\n");
+    auto r = run({NULLQ_TEST_SEND_OWNER, "--once"}, env());
+    EXPECT_EQ(r.status, 78) << ids << ": " << r.err;
+    EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
+    EXPECT_TRUE(contains(r.err, "refusing to work on it as root")) << r.err;
+  }
+  EXPECT_EQ(list_dir(spool_dir + "/new"), std::vector<std::string>{id}) << "nothing was touched";
+  EXPECT_TRUE(queued().empty());
+  struct stat st {};
+  EXPECT_NE(::lstat((spool_dir + "/lock").c_str(), &st), 0) << "no lock made as root";
+}
+
+// nullq-queue, run directly by a user, knows only its own limits, not nullq.yaml's: the daemon applies
+// the config's size limit and rewrite.sender again to what users dropped.
+TEST_F(Owned, DaemonAppliesTheConfigsSizeLimitAndSenderRewriteToUsersDrops) {
+  FakeServer srv(Proto::qmtp);
+  write_file(config_, "smarthosts:\n  - " + srv.url() + "\nqueue:\n  dir: " + spool_dir +
+                          "\n  max_message_size: 2000\nrewrite:\n  sender: noreply@example.org\n");
+  std::string small = inject("Subject: small\n\nx\n");
+  std::string big = inject("Subject: big\n\n" + std::string(5000, 'x') + "\n");
+  ASSERT_FALSE(small.empty());
+  ASSERT_FALSE(big.empty());
+  std::string log = dir_.path() + "/daemon.log";
+  Child daemon({NULLQ_TEST_SEND_OWNER, "--stderr", "--config", config_}, env(), log);
+  // The small one, and the bounce for the big one.
+  ASSERT_TRUE(eventually([&] { return srv.count() == 2 && list_dir(spool_dir + "/new").empty(); }, 20s))
+      << read_file(log);
+  auto got = srv.received();
+  ASSERT_EQ(got.size(), 2u);
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.sender > b.sender; });
+  EXPECT_EQ(got[0].sender, "noreply@example.org") << "rewrite.sender, as nobody's sendmail would have applied";
+  EXPECT_TRUE(contains(got[0].message, "Subject: small")) << got[0].message;
+  // The bounce goes to the sender the drop would have had, and quotes its headers.
+  EXPECT_EQ(got[1].sender, "");
+  EXPECT_EQ(got[1].rcpts, std::vector<std::string>{"noreply@example.org"});
+  EXPECT_TRUE(contains(got[1].message, "Status: 5.3.4")) << got[1].message;
+  EXPECT_TRUE(contains(got[1].message, "exceeds the limit of 2000 bytes (queue.max_message_size)")) << got[1].message;
+  EXPECT_TRUE(contains(got[1].message, "Subject: big")) << got[1].message;
+  EXPECT_FALSE(contains(got[1].message, std::string(100, 'x'))) << "headers only";
+  ASSERT_TRUE(eventually([&] { return contains(read_file(log), "new/" + big + ": "); }, 10s)) << read_file(log);
+  // The size counts the message as queued: with nullq-queue's Received: line.
+  EXPECT_TRUE(contains(read_file(log), "new/" + big + ": message of 50")) << read_file(log);
+  EXPECT_TRUE(contains(read_file(log), " bytes from uid 65534 exceeds queue.max_message_size of 2000 bytes; removed"))
+      << read_file(log);
+  EXPECT_TRUE(list_dir(spool_dir + "/failed").empty()) << "an oversize drop is not kept";
+  ASSERT_TRUE(eventually([&] { return queued().empty(); }, 10s));
 }
 
 TEST_F(Owned, DaemonReportsEveryFileItCannotReadOnceWithTheFixAndDeliversTheRest) {

@@ -484,7 +484,7 @@ TEST_F(RootSendmail, NeedsNoSecondProgram) {
 }
 
 TEST_F(RootSendmail, FileGetsTheDropGroupAndMode0640WhateverTheUmask) {
-  // tmp/ as the package lays it out: nullq's, group nullq-drop (gid 8 stands in), 0730. nullq-queue's
+  // tmp/ as the package lays it out: nullq's, group nullq-drop (gid 8 stands in), 1730. nullq-queue's
   // set-gid bit gives its files that group; root's own commit must give them the same.
   constexpr gid_t drop_gid = 8;
   ASSERT_EQ(sendmail({"-i", "a@y.org"}, plain).code, 0);  // creates the spool
@@ -492,7 +492,7 @@ TEST_F(RootSendmail, FileGetsTheDropGroupAndMode0640WhateverTheUmask) {
   for (const char* d : {"tmp", "new"}) {
     std::string p = spool() + "/" + d;
     ASSERT_EQ(::chown(p.c_str(), 1, drop_gid), 0);
-    ASSERT_EQ(::chmod(p.c_str(), d[0] == 't' ? 0730 : 0770), 0);
+    ASSERT_EQ(::chmod(p.c_str(), d[0] == 't' ? 01730 : 01770), 0);
   }
   mode_t old = ::umask(077);  // a caller's strict umask must not make the file unreadable to the daemon
   auto r = sendmail({"-i", "a@y.org"}, plain);
@@ -540,6 +540,19 @@ TEST_F(RootSendmail, FullDiskFailsInOneLineAndNothingIsHalfWritten) {
   r = run({program("nullq-sendmail"), "-i", "a@y.org"}, o);
   EXPECT_EQ(r.code, 65) << r.err;
   EXPECT_EQ(r.err.rfind("sendmail: write " + spool() + "/tmp/", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  expect_nothing_queued();
+}
+
+// queue.min_free: below the reserve root's own commit writes nothing either (a reserve larger than
+// the disk makes the refusal certain).
+TEST_F(RootSendmail, RefusesBelowTheFreeSpaceReserveAndWritesNothing) {
+  ASSERT_EQ(sendmail({"-i", "a@y.org"}, "Subject: x\n\nx\n").code, 0);  // the spool exists
+  ::unlink((spool() + "/new/" + list_dir(spool() + "/new").at(0)).c_str());
+  tmp_.write("nullq.yaml", "smarthosts: [qmtp://127.0.0.1:1]\nqueue:\n  dir: " + spool() + "\n  min_free: 1000000GiB\n");
+  auto r = sendmail({"-i", "a@y.org"}, "Subject: x\n\nx\n");
+  EXPECT_EQ(r.code, 75) << r.err;
+  EXPECT_EQ(r.err.rfind("sendmail: insufficient disk space", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   expect_nothing_queued();
 }

@@ -43,6 +43,7 @@ TEST(Config, OneSmartHostIsComplete) {
   EXPECT_EQ(c.retry_min, 60s);
   EXPECT_EQ(c.retry_max, 3600s);
   EXPECT_EQ(c.max_message_size, 25u * 1024 * 1024);
+  EXPECT_EQ(c.queue_min_free, 100u * 1024 * 1024);
   EXPECT_TRUE(validate_for_delivery(c).ok());
 }
 
@@ -75,6 +76,7 @@ queue:
   retry_min: 30s
   retry_max: 2h
   max_message_size: 10MB
+  min_free: 1GiB
 delivery:
   connections: 8
   connect_timeout: 5s
@@ -109,6 +111,7 @@ log:
   EXPECT_EQ(c.retry_min, 30s);
   EXPECT_EQ(c.retry_max, 2h);
   EXPECT_EQ(c.max_message_size, 10'000'000u);
+  EXPECT_EQ(c.queue_min_free, 1024u * 1024 * 1024);
   EXPECT_EQ(c.connections, 8u);
   EXPECT_EQ(c.connect_timeout, 5s);
   EXPECT_EQ(c.io_timeout, 90s);

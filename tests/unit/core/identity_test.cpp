@@ -37,6 +37,9 @@ TEST(PasswdLine, RefusesOtherUidsNisAndMalformedLines) {
   EXPECT_FALSE(parse_passwd_line(":x:1001:1001:A:/h:/s", 1001));
   EXPECT_FALSE(parse_passwd_line("alice", 1001));
   EXPECT_FALSE(parse_passwd_line("", 0));
+  // Wider than a uid: cut down to 32 bits, 4294967296 would be root.
+  EXPECT_FALSE(parse_passwd_line("eve:x:4294967296:0:E:/h:/s", 0));
+  EXPECT_FALSE(parse_passwd_line("eve:x:4294967295:0:E:/h:/s", 4294967295u));
 }
 
 TEST(UserByUid, TheFirstMatchingLineOfTheFileWins) {

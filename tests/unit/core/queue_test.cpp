@@ -192,6 +192,23 @@ TEST(Submit, BothEntriesWriteTheSameFile) {
   EXPECT_TRUE(list_dir(s.tmp()).empty());
 }
 
+// Below the free-space reserve (queue.min_free, or nullq-queue's own) nothing is written. A reserve
+// larger than any disk makes the check certain to fail; a reserve of 1 byte certain to pass.
+TEST(Submit, RefusesBelowTheFreeSpaceReserveAndWritesNothing) {
+  TempDir t;
+  Spool s{t / "spool"};
+  ASSERT_TRUE(nullq::queue::ensure_spool(s).ok());
+  std::string framing = nullq::envelope::encode_drop("a@x", {"b@y"});
+  auto full = nullq::submit::submit(framing, "Subject: s\n\nx\n", {s, 1 << 20, 1000, 1795338653, std::nullopt, 1ull << 62});
+  EXPECT_EQ(full.exit_code, 75);
+  EXPECT_EQ(full.message.rfind("insufficient disk space", 0), 0u) << full.message;
+  EXPECT_EQ(full.message.find('\n'), std::string::npos) << full.message;
+  EXPECT_TRUE(list_dir(s.incoming()).empty());
+  EXPECT_TRUE(list_dir(s.tmp()).empty());
+  auto room = nullq::submit::submit(framing, "Subject: s\n\nx\n", {s, 1 << 20, 1000, 1795338653, std::nullopt, 1});
+  EXPECT_EQ(room.exit_code, 0) << room.message;
+}
+
 TEST(Submit, ExitCodesForErrors) {
   EXPECT_EQ(nullq::submit::exit_code_for(nullq::Error::from_errno(ENOSPC, "w")), 75);
   EXPECT_EQ(nullq::submit::exit_code_for(nullq::Error::from_errno(EDQUOT, "w")), 75);

@@ -225,6 +225,129 @@ TEST_F(StoreTest, FailedFilesExpireCountedFromWhenTheyCameThere) {
   EXPECT_EQ(list_dir(spool_.failed()), std::vector<std::string>{entries[1].id});
 }
 
+TEST(JudgeDrop, OnlyUntrustedDropsAreCheckedAndRewritten) {
+  using nullq::spool::IntakeVerdict;
+  const nullq::spool::IntakePolicy policy{{0, 101}, "noreply@example.org"};
+  struct Case {
+    std::int64_t recorded_uid;
+    uid_t owner;
+    std::uint64_t size;
+    IntakeVerdict::Action want;
+    std::string sender_after;
+  };
+  const Case cases[] = {
+      {0, 0, 5000, IntakeVerdict::Action::accept, "a@x.org"},            // root's sendmail checked it
+      {101, 101, 5000, IntakeVerdict::Action::accept, "a@x.org"},        // the daemon's user's
+      {1000, 1000, 5000, IntakeVerdict::Action::remove, "noreply@example.org"},  // a user's, too large
+      {1000, 1000, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},
+      {0, 1000, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},   // the owner says otherwise
+      {-1, 0, 900, IntakeVerdict::Action::accept, "a@x.org"},                  // the daemon's bounce
+      {-1, 1000, 900, IntakeVerdict::Action::rewrite, "noreply@example.org"},  // no U record, a user's file
+  };
+  for (const auto& c : cases) {
+    nullq::envelope::Envelope e;
+    e.sender = "a@x.org";
+    e.recipients = {"b@y.org"};
+    e.uid = c.recorded_uid;
+    auto v = nullq::spool::judge_drop(policy, e, c.owner, c.size, 1000);
+    EXPECT_EQ(v.action, c.want) << c.recorded_uid << "/" << c.owner << " " << c.size;
+    EXPECT_EQ(e.sender, c.sender_after) << c.recorded_uid << "/" << c.owner;
+    if (c.want == IntakeVerdict::Action::remove) {
+      EXPECT_EQ(v.reason, "message of 5000 bytes from uid 1000 exceeds queue.max_message_size of 1000 bytes; removed");
+    }
+  }
+  // Without rewrite.sender a user's drop within the limit is taken as it is.
+  nullq::envelope::Envelope e;
+  e.sender = "a@x.org";
+  e.uid = 1000;
+  EXPECT_EQ(nullq::spool::judge_drop({{0}, ""}, e, 1000, 10, 1000).action, IntakeVerdict::Action::accept);
+  EXPECT_EQ(e.sender, "a@x.org");
+}
+
+class IntakeTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    store_.set_intake({{0}, "noreply@example.org"});
+  }
+  // A drop as nullq-queue leaves it: U records the submitter (the file is root's here).
+  std::string drop_from(std::int64_t uid, std::size_t body_size) {
+    nullq::envelope::Envelope e;
+    e.sender = "a@x.org";
+    e.recipients = {"b@y.org"};
+    e.queued_at = std::time(nullptr);
+    e.uid = uid;
+    auto d = nullq::queue::Drop::create(spool_);
+    EXPECT_TRUE(d.ok());
+    EXPECT_TRUE(d->write(nullq::envelope::encode(e) + "Subject: x\n\n" + std::string(body_size, 'x')).ok());
+    auto id = d->commit();
+    EXPECT_TRUE(id.ok());
+    return *id;
+  }
+};
+
+TEST_F(IntakeTest, AUsersOversizeDropIsRemovedAndReportedNotKept) {
+  std::string big = drop_from(1000, 5000);
+  std::string roots_big = drop_from(0, 5000);
+  std::vector<Quarantined> bad;
+  auto r = store_.accept_new(bad);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty());
+  ASSERT_EQ(bad.size(), 2u);
+  for (const auto& q : bad) {
+    if (q.name == big) {
+      EXPECT_TRUE(q.removed);
+      EXPECT_EQ(q.reason, "message of 5012 bytes from uid 1000 exceeds queue.max_message_size of 1000 bytes; removed");
+      // What its bounce needs: the envelope, with the sender sendmail would have set, and the headers.
+      ASSERT_TRUE(q.envelope);
+      EXPECT_EQ(q.envelope->sender, "noreply@example.org");
+      EXPECT_EQ(q.envelope->recipients, std::vector<std::string>{"b@y.org"});
+      EXPECT_EQ(q.headers, "Subject: x\n");
+    } else {
+      EXPECT_EQ(q.name, roots_big);
+      EXPECT_FALSE(q.removed) << "root's sendmail applied the limit it had: kept for the admin";
+    }
+  }
+  EXPECT_TRUE(list_dir(spool_.incoming()).empty());
+  EXPECT_EQ(list_dir(spool_.failed()), std::vector<std::string>{roots_big});
+  EXPECT_TRUE(list_dir(spool_.queue()).empty());
+}
+
+TEST_F(IntakeTest, AUsersFileTooLargeToReadIsRemovedUnread) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving the file to another user needs root";
+  std::string big = drop_from(1000, 17 * 1024 * 1024);  // past the limit plus the envelope's room
+  ASSERT_EQ(::chown((spool_.incoming() + "/" + big).c_str(), 1000, 1000), 0);
+  std::vector<Quarantined> bad;
+  auto r = store_.accept_new(bad);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_TRUE(bad[0].removed);
+  EXPECT_NE(bad[0].reason.find("from uid 1000 exceeds queue.max_message_size of 1000 bytes"), std::string::npos)
+      << bad[0].reason;
+  ASSERT_TRUE(bad[0].envelope) << "read from the file's head";
+  EXPECT_EQ(bad[0].envelope->sender, "noreply@example.org");
+  EXPECT_EQ(bad[0].headers, "Subject: x\n");
+  EXPECT_TRUE(list_dir(spool_.incoming()).empty());
+  EXPECT_TRUE(list_dir(spool_.failed()).empty());
+}
+
+TEST_F(IntakeTest, AUsersSenderIsRewrittenRootsIsNot) {
+  std::string users = drop_from(1000, 10);
+  std::string roots = drop_from(0, 10);
+  auto got = accept();
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& e : got) {
+    auto l = store_.load(e);
+    ASSERT_TRUE(l.ok());
+    EXPECT_EQ(l->envelope.sender, e.id == users ? "noreply@example.org" : "a@x.org") << e.id;
+    EXPECT_EQ(l->envelope.uid, e.id == users ? 1000 : 0);
+    EXPECT_EQ(l->message, "Subject: x\n\n" + std::string(10, 'x'));
+  }
+  EXPECT_TRUE(list_dir(spool_.incoming()).empty());
+  auto names = list_dir(spool_.queue());
+  EXPECT_EQ(names.size(), 2u) << "no temporary file left";
+}
+
 TEST(Backoff, DoublesWithJitterWithinBounds) {
   std::mt19937 rng(42);
   for (std::uint32_t attempts = 1; attempts <= 12; ++attempts) {
