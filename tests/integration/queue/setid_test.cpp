@@ -220,35 +220,34 @@ TEST_F(SetIdQueue, SendmailStartedSetIdIgnoresTheNullqVariables) {
   ASSERT_EQ(::chmod((dir_ / "evil-queue").c_str(), 0755), 0);
   dir_.write("evil.yaml", "smarthosts:\n  - qmtp://127.0.0.1:1\nqueue:\n  dir: " + (dir_ / "spool") + "\n");
   ASSERT_EQ(::chmod((dir_ / "evil.yaml").c_str(), 0644), 0);
-  for (const char* name : {"sendmail-plain", "sendmail-setuid"}) {
-    auto cp = nullq::testing::run({"/bin/cp", nullq::testing::program("nullq-sendmail"), dir_ / name});
-    ASSERT_EQ(cp.code, 0) << cp.err;
-  }
-  ASSERT_EQ(::chown((dir_ / "sendmail-setuid").c_str(), daemon_uid, 0), 0);
-  ASSERT_EQ(::chmod((dir_ / "sendmail-setuid").c_str(), 04755), 0);
+  const std::string plain_copy = copies_.add(nullq::testing::program("nullq-sendmail"), "sendmail-plain");
+  const std::string setuid_copy = copies_.add(nullq::testing::program("nullq-sendmail"), "sendmail-setuid");
+  ASSERT_FALSE(plain_copy.empty() || setuid_copy.empty());
+  ASSERT_EQ(::chown(setuid_copy.c_str(), daemon_uid, 0), 0);
+  ASSERT_EQ(::chmod(setuid_copy.c_str(), 04755), 0);
 
   nullq::testing::RunOptions o;
   o.user = std::make_pair(unprivileged_uid, unprivileged_gid);
   o.input = "Subject: x\n\nx\n";
   o.env = {{"NULLQ_CONFIG", dir_ / "evil.yaml"}, {"NULLQ_QUEUE_PROGRAM", dir_ / "evil-queue"}};
   // Without set-id the variables are the caller's to set: the evil queue program runs.
-  auto plain = nullq::testing::run({dir_ / "sendmail-plain", "bob@example.org"}, o);
+  auto plain = nullq::testing::run({plain_copy, "bob@example.org"}, o);
   EXPECT_EQ(plain.code, 0) << plain.err;
   struct stat st {};
   ASSERT_EQ(::stat(marker.c_str(), &st), 0) << "the control run did not use NULLQ_QUEUE_PROGRAM: " << plain.err;
   ASSERT_EQ(::unlink(marker.c_str()), 0);
 
-  auto setuid = nullq::testing::run({dir_ / "sendmail-setuid", "bob@example.org"}, o);
+  auto setuid = nullq::testing::run({setuid_copy, "bob@example.org"}, o);
   EXPECT_NE(::stat(marker.c_str(), &st), 0) << "NULLQ_QUEUE_PROGRAM ran set-uid: " << setuid.err;
   EXPECT_EQ(setuid.err.find("evil"), std::string::npos) << setuid.err;
   if (::access(NULLQ_CONFIG_PATH, F_OK) != 0) {
-    EXPECT_EQ(setuid.code, 78) << setuid.err;
-    EXPECT_NE(setuid.err.find(NULLQ_CONFIG_PATH), std::string::npos) << "the compiled-in config, not NULLQ_CONFIG: "
-                                                                     << setuid.err;
+    // The compiled-in config, not NULLQ_CONFIG: missing here, so sendmail goes on with the built-in
+    // settings and the compiled-in nullq-queue (said in one warning line).
+    EXPECT_NE(setuid.err.find("cannot read " NULLQ_CONFIG_PATH), std::string::npos) << setuid.err;
   }
 
   o.env.clear();
-  auto with_c = nullq::testing::run({dir_ / "sendmail-setuid", "-C", dir_ / "evil.yaml", "bob@example.org"}, o);
+  auto with_c = nullq::testing::run({setuid_copy, "-C", dir_ / "evil.yaml", "bob@example.org"}, o);
   EXPECT_EQ(with_c.code, 64) << with_c.err;
   EXPECT_NE(with_c.err.find("-C is refused"), std::string::npos) << with_c.err;
   EXPECT_NE(::stat(marker.c_str(), &st), 0);
