@@ -26,6 +26,12 @@ struct Mailbox {
 // "Name <a@b>, c@d (C), group: e@f;" -> mailboxes. Empty list is fine; broken syntax is an error.
 Result<std::vector<Mailbox>> parse_address_list(std::string_view text);
 
+// The envelope sender a caller named (sendmail -f/-r, MAIL FROM in -bs), without angle brackets:
+// one address ("a@b", "root", "Name <a@b>"), returned as its addr-spec, not yet qualified; "" is the
+// null sender. Errors (ErrorDomain::format): "bad sender 'bad sender': spaces in address", more than
+// one address, unbalanced quotes or brackets — what a relay would refuse with 501/553 later.
+Result<std::string> parse_sender(std::string_view given);
+
 // The headers whose addresses are qualified: From, Sender, Reply-To, To, Cc, their Resent-* forms,
 // Mail-Reply-To, Mail-Followup-To, Errors-To and Disposition-Notification-To (case-insensitive).
 bool is_address_header(std::string_view name);

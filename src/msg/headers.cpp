@@ -166,8 +166,15 @@ Result<Prepared> prepare(const Parsed& parsed, const Context& ctx) {
 
   // Envelope sender.
   std::string user_addr = qualify(ctx.login.empty() ? "root" : ctx.login, ctx);
+  // A bad -f is refused even when rewrite.sender replaces it: the caller meant something else.
+  std::string given;
+  if (ctx.sender_given) {
+    auto g = parse_sender(ctx.sender);
+    if (!g) return std::move(g).error();
+    given = qualify(*g, ctx);
+  }
   if (!ctx.rewrite_sender.empty()) out.sender = ctx.rewrite_sender;
-  else if (ctx.sender_given) out.sender = qualify(ctx.sender, ctx);
+  else if (ctx.sender_given) out.sender = given;
   else out.sender = user_addr;
 
   // Headers.
