@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nullq/envelope.hpp"
+#include "nullq_build_config.h"
 #include "process.hpp"
 
 using nullq::testing::list_dir;
@@ -104,6 +105,36 @@ TEST_F(Arguments, SmtpMailFromWithABadSenderIs553AndTheSessionGoesOn) {
   auto q = queued();
   ASSERT_EQ(q.size(), 1u) << r.out;
   EXPECT_EQ(q[0].sender, "");
+}
+
+TEST_F(Arguments, HelpAndVersionUnderEveryNameWithoutAConfig) {
+  tmp_.write("nullq.yaml", "queue: [broken\n");  // help must not need a usable configuration
+  for (const char* name : {"sendmail", "mailq", "newaliases"}) {
+    auto h = sendmail({"--help"}, "", name);
+    EXPECT_EQ(h.code, 0) << name << ": " << h.err;
+    EXPECT_EQ(h.out.rfind(std::string("usage: ") + name, 0), 0u) << name << ": " << h.out;
+    EXPECT_EQ(h.err, "") << name;
+    if (std::string(name) != "newaliases") {
+      EXPECT_NE(h.out.find("(default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")"), std::string::npos) << h.out;
+    }
+    auto v = sendmail({"--version"}, "", name);
+    EXPECT_EQ(v.code, 0) << name << ": " << v.err;
+    EXPECT_EQ(v.out, "nullq-sendmail " NULLQ_VERSION "\n") << name;
+  }
+  // Options first, as callers write them, and help still wins over the message.
+  auto h = sendmail({"-i", "--help", "a@example.org"}, plain);
+  EXPECT_EQ(h.code, 0) << h.err;
+  EXPECT_TRUE(list_dir(spool() + "/new").empty());
+}
+
+TEST_F(Arguments, UnknownLongOptionIsNamedWhole) {
+  for (const char* name : {"sendmail", "mailq", "newaliases"}) {
+    auto r = sendmail({"--bogus", "a@example.org"}, plain, name);
+    EXPECT_EQ(r.code, 64) << name;
+    EXPECT_EQ(r.err, std::string(name) + ": unknown option '--bogus'\n");
+  }
+  // "--" alone still ends the options.
+  EXPECT_EQ(sendmail({"-i", "--", "a@example.org"}, plain).code, 0);
 }
 
 }  // namespace

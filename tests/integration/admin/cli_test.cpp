@@ -1,0 +1,99 @@
+// The admin programs' command lines as a new admin types them: --help and --version on each program,
+// errors that name the whole option, "did you mean" for a mistyped command, -c like nullq-send's.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "nullq/queue.hpp"
+#include "nullq_build_config.h"
+#include "process.hpp"
+
+using nullq::testing::program;
+using nullq::testing::run;
+using nullq::testing::RunOptions;
+using nullq::testing::TempDir;
+
+namespace {
+
+nullq::testing::Run nullq_run(std::vector<std::string> args, const std::string& config = "/nonexistent/nullq.yaml") {
+  args.insert(args.begin(), program("nullq"));
+  RunOptions o;
+  o.env = {{"NULLQ_CONFIG", config}};
+  return run(args, o);
+}
+
+TEST(AdminCli, EveryProgramAnswersHelpAndVersionWithoutAConfig) {
+  // The configuration does not exist: help must not need it.
+  for (const char* name : {"nullq", "nullq-send", "nullq-testhost"}) {
+    RunOptions o;
+    o.env = {{"NULLQ_CONFIG", "/nonexistent/nullq.yaml"}};
+    auto h = run({program(name), "--help"}, o);
+    EXPECT_EQ(h.code, 0) << name << ": " << h.err;
+    EXPECT_EQ(h.out.rfind(std::string("usage: ") + name + " ", 0), 0u) << name << ": " << h.out;
+    EXPECT_EQ(h.err, "") << name;
+    auto v = run({program(name), "--version"}, o);
+    EXPECT_EQ(v.code, 0) << name << ": " << v.err;
+    EXPECT_EQ(v.out, std::string(name) + " " NULLQ_VERSION "\n") << name;
+  }
+}
+
+TEST(AdminCli, HelpNamesTheCompiledInConfigPath) {
+  for (const char* name : {"nullq", "nullq-send"}) {
+    auto h = run({program(name), "--help"});
+    EXPECT_NE(h.out.find("(default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n"), std::string::npos)
+        << name << ": " << h.out;
+    EXPECT_EQ(h.out.find("compiled-in"), std::string::npos) << name << ": " << h.out;
+  }
+}
+
+TEST(AdminCli, HelpAfterTheCommand) {
+  for (const char* cmd : {"status", "check", "import-nullmailer"}) {
+    auto r = nullq_run({cmd, "--help"});
+    EXPECT_EQ(r.code, 0) << cmd << ": " << r.err;
+    EXPECT_EQ(r.out.rfind("usage: nullq ", 0), 0u) << cmd << ": " << r.out;
+  }
+}
+
+struct Bad {
+  std::vector<std::string> args;
+  const char* first_line;  // the whole first line of stderr; the usage follows
+};
+
+TEST(AdminCli, ErrorsNameTheWholeWordAndSuggest) {
+  for (const Bad& b : {Bad{{"lsit"}, "nullq: unknown command 'lsit' (did you mean 'list'?)"},
+                       Bad{{"stauts", "--json"}, "nullq: unknown command 'stauts' (did you mean 'status'?)"},
+                       Bad{{"chek"}, "nullq: unknown command 'chek' (did you mean 'check'?)"},
+                       Bad{{"import-nullmailr"}, "nullq: unknown command 'import-nullmailr' (did you mean 'import-nullmailer'?)"},
+                       Bad{{"frobnicate"}, "nullq: unknown command 'frobnicate'"},
+                       Bad{{"--bogus"}, "nullq: unknown option '--bogus'"},
+                       Bad{{"status", "--jsn"}, "nullq: status takes only --json, not '--jsn'"},
+                       Bad{{"-c"}, "nullq: -c needs a file name"}}) {
+    auto r = nullq_run(b.args);
+    EXPECT_EQ(r.code, 64) << b.first_line;
+    EXPECT_EQ(r.err.substr(0, r.err.find('\n')), b.first_line);
+    EXPECT_NE(r.err.find("\nusage: nullq "), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  RunOptions o;
+  auto send = run({program("nullq-send"), "--bogus"}, o);
+  EXPECT_EQ(send.code, 64);
+  EXPECT_EQ(send.err.substr(0, send.err.find('\n')), "nullq-send: unknown argument '--bogus'");
+  auto host = run({program("nullq-testhost"), "--bogus"}, o);
+  EXPECT_EQ(host.code, 64);
+  EXPECT_EQ(host.err.substr(0, host.err.find('\n')), "nullq-testhost: unknown option '--bogus'");
+}
+
+TEST(AdminCli, DashCNamesTheConfigLikeNullqSend) {
+  TempDir tmp;
+  tmp.write("nullq.yaml", "hostname: box.example.org\nsmarthosts: [qmtp://127.0.0.1:1]\nqueue:\n  dir: " + (tmp / "spool") + "\n");
+  ASSERT_TRUE(nullq::queue::ensure_spool(nullq::queue::Spool{tmp / "spool"}).ok());
+  for (const auto& args : std::vector<std::vector<std::string>>{{"-c", tmp / "nullq.yaml", "status"},
+                                                               {"status", "-c", tmp / "nullq.yaml"}}) {
+    auto r = nullq_run(args);  // NULLQ_CONFIG names a file that does not exist: -c wins
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("queued"), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
