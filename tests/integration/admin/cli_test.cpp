@@ -2,6 +2,8 @@
 // errors that name the whole option, "did you mean" for a mistyped command, -c like nullq-send's.
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -93,6 +95,26 @@ TEST(AdminCli, DashCNamesTheConfigLikeNullqSend) {
     auto r = nullq_run(args);  // NULLQ_CONFIG names a file that does not exist: -c wins
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("queued"), std::string::npos) << r.out;
+  }
+}
+
+TEST(AdminCli, StatusShowsTheOldestAgeInDaysHoursMinutes) {
+  TempDir tmp;
+  tmp.write("nullq.yaml", "hostname: box.example.org\nsmarthosts: [qmtp://127.0.0.1:1]\nqueue:\n  dir: " + (tmp / "spool") + "\n");
+  nullq::queue::Spool spool{tmp / "spool"};
+  ASSERT_TRUE(nullq::queue::ensure_spool(spool).ok());
+  struct Age {
+    std::int64_t seconds;
+    const char* shown;
+  };
+  for (Age a : {Age{604800, "7d"}, Age{3 * 3600 + 5 * 60, "3h 5m"}}) {
+    // A drop in new/ whose name says when it was queued (unix seconds, then microseconds).
+    std::string name = std::to_string(std::time(nullptr) - a.seconds) + "000000P1Rage";
+    std::ofstream(spool.incoming() + "/" + name) << "x";
+    auto r = nullq_run({"-c", tmp / "nullq.yaml", "status"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find(std::string("\noldest:   ") + a.shown + "\n"), std::string::npos) << r.out;
+    ASSERT_EQ(std::remove((spool.incoming() + "/" + name).c_str()), 0);
   }
 }
 
