@@ -153,6 +153,11 @@ std::int64_t queued_at_of(const std::string& id) {
 }
 
 int count(const queue::Spool& s, std::int64_t now, Counts& c, std::FILE* err) {
+  // A spool that is not there is not an empty queue (zeros would tell monitoring all is well).
+  if (struct stat st {}; ::stat(s.dir.c_str(), &st) != 0 && errno == ENOENT) {
+    std::fprintf(err, "nullq: the queue directory %s does not exist: is nullq installed?\n", s.dir.c_str());
+    return 69;
+  }
   for (auto [dir, v] : {std::pair{s.incoming(), &c.incoming}, std::pair{s.queue(), &c.queued}, std::pair{s.failed(), &c.failed}})
     if (int e = names(dir, *v); e != 0 && e != ENOENT) return io_error(err, dir, e);
   auto older = [&](std::int64_t t) {

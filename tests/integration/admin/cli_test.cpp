@@ -118,4 +118,35 @@ TEST(AdminCli, StatusShowsTheOldestAgeInDaysHoursMinutes) {
   }
 }
 
+TEST(AdminCli, MissingSpoolIsAnErrorNotZeros) {
+  TempDir tmp;
+  tmp.write("nullq.yaml", "hostname: box.example.org\nsmarthosts: [qmtp://127.0.0.1:1]\nqueue:\n  dir: " + (tmp / "none") + "\n");
+  for (const char* json : {"", "--json"}) {
+    std::vector<std::string> args{"-c", tmp / "nullq.yaml", "status"};
+    if (*json) args.push_back(json);
+    auto r = nullq_run(args);
+    EXPECT_EQ(r.code, 69) << r.out;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "nullq: the queue directory " + (tmp / "none") + " does not exist: is nullq installed?\n");
+  }
+}
+
+TEST(AdminCli, CheckLooksAtTheSpoolAndItsTrigger) {
+  TempDir tmp;
+  tmp.write("nullq.yaml", "hostname: box.example.org\nsmarthosts: [qmtp://127.0.0.1:1]\nqueue:\n  dir: " + (tmp / "spool") + "\n");
+  auto missing = nullq_run({"-c", tmp / "nullq.yaml", "check"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("spool: " + (tmp / "spool") + ": does not exist: is nullq installed? (queue.dir)\n"),
+            std::string::npos) << missing.out;
+  nullq::queue::Spool spool{tmp / "spool"};
+  ASSERT_TRUE(nullq::queue::ensure_spool(spool).ok());
+  auto ok = nullq_run({"-c", tmp / "nullq.yaml", "check"});
+  EXPECT_NE(ok.out.find("spool: " + spool.dir + " ok (owner "), std::string::npos) << ok.out;
+  ASSERT_EQ(std::remove(spool.trigger().c_str()), 0);
+  auto no_fifo = nullq_run({"-c", tmp / "nullq.yaml", "check"});
+  EXPECT_EQ(no_fifo.code, 1);
+  EXPECT_NE(no_fifo.out.find("spool: " + spool.trigger() + ": the trigger FIFO is missing\n"), std::string::npos)
+      << no_fifo.out;
+}
+
 }  // namespace

@@ -137,4 +137,14 @@ TEST_F(Arguments, UnknownLongOptionIsNamedWhole) {
   EXPECT_EQ(sendmail({"-i", "--", "a@example.org"}, plain).code, 0);
 }
 
+TEST_F(Arguments, MissingSpoolIsAnErrorNotAnEmptyQueue) {
+  for (const auto& [argv, name] : std::vector<std::pair<std::vector<std::string>, std::string>>{{{}, "mailq"}, {{"-bp"}, "sendmail"}}) {
+    auto r = sendmail(argv, "", name);
+    EXPECT_EQ(r.code, 69) << r.out;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "mailq: the queue directory " + spool() + " does not exist: is nullq installed? (queue.dir in " +
+                         (tmp_ / "nullq.yaml") + ")\n");
+  }
+}
+
 }  // namespace
