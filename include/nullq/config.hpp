@@ -215,7 +215,7 @@ Status load_secrets(Config& c);
 
 // Parses one smart host URL ("qmtp://host:port" ...). Errors name the problem.
 Result<SmartHost> parse_smarthost(std::string_view url);
-Result<seconds> parse_duration(std::string_view text);  // "90s", "10m", "7d", "1h"
+Result<seconds> parse_duration(std::string_view text);  // "90s", "10m", "7d", "1h"; "0"; not "7"
 Result<std::uint64_t> parse_size(std::string_view text);  // "25MiB", "1000000"
 
 }  // namespace nullq::config

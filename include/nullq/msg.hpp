@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,23 @@ struct Mailbox {
 
 // "Name <a@b>, c@d (C), group: e@f;" -> mailboxes. Empty list is fine; broken syntax is an error.
 Result<std::vector<Mailbox>> parse_address_list(std::string_view text);
+
+// The envelope sender a caller named (sendmail -f/-r, MAIL FROM in -bs), without angle brackets:
+// one address ("a@b", "root", "Name <a@b>"), returned as its addr-spec, not yet qualified; "" is the
+// null sender. Errors (ErrorDomain::format): "bad sender 'bad sender': spaces in address", more than
+// one address, unbalanced quotes or brackets — what a relay would refuse with 501/553 later.
+Result<std::string> parse_sender(std::string_view given);
+
+// The headers whose addresses are qualified: From, Sender, Reply-To, To, Cc, their Resent-* forms,
+// Mail-Reply-To, Mail-Followup-To, Errors-To and Disposition-Notification-To (case-insensitive).
+bool is_address_header(std::string_view name);
+
+// Appends "@domain" to every bare local part in an address header's value, as nullmailer-inject and
+// Postfix do: " root (Cron Daemon)\n" -> " root@example.org (Cron Daemon)\n", "Ops <ops>" -> "Ops
+// <ops@example.org>". Display names, comments, encoded words, quoting, groups ("undisclosed-recipients:;")
+// and folding stay byte for byte, and so does a value with nothing to qualify. nullopt when the value
+// does not parse as an address list: the caller keeps the header unchanged rather than guess.
+std::optional<std::string> qualify_addresses(std::string_view value, std::string_view domain);
 
 struct Header {
   std::string name;   // as written
@@ -72,7 +90,8 @@ struct Prepared {
   std::string message;                     // headers + blank line + body, LF endings
 };
 
-// Applies every header fix-up and builds the envelope. Errors: no recipients (ErrorDomain::usage),
+// Applies every header fix-up and builds the envelope. Bare local parts in address headers (see
+// is_address_header) get "@" + ctx.domain, when the domain is set. Errors: no recipients (ErrorDomain::usage),
 // a malformed address in an argument or in To/Cc/Bcc with -t (ErrorDomain::format). Bcc and
 // Resent-Bcc lines are always removed.
 Result<Prepared> prepare(const Parsed& parsed, const Context& ctx);

@@ -42,6 +42,30 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// The first line (1-based) at or before `last` (0-based, -1 = anywhere) whose indentation holds a tab; 0 if none.
+int tab_indented_line(std::string_view text, int last) {
+  int line = 0;
+  for (std::size_t pos = 0; pos < text.size() && (last < 0 || line <= last); ++line) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    for (std::size_t i = pos; i < end && (text[i] == ' ' || text[i] == '\t'); ++i)
+      if (text[i] == '\t') return line + 1;
+    pos = end + 1;
+  }
+  return 0;
+}
+
+// "smtp://relay.example.org:587" from a smart host mapping's url and its misplaced port.
+std::string port_hint(const YAML::Node& host, const YAML::Node& port) {
+  std::string p = port.IsScalar() ? port.Scalar() : "587";
+  const YAML::Node url = host["url"];
+  std::string u = url && url.IsScalar() ? url.Scalar() : std::string();
+  std::size_t scheme = u.find("://");
+  if (scheme != std::string::npos && u.find_first_of(":/", scheme + 3) == std::string::npos)
+    return printable(u + ":" + p, 200);
+  return printable("smtp://host:" + p, 200);
+}
+
 class Reader {
  public:
   explicit Reader(const std::string& name) : name_(name) {}
@@ -74,6 +98,13 @@ class Reader {
       if (!kv.first.IsScalar()) fail(kv.first, "keys must be plain names");
       std::string key = kv.first.Scalar();
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      // "port: 587" beside a host: the port belongs in the URL, as every smart host's does.
+      if (key == "port" && std::find(known.begin(), known.end(), "url") != known.end())
+        fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
+             " \xe2\x80\x94 put the port in the URL: " + port_hint(map, kv.second));
+      if (key == "port")
+        fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
+             " \xe2\x80\x94 a smart host's port goes in its URL (smtp://host:587)");
       std::string_view best;
       std::size_t best_d = 3;
       for (std::string_view k : known) {
@@ -370,6 +401,10 @@ Result<Config> parse_only(std::string_view yaml_text, const std::string& name) {
   } catch (const Fail& f) {
     return Error::permanent(ErrorDomain::config, f.text);  // made printable by Reader::fail
   } catch (const YAML::Exception& e) {
+    // yaml-cpp says "illegal block entry" or "illegal tab when looking for indentation" for a tab:
+    // name the first line indented with one instead, up to the line it stumbled on.
+    if (int tab = tab_indented_line(yaml_text, e.mark.line); tab > 0)
+      return config_error(name + ":" + std::to_string(tab) + ": tabs are not allowed for indentation (use spaces)");
     std::string where = name + (e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : std::string());
     return config_error(where + ": YAML syntax error: " + e.msg);
   } catch (const std::exception& e) {

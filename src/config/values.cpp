@@ -60,6 +60,9 @@ Result<seconds> parse_duration(std::string_view text) {
   std::uint64_t n = 0;
   if (!parse_u64(digits, n))
     return bad("bad duration '" + std::string(text) + "' (use e.g. 90s, 10m, 1h, 7d)");
+  // "lifetime: 7" meant days more often than seconds: a bare number is refused, except 0.
+  if (digits.size() == text.size() && n != 0)
+    return bad("a duration needs a unit (s, m, h, d): " + std::string(text));
   constexpr std::uint64_t limit = 10ull * 365 * 86400;  // ten years is plenty and cannot overflow
   if (n > limit / mult) return bad("duration '" + std::string(text) + "' is too large");
   return seconds(static_cast<seconds::rep>(n * mult));

@@ -1,6 +1,7 @@
 // RFC 5322 address lists, leniently: what mail programs and people write in To: and on command lines.
 #include <algorithm>
 
+#include "nullq/envelope.hpp"
 #include "nullq/msg.hpp"
 #include "nullq/printable.hpp"
 
@@ -148,6 +149,23 @@ Result<std::vector<Mailbox>> parse_address_list(std::string_view text) {
   if (angle) return bad(text, "unbalanced <");
   if (auto s = flush(text.size()); !s) return std::move(s).error();
   return out;
+}
+
+Result<std::string> parse_sender(std::string_view given) {
+  if (given.empty()) return std::string();
+  // Control characters first, in the words every envelope address is refused with.
+  if (auto s = envelope::validate_new_address(given, true); !s)
+    return Error::permanent(ErrorDomain::format, "bad sender: " + s.error().detail);
+  auto list = parse_address_list(given);
+  if (!list) {
+    std::string detail = std::move(list).error().detail;
+    if (detail.rfind("bad address", 0) == 0) detail.replace(0, 11, "bad sender");
+    return Error::permanent(ErrorDomain::format, std::move(detail));
+  }
+  if (list->size() != 1)  // "a@b, c@d", or nothing but a comment
+    return Error::permanent(ErrorDomain::format, "bad sender '" + printable(given, 200) + "': " +
+                                                     (list->empty() ? "no address" : "one address expected"));
+  return std::move((*list)[0].address);
 }
 
 }  // namespace nullq::msg

@@ -62,6 +62,16 @@ Status add_recipients(std::string_view text, const Context& ctx, std::vector<std
   return {};
 }
 
+// The header as it will be written: bare local parts in address headers qualified, else `raw` as is.
+std::string qualified(const Header& h, const Context& ctx) {
+  if (ctx.domain.empty() || !is_address_header(h.name)) return h.raw;
+  auto value = qualify_addresses(h.value, ctx.domain);
+  if (!value || *value == h.value) return h.raw;
+  std::string out = h.name + ":" + *value;
+  if (out.back() != '\n') out.push_back('\n');
+  return out;
+}
+
 }  // namespace
 
 std::string rfc5322_date(std::int64_t when) {
@@ -156,8 +166,15 @@ Result<Prepared> prepare(const Parsed& parsed, const Context& ctx) {
 
   // Envelope sender.
   std::string user_addr = qualify(ctx.login.empty() ? "root" : ctx.login, ctx);
+  // A bad -f is refused even when rewrite.sender replaces it: the caller meant something else.
+  std::string given;
+  if (ctx.sender_given) {
+    auto g = parse_sender(ctx.sender);
+    if (!g) return std::move(g).error();
+    given = qualify(*g, ctx);
+  }
   if (!ctx.rewrite_sender.empty()) out.sender = ctx.rewrite_sender;
-  else if (ctx.sender_given) out.sender = qualify(ctx.sender, ctx);
+  else if (ctx.sender_given) out.sender = given;
   else out.sender = user_addr;
 
   // Headers.
@@ -180,7 +197,7 @@ Result<Prepared> prepare(const Parsed& parsed, const Context& ctx) {
         continue;
       }
     }
-    m += h.raw;
+    m += qualified(h, ctx);
   }
   if (!has_from) {
     std::string name = ctx.full_name.empty() ? ctx.gecos_name : ctx.full_name;

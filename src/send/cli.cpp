@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "nullq/send/flusher.hpp"
+#include "nullq_build_config.h"
 
 namespace nullq::send {
 
@@ -10,7 +11,7 @@ const char* usage() {
   return "usage: nullq-send [--once [--quiet]] [--config PATH] [--stderr]\n"
          "  --once         deliver everything due, then exit (0: queue empty, 75: mail left queued)\n"
          "  --quiet        with --once: no closing summary on stderr, only errors (for cron)\n"
-         "  --config PATH  configuration file (default: $NULLQ_CONFIG, else the compiled-in path)\n"
+         "  --config PATH  configuration file (default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n"
          "  --stderr       log to stderr without priority prefixes (default: syslog, or the journal)\n";
 }
 

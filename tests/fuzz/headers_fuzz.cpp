@@ -2,7 +2,8 @@
 // splitting, address-list parsing and the sendmail header fix-ups (-t, Bcc removal, From/Date/
 // Message-ID), with the recipients on the "command line" taken from the input too.
 // Invariants: without -i no line is a lone "."; the prepared message has at least one recipient and
-// no Bcc or Resent-Bcc header; error texts are printable.
+// no Bcc or Resent-Bcc header; error texts are printable; qualifying address headers only inserts
+// "@domain" and is idempotent.
 #include <strings.h>
 
 #include <cstddef>
@@ -35,6 +36,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Without -i a line holding only "." ends the message: none is left in it.
   if (!(flags & 2)) FUZZ_CHECK(message != "." && message.rfind(".\n", 0) != 0 && message.find("\n.\n") == std::string::npos);
   msg::Parsed parsed = msg::split_message(message);
+  for (const auto& h : parsed.headers) {
+    auto once = msg::qualify_addresses(h.value, "example.org");
+    if (!once) continue;
+    FUZZ_CHECK(once->size() >= h.value.size() && (once->size() - h.value.size()) % 12 == 0);
+    auto twice = msg::qualify_addresses(*once, "example.org");
+    FUZZ_CHECK(twice && *twice == *once);
+  }
 
   msg::Context ctx;
   ctx.extract_recipients = flags & 4;

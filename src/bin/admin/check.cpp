@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -19,8 +20,11 @@
 #include "nullq/dns.hpp"
 #include "nullq/environment.hpp"
 #include "nullq/event.hpp"
+#include "nullq/identity.hpp"
+#include "nullq/queue.hpp"
 #include "nullq/send/router.hpp"
 #include "../../send/smtp_tls.hpp"
+#include "nullq_build_config.h"
 
 namespace nullq::admin {
 
@@ -142,13 +146,48 @@ int check_smtp(const send::SmtpSetup& setup, const config::SmartHost& h, std::FI
 
 }  // namespace
 
+// The spool as nullq-send needs it: there, a directory, the nullq user's when it is the compiled-in
+// one (a private spool belongs to whoever runs it), with its trigger FIFO. Returns the problems.
+int check_spool(const config::Config& cfg, std::FILE* out) {
+  queue::Spool s{cfg.queue_dir};
+  struct stat st {};
+  if (::stat(s.dir.c_str(), &st) != 0) {
+    int e = errno;
+    std::fprintf(out, "spool: %s: %s\n", s.dir.c_str(),
+                 e == ENOENT ? "does not exist: is nullq installed? (queue.dir)" : std::strerror(e));
+    return 1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    std::fprintf(out, "spool: %s: not a directory\n", s.dir.c_str());
+    return 1;
+  }
+  auto user = identity::user_by_uid(st.st_uid);
+  std::string owner = user ? user->login : "uid " + std::to_string(st.st_uid);
+  int problems = 0;
+  if (s.dir == NULLQ_SPOOL_DIR && owner != NULLQ_USER) {
+    std::fprintf(out, "spool: %s is owned by %s, not %s (chown %s %s)\n", s.dir.c_str(), owner.c_str(), NULLQ_USER,
+                 NULLQ_USER, s.dir.c_str());
+    ++problems;
+  }
+  struct stat ft {};
+  bool present = ::lstat(s.trigger().c_str(), &ft) == 0;
+  int e = errno;
+  if (!present || !S_ISFIFO(ft.st_mode)) {
+    std::fprintf(out, "spool: %s: %s\n", s.trigger().c_str(),
+                 present ? "not a FIFO" : e == ENOENT ? "the trigger FIFO is missing" : std::strerror(e));
+    ++problems;
+  }
+  if (problems == 0) std::fprintf(out, "spool: %s ok (owner %s, trigger FIFO)\n", s.dir.c_str(), owner.c_str());
+  return problems;
+}
+
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   if (auto s = config::validate_for_delivery(cfg); !s) {
     std::fprintf(err, "nullq: %s\n", s.error().detail.c_str());
     return 78;
   }
   std::fprintf(out, "config: %s ok (hostname %s, spool %s)\n", cfg.path.c_str(), cfg.hostname.c_str(), cfg.queue_dir.c_str());
-  int problems = 0;
+  int problems = check_spool(cfg, out);
   // Secrets and TLS as nullq-send loads them (check may read the password_file too).
   config::Config sc = cfg;
   if (auto sec = config::load_secrets(sc); !sec.ok()) {

@@ -130,6 +130,23 @@ struct Counts {
   std::int64_t oldest = 0;  // queue time of the oldest waiting message (unix seconds), 0 = none
 };
 
+// An age as people read it, in its two largest units: "42s", "5m 3s", "2h", "7d", "7d 3h".
+std::string human_age(std::int64_t s) {
+  if (s < 0) s = 0;
+  struct Unit {
+    std::int64_t secs;
+    char name;
+  };
+  static constexpr Unit units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (s < units[i].secs) continue;
+    std::string out = std::to_string(s / units[i].secs) + units[i].name;
+    std::int64_t rest = (s % units[i].secs) / units[i + 1].secs;
+    return rest ? out + " " + std::to_string(rest) + units[i + 1].name : out;
+  }
+  return std::to_string(s) + "s";
+}
+
 // Ids start with the queue time: unix seconds followed by six digits of microseconds.
 std::int64_t queued_at_of(const std::string& id) {
   std::size_t digits = id.find_first_not_of("0123456789");
@@ -138,6 +155,11 @@ std::int64_t queued_at_of(const std::string& id) {
 }
 
 int count(const queue::Spool& s, std::int64_t now, Counts& c, std::FILE* err) {
+  // A spool that is not there is not an empty queue (zeros would tell monitoring all is well).
+  if (struct stat st {}; ::stat(s.dir.c_str(), &st) != 0 && errno == ENOENT) {
+    std::fprintf(err, "nullq: the queue directory %s does not exist: is nullq installed?\n", s.dir.c_str());
+    return 69;
+  }
   for (auto [dir, v] : {std::pair{s.incoming(), &c.incoming}, std::pair{s.queue(), &c.queued}, std::pair{s.failed(), &c.failed}})
     if (int e = names(dir, *v); e != 0 && e != ENOENT) return io_error(err, dir, e);
   auto older = [&](std::int64_t t) {
@@ -183,7 +205,7 @@ int status(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   std::fprintf(out, "new:      %zu\n", c.incoming.size());
   std::fprintf(out, "queued:   %zu (%zu due now, %zu deferred)\n", c.queued.size(), c.due, c.queued.size() - c.due);
   std::fprintf(out, "failed:   %zu\n", c.failed.size());
-  if (c.oldest) std::fprintf(out, "oldest:   %lld s\n", static_cast<long long>(now - c.oldest));
+  if (c.oldest) std::fprintf(out, "oldest:   %s\n", human_age(now - c.oldest).c_str());
   std::fprintf(out, "flusher:  %s\n", flusher_running(s) ? "running" : "not running");
   return 0;
 }

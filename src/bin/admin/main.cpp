@@ -1,4 +1,6 @@
 // nullq: the admin command. `nullq [--config PATH] COMMAND [ID]` (--config may also follow).
+#include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -6,6 +8,7 @@
 
 #include "commands.hpp"
 #include "import_nullmailer.hpp"
+#include "nullq/printable.hpp"
 #include "nullq/privilege.hpp"
 #include "nullq_build_config.h"
 
@@ -16,7 +19,38 @@ constexpr const char* usage_text =
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
     "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n"
-    "       nullq --help | --version\n";
+    "       nullq --help | --version\n"
+    "  -c, --config PATH  configuration file (default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n";
+
+constexpr std::array<std::string_view, 9> commands = {"status", "list", "check", "flush", "show",
+                                                      "retry",  "bounce", "drop", "import-nullmailer"};
+
+// Levenshtein distance, for "did you mean": command names are short.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown command 'lsit' (did you mean 'list'?)"; an option gets "unknown option '--bogus'".
+std::string unknown(const std::string& word) {
+  if (word.size() > 1 && word[0] == '-') return "unknown option '" + nullq::printable(word, 80) + "'";
+  std::string_view best;
+  std::size_t best_d = 3;
+  for (std::string_view c : commands)
+    if (std::size_t d = distance(word, c); d < best_d) best_d = d, best = c;
+  return "unknown command '" + nullq::printable(word, 80) + "'" +
+         (best.empty() ? std::string() : " (did you mean '" + std::string(best) + "'?)");
+}
 
 int usage(const std::string& why) {
   std::fprintf(stderr, "nullq: %s\n%s", why.c_str(), usage_text);
@@ -39,10 +73,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string path = nullq::config::default_path();
-  // --config PATH (or --config=PATH) before or after the command: "nullq check --config x.yaml".
+  // --config PATH (or --config=PATH, or -c PATH as nullq-send takes it) before or after the command:
+  // "nullq check --config x.yaml".
   for (std::size_t i = 0; i < args.size();) {
-    if (args[i] == "--config") {
-      if (i + 1 >= args.size() || args[i + 1].empty()) return usage("--config needs a file name");
+    if (args[i] == "--config" || args[i] == "-c") {
+      if (i + 1 >= args.size() || args[i + 1].empty()) return usage(args[i] + " needs a file name");
       path = args[i + 1];
       args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
     } else if (args[i].rfind("--config=", 0) == 0) {
@@ -55,7 +90,8 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) return usage("no command given");
   const std::string cmd = args[0];
-  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+  // "nullq status --help" too: help wherever it is asked for.
+  if (cmd == "--help" || cmd == "-h" || cmd == "help" || std::find(args.begin(), args.end(), "--help") != args.end()) {
     std::fputs(usage_text, stdout);
     return 0;
   }
@@ -66,9 +102,11 @@ int main(int argc, char** argv) {
   if (cmd == "import-nullmailer") return nullq::admin::import_nullmailer(args, path, stdout, stderr);
   const bool wants_id = cmd == "show" || cmd == "retry" || cmd == "bounce" || cmd == "drop";
   const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush";
-  if (!wants_id && !plain) return usage("unknown command '" + cmd + "'");
+  if (!wants_id && !plain) return usage(unknown(cmd));
   if (wants_id && args.size() != 2) return usage(cmd + " needs one message id");
   const bool json = cmd == "status" && args.size() == 2 && args[1] == "--json";
+  if (cmd == "status" && args.size() != 1 && !json)
+    return usage("status takes only --json, not '" + nullq::printable(args.back(), 80) + "'");
   if (plain && args.size() != 1 && !json) return usage(cmd + " takes no arguments");
 
   auto cfg = nullq::config::load(path);

@@ -86,12 +86,19 @@ void show(const Item& it, std::FILE* out) {
 
 int list_queue(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   queue::Spool spool{cfg.queue_dir};
+  // A spool that is not there is not an empty queue: the configuration names the wrong place, or
+  // nullq is not installed. Exit 69 (unavailable), as a missing program is.
+  if (struct stat st {}; ::stat(spool.dir.c_str(), &st) != 0 && errno == ENOENT) {
+    std::fprintf(err, "mailq: the queue directory %s does not exist: is nullq installed? (queue.dir in %s)\n",
+                 spool.dir.c_str(), cfg.path.c_str());
+    return 69;
+  }
   std::vector<Item> waiting, failed;
   for (auto [dir, state, into] : {std::tuple{spool.incoming(), "new", &waiting}, std::tuple{spool.queue(), "queued", &waiting},
                                   std::tuple{spool.failed(), "failed", &failed}}) {
     std::vector<Item> items;
     if (!list_dir(dir, state, items)) {
-      if (errno == ENOENT) continue;  // no spool yet: nothing was ever queued
+      if (errno == ENOENT) continue;  // new/ or failed/ not made yet
       int e = errno;
       std::fprintf(err, "mailq: cannot read %s: %s%s\n", dir.c_str(), std::strerror(e),
                    e == EACCES ? " (the queue is private to the nullq user; run as root)" : "");

@@ -60,6 +60,14 @@ int main(int argc, char** argv) {
   if (prog != "mailq" && prog != "newaliases") prog = "sendmail";
   auto opt = nullq::sendmail::parse(prog, std::vector<std::string>(argv + 1, argv + argc));
   if (!opt) return fail(prog, 64, opt.error().detail);
+  if (opt->mode == nullq::sendmail::Mode::help) {
+    std::fputs(nullq::sendmail::usage_text(prog).c_str(), stdout);
+    return 0;
+  }
+  if (opt->mode == nullq::sendmail::Mode::version) {
+    std::printf("nullq-sendmail %s\n", NULLQ_VERSION);
+    return 0;
+  }
   if (opt->mode == nullq::sendmail::Mode::aliases) return 0;  // no aliases database: nothing to rebuild
 
   // A set-id caller that kept its ids must not choose the config (where mail goes, what is read).

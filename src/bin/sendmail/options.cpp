@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include "nullq/printable.hpp"
+#include "nullq_build_config.h"
 
 namespace nullq::sendmail {
 
@@ -17,6 +18,33 @@ std::string sender_value(std::string v) {
 
 }  // namespace
 
+std::string usage_text(const std::string& program) {
+  std::string config = "  -C FILE        configuration file (default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n";
+  if (program == "mailq")
+    return "usage: mailq [-C FILE]\n"
+           "List the queued messages (as sendmail -bp); the last line sums them up as Postfix's does.\n" +
+           config + "  --help, --version\n";
+  if (program == "newaliases")
+    return "usage: newaliases\n"
+           "Does nothing and exits 0: nullq keeps no aliases database (set admin: in the configuration\n"
+           "to send mail for local names to one address).\n";
+  return "usage: sendmail [-t] [-i] [-f SENDER] [-F NAME] [-C FILE] [--] [RECIPIENT...] < MESSAGE\n"
+         "       sendmail -bs | -bp | -q | -bi | --help | --version\n"
+         "Queue one message for the smart hosts; exit 0 only once it is queued.\n"
+         "  -t             also take the recipients from To, Cc and Bcc (Resent-* when present)\n"
+         "  -i, -oi        a line holding only \".\" does not end the message\n"
+         "  -f, -r SENDER  envelope sender; <> or \"\" is the null sender\n"
+         "  -F NAME        full name for an added From:\n" +
+         config +
+         "  -v             print the queue id\n"
+         "  -bs            SMTP on standard input and output\n"
+         "  -bp            list the queue (mailq)\n"
+         "  -q             deliver what is queued now\n"
+         "  -bi            do nothing (newaliases)\n"
+         "Exit status: 64 usage, 65 bad address or message, 69 a program is missing, 73/74 cannot write,\n"
+         "75 temporary, 77 permission, 78 configuration. See nullq-sendmail(8).\n";
+}
+
 Result<Options> parse(const std::string& program, const std::vector<std::string>& args) {
   Options o;
   if (program == "mailq") o.mode = Mode::list;
@@ -28,6 +56,11 @@ Result<Options> parse(const std::string& program, const std::vector<std::string>
       ++i;
       break;
     }
+    if (a == "--help" || a == "--version") {
+      o.mode = a == "--help" ? Mode::help : Mode::version;
+      return o;
+    }
+    if (a.rfind("--", 0) == 0) return usage("unknown option '" + printable(a, 80) + "'");
     // Options may follow recipients ("sendmail ops@example.org -i"), as glibc's getopt lets them in
     // Postfix's and sendmail's command lines; only "--" ends the options.
     if (a.size() < 2 || a[0] != '-') {

@@ -14,7 +14,7 @@
 
 namespace nullq::sendmail {
 
-enum class Mode { deliver, smtp, list, aliases, flush };
+enum class Mode { deliver, smtp, list, aliases, flush, help, version };
 
 struct Options {
   Mode mode = Mode::deliver;
@@ -29,7 +29,13 @@ struct Options {
   std::vector<std::string> recipients;
 };
 
-// `program` is argv[0]'s basename: mailq => list, newaliases => aliases.
+// `program` is argv[0]'s basename: mailq => list, newaliases => aliases. --help and --version (as
+// msmtp and nullmailer take them) give Mode::help and Mode::version under every name; any other
+// "--word" is "unknown option '--word'".
 Result<Options> parse(const std::string& program, const std::vector<std::string>& args);
+
+// What --help prints for `program` (sendmail, mailq or newaliases), naming the compiled-in
+// configuration file.
+std::string usage_text(const std::string& program);
 
 }  // namespace nullq::sendmail

@@ -9,6 +9,7 @@
 
 #include "inject.hpp"
 #include "nullq/envelope.hpp"
+#include "nullq/msg.hpp"
 
 namespace nullq::sendmail {
 
@@ -100,6 +101,10 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
       }
       if (auto s = envelope::validate_new_address(from, true); !s) {
         if (error("553 5.1.7 bad sender: " + s.error().detail)) break;
+        continue;
+      }
+      if (auto s = msg::parse_sender(from); !s) {  // what the relay would refuse after we said 250
+        if (error("553 5.1.7 " + s.error().detail)) break;
         continue;
       }
       have_from = true;

@@ -15,19 +15,21 @@
 
 #include "nullq/testcerts.hpp"
 #include "nullq/testhost.hpp"
+#include "nullq_build_config.h"
 
 namespace {
 
 std::atomic<bool> got_term{false};
 extern "C" void on_term(int) { got_term = true; }
 
+constexpr const char* usage_text =
+    "usage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
+    "[--smtp] [--smtps] [--caps LIST] [--auth USER:PASSFILE]... [--cert PEM --key PEM] "
+    "[--smtp-script S] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
+    "[--ready-file PATH]\n       nullq-testhost --make-certs DIR\n       nullq-testhost --help | --version\n";
+
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "nullq-testhost: %s\nusage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
-               "[--smtp] [--smtps] [--caps LIST] [--auth USER:PASSFILE]... [--cert PEM --key PEM] "
-               "[--smtp-script S] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
-               "[--ready-file PATH]\n       nullq-testhost --make-certs DIR\n",
-               why.c_str());
+  std::fprintf(stderr, "nullq-testhost: %s\n%s", why.c_str(), usage_text);
   std::exit(64);
 }
 
@@ -69,7 +71,13 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage("option " + a + " needs a value");
       return argv[++i];
     };
-    if (a == "--bind") opt.bind = value();
+    if (a == "--help") {
+      std::fputs(usage_text, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("nullq-testhost %s\n", NULLQ_VERSION);
+      return 0;
+    } else if (a == "--bind") opt.bind = value();
     else if (a == "--qmtp") opt.qmtp = true;
     else if (a == "--qmqp") opt.qmqp = true;
     else if (a == "--script") opt.script = value();
@@ -89,7 +97,7 @@ int main(int argc, char** argv) {
     else if (a == "--key") opt.key_file = value();
     else if (a == "--smtp-script") opt.smtp_script = value();
     else if (a == "--make-certs") make_certs = value();
-    else usage("unknown option " + a);
+    else usage("unknown option '" + a + "'");
   }
   if (!make_certs.empty()) {
     auto made = nullq::testhost::make_certs(make_certs);

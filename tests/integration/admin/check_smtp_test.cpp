@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "nullq/queue.hpp"
 #include "nullq/testcerts.hpp"
 #include "nullq/testhost.hpp"
 #include "process.hpp"
@@ -64,6 +65,7 @@ class CheckSmtp : public ::testing::Test {
                                  std::to_string(host_->smtp_port()) + "', starttls: required, tls: {ca_file: " +
                                  certs_.ca_cert + "}, auth: {user: relayuser, password_file: " + secret_ +
                                  "}}\nqueue:\n  dir: " + (tmp_ / "spool") + "\n");
+    EXPECT_TRUE(nullq::queue::ensure_spool(nullq::queue::Spool{tmp_ / "spool"}).ok());  // check looks at it too
     RunOptions o;
     o.env = {{"NULLQ_CONFIG", tmp_ / "nullq.yaml"}};
     return run({program("nullq"), "check"}, o);

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "nullq/envelope.hpp"
+#include "nullq/queue.hpp"
 #include "nullq_build_config.h"
 #include "process.hpp"
 
@@ -208,6 +209,7 @@ TEST_F(Sendmail, SmtpEofInsideDataQueuesNothing) {
 }
 
 TEST_F(Sendmail, MailqListsQueuedMessages) {
+  ASSERT_TRUE(nullq::queue::ensure_spool(nullq::queue::Spool{spool()}).ok());  // a missing one is an error
   auto empty = sendmail({}, "", "mailq");
   EXPECT_EQ(empty.code, 0) << empty.err;
   EXPECT_EQ(empty.out, "Mail queue is empty\n");

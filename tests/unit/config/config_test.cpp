@@ -162,6 +162,17 @@ INSTANTIATE_TEST_SUITE_P(
             "nullq.yaml:2: 'delivery.connections' must be a whole number from 1 to 10000, not '0'"},
         Bad{"negative_pipeline", "smarthosts:\n  - url: qmtp://r\n    pipeline: -1\n",
             "nullq.yaml:3: 'pipeline' must be a whole number from 1 to 10000, not '-1'"},
+        Bad{"bare_number_duration", "queue:\n  lifetime: 7\n",
+            "nullq.yaml:2: 'queue.lifetime': a duration needs a unit (s, m, h, d): 7"},
+        Bad{"bare_number_timeout", "smtp:\n  command_timeout: 300\n",
+            "nullq.yaml:2: 'smtp.command_timeout': a duration needs a unit (s, m, h, d): 300"},
+        Bad{"tab_indent_list", "smarthosts:\n\t- qmtp://x\n", "nullq.yaml:2: tabs are not allowed for indentation (use spaces)"},
+        Bad{"tab_indent_map", "hostname: a.b\nqueue:\n  dir: /x\n\tlifetime: 7d\n",
+            "nullq.yaml:4: tabs are not allowed for indentation (use spaces)"},
+        Bad{"port_key_in_host", "smarthosts:\n  - url: smtp://relay.example.net\n    port: 587\n",
+            "nullq.yaml:3: unknown key 'smarthosts[].port' \xe2\x80\x94 put the port in the URL: smtp://relay.example.net:587"},
+        Bad{"port_key_top", "smarthosts: [smtp://relay.example.net]\nport: 587\n",
+            "nullq.yaml:2: unknown key 'port' \xe2\x80\x94 a smart host's port goes in its URL (smtp://host:587)"},
         Bad{"bad_duration", "queue:\n  lifetime: 7 days\n",
             "nullq.yaml:2: 'queue.lifetime': bad duration '7 days' (use e.g. 90s, 10m, 1h, 7d)"},
         Bad{"huge_duration", "queue:\n  lifetime: 99999999999999999999d\n",
@@ -197,7 +208,7 @@ struct Dur {
 };
 
 TEST(Config, Durations) {
-  for (Dur d : {Dur{"90s", 90}, Dur{"10m", 600}, Dur{"1h", 3600}, Dur{"7d", 604800}, Dur{"45", 45}, Dur{"", -1},
+  for (Dur d : {Dur{"90s", 90}, Dur{"10m", 600}, Dur{"1h", 3600}, Dur{"7d", 604800}, Dur{"45", -1}, Dur{"0", 0}, Dur{"", -1},
                 Dur{"s", -1}, Dur{"-5s", -1}, Dur{"1.5h", -1}, Dur{"5w", -1}, Dur{"99999999999999999999d", -1}}) {
     auto r = parse_duration(d.text);
     if (d.secs < 0) EXPECT_FALSE(r.ok()) << d.text;

@@ -54,4 +54,40 @@ TEST(AddressList, ControlCharactersAreRefusedAndShownSafely) {
   EXPECT_EQ(got.error().detail.find('\r'), std::string::npos);
 }
 
+struct SenderCase {
+  const char* input;
+  const char* want;  // the addr-spec, or the error text when `ok` is false
+  bool ok;
+};
+
+class Sender : public ::testing::TestWithParam<SenderCase> {};
+
+TEST_P(Sender, ParsesOrSaysWhy) {
+  const SenderCase& c = GetParam();
+  auto got = nullq::msg::parse_sender(c.input);
+  if (c.ok) {
+    ASSERT_TRUE(got.ok()) << c.input << ": " << got.error().detail;
+    EXPECT_EQ(*got, c.want) << c.input;
+  } else {
+    ASSERT_FALSE(got.ok()) << c.input << " -> " << *got;
+    EXPECT_EQ(got.error().domain, nullq::ErrorDomain::format);
+    EXPECT_EQ(got.error().detail, c.want) << c.input;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, Sender,
+    ::testing::Values(SenderCase{"", "", true},
+                      SenderCase{"a@example.org", "a@example.org", true},
+                      SenderCase{"root", "root", true},
+                      SenderCase{"Backup <backup@example.org>", "backup@example.org", true},
+                      SenderCase{"\"quoted local\"@example.org", "\"quoted local\"@example.org", true},
+                      SenderCase{"bad sender", "bad sender 'bad sender': spaces in address (use \"Name <user@example.org>\")", false},
+                      SenderCase{"a@b, c@d", "bad sender 'a@b, c@d': one address expected", false},
+                      SenderCase{"(just a comment)", "bad sender '(just a comment)': no address", false},
+                      SenderCase{"a@", "bad sender 'a@': missing local part or domain", false},
+                      SenderCase{"a@b@c", "bad sender 'a@b@c': more than one @", false},
+                      SenderCase{"<a@b", "bad sender '<a@b': unbalanced <", false},
+                      SenderCase{"a\x1b@b", "bad sender: address contains a control character (\\x1b)", false}));
+
 }  // namespace
