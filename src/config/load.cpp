@@ -11,11 +11,13 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <span>
 
 #include "nullq/config.hpp"
 #include "nullq/environment.hpp"
 #include "nullq/identity.hpp"
 #include "nullq/printable.hpp"
+#include "nullq/suggest.hpp"
 #include "nullq_build_config.h"
 
 namespace nullq::config {
@@ -26,21 +28,6 @@ namespace {
 struct Fail {
   std::string text;
 };
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 // The first line (1-based) at or before `last` (0-based, -1 = anywhere) whose indentation holds a tab; 0 if none.
 int tab_indented_line(std::string_view text, int last) {
@@ -105,12 +92,7 @@ class Reader {
       if (key == "port")
         fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
              " \xe2\x80\x94 a smart host's port goes in its URL (smtp://host:587)");
-      std::string_view best;
-      std::size_t best_d = 3;
-      for (std::string_view k : known) {
-        std::size_t d = edit_distance(key, k);
-        if (d < best_d) best_d = d, best = k;
-      }
+      std::string_view best = closest(key, std::span<const std::string_view>(known.begin(), known.size()));
       std::string full = where.empty() ? key : where + "." + key;
       std::string hint = best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?";
       if (problem_ && (best.empty() || std::find(hard.begin(), hard.end(), best) == hard.end())) {

@@ -10,6 +10,7 @@
 #include "import_nullmailer.hpp"
 #include "nullq/printable.hpp"
 #include "nullq/privilege.hpp"
+#include "nullq/suggest.hpp"
 #include "nullq_build_config.h"
 
 namespace {
@@ -25,29 +26,10 @@ constexpr const char* usage_text =
 constexpr std::array<std::string_view, 9> commands = {"status", "list", "check", "flush", "show",
                                                       "retry",  "bounce", "drop", "import-nullmailer"};
 
-// Levenshtein distance, for "did you mean": command names are short.
-std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "unknown command 'lsit' (did you mean 'list'?)"; an option gets "unknown option '--bogus'".
 std::string unknown(const std::string& word) {
   if (word.size() > 1 && word[0] == '-') return "unknown option '" + nullq::printable(word, 80) + "'";
-  std::string_view best;
-  std::size_t best_d = 3;
-  for (std::string_view c : commands)
-    if (std::size_t d = distance(word, c); d < best_d) best_d = d, best = c;
+  std::string_view best = nullq::closest(word, commands);
   return "unknown command '" + nullq::printable(word, 80) + "'" +
          (best.empty() ? std::string() : " (did you mean '" + std::string(best) + "'?)");
 }
