@@ -58,6 +58,8 @@ struct Outcome {
                                          // nothing was said about the mail
   std::string server;                    // "127.0.0.1:209" for logs
   std::string warning;                   // printable; e.g. bytes the server sent after its answer
+  std::string notice;                    // printable; SMTP: what was changed so the server takes
+                                         // the message (lines over 998 bytes), "" = sent as queued
 };
 
 using DoneCallback = std::function<void(Outcome)>;

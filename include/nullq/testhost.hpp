@@ -173,6 +173,8 @@ struct Options {
   std::map<std::string, std::string> credentials;  // user -> password for AUTH
   std::string cert_file, key_file;   // PEM, for STARTTLS and smtps
   std::string smtp_script;           // see SMTP SCRIPT above
+  bool refuse_long_lines = false;    // a DATA line over 998 bytes (RFC 5321 §4.5.3.1.6) gets
+                                     // "500 5.5.2 Line too long" at the final dot, as strict servers do
 };
 
 class Server {

@@ -12,6 +12,7 @@
 
 #include "nullq/client.hpp"
 #include "nullq/event.hpp"
+#include "nullq/long_lines.hpp"
 #include "nullq/smtp.hpp"
 #include "session_util.hpp"
 #include "tcp_stream.hpp"
@@ -47,6 +48,12 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     bool body_done = false;
     bool streaming = false;
     smtp::BodyEncoder encoder;
+    // Lines over 998 bytes: the message as it goes over SMTP (see nullq/long_lines.hpp); empty
+    // `prepared_note` = the queued bytes go as they are (the common case: one scan, no copy).
+    std::string prepared;
+    std::string prepared_note;
+    bool prepared_checked = false;
+    const std::string& body() const { return prepared_note.empty() ? msg->body : prepared; }
     std::deque<std::pair<std::string, Expect>> outbox;  // not yet written (lock-step servers)
   };
   using Delivery = std::pair<DoneCallback, Outcome>;
@@ -121,6 +128,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     Outcome o;
     o.tag = t.msg->tag;
     o.server = endpoint.text;
+    if (t.on_wire) o.notice = t.prepared_note;
     o.connect_failed = connect_failed;
     o.setup_failed = setup_failed && !connect_failed && !t.on_wire;
     o.replies.reserve(t.replies.size());
@@ -278,7 +286,16 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     const bool utf8_sender = smtp::needs_smtputf8(m.sender);
     bool utf8 = utf8_sender;
     for (const auto& r : m.recipients) utf8 = utf8 || smtp::needs_smtputf8(r);
-    const std::uint64_t size = smtp::wire_size(m.body);
+    if (!t.prepared_checked) {
+      // Done here, once per message and connection, so that SIZE= counts the bytes really sent.
+      t.prepared_checked = true;
+      if (auto p = smtp::prepare_for_smtp(m.body)) {
+        t.prepared = std::move(p->bytes);
+        t.prepared_note = std::move(p->done);
+      }
+    }
+    const std::string& body = t.body();
+    const std::uint64_t size = smtp::wire_size(body);
     auto all = [&](proto::Verdict v, const std::string& text) {
       for (auto& r : t.replies)
         if (!r) r = proto::Reply{v, text};
@@ -291,7 +308,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     }
     smtp::MailParams p;
     if (caps.size) p.size = size;
-    p.eightbit = caps.eightbitmime && smtp::is_8bit(m.body);
+    p.eightbit = caps.eightbitmime && smtp::is_8bit(body);
     p.smtputf8 = utf8 && caps.smtputf8;
     auto mail = smtp::mail_from(m.sender, p);
     if (!mail.ok()) all(proto::Verdict::permanent, mail.error().message());
@@ -364,7 +381,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   void stream_body() {
     if (!txn || !txn->streaming || state == State::closed) return;
     Txn& t = *txn;
-    const std::string& body = t.msg->body;
+    const std::string& body = t.body();
     while (!t.body_done && stream.unwritten_bytes() < body_high_water) {
       std::string piece;
       std::size_t n = std::min(body_chunk, body.size() - t.body_pos);

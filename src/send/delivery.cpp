@@ -180,6 +180,10 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
   if (!o.warning.empty()) {
     log_line(Priority::warning, "id=" + a.entry.id + " addr=" + t.endpoint.text + " warning: " + printable(o.warning));
   }
+  if (!o.notice.empty()) {
+    // One line per message and attempt: the queue file keeps what the caller wrote.
+    log_line(Priority::notice, "id=" + a.entry.id + " addr=" + t.endpoint.text + " " + printable(o.notice));
+  }
   for (const auto& g : group_replies(o.replies)) {
     log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), g.count, g.text, ms);
   }

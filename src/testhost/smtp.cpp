@@ -513,6 +513,7 @@ class Session {
     bool lf_before = bare_lf_;
     bare_lf_ = false;
     bool too_big = false;
+    bool too_long = false;
     std::size_t limit = opt_.caps.size ? std::min(opt_.caps.size, opt_.max_message) : opt_.max_message;
     std::string line;
     for (;;) {
@@ -532,6 +533,7 @@ class Session {
         }
       }
       if (line.find('\r') != std::string::npos) msg_.bare_cr = true;
+      if (line.size() > 998) too_long = true;
       if (too_big && ends) break;
       if (too_big) continue;
       msg_.data.append(line).append(ending_);
@@ -554,6 +556,11 @@ class Session {
       pause(step_.delay_ms);
     }
     a = too_big ? SmtpAnswer{552, "5.3.4"} : answer(SmtpStage::dot, 250);
+    std::string text;
+    if (opt_.refuse_long_lines && too_long) {
+      a = SmtpAnswer{500, "5.5.2"};
+      text = "Line too long";
+    }
     Received r = std::move(msg_);
     reset_transaction();
     r.protocol = implicit_ ? "smtps" : "smtp";
@@ -568,7 +575,8 @@ class Session {
       r.index_in_connection = ++conn_->messages;
     }
     env_.record(std::move(r));
-    return reply(SmtpStage::dot, a, too_big ? "message too big" : a.code == 250 ? "queued as testhost" : "");
+    if (text.empty()) text = too_big ? "message too big" : a.code == 250 ? "queued as testhost" : "";
+    return reply(SmtpStage::dot, a, text);
   }
 
   const SmtpEnv& env_;

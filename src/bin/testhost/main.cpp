@@ -25,7 +25,7 @@ extern "C" void on_term(int) { got_term = true; }
 constexpr const char* usage_text =
     "usage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
     "[--smtp] [--smtps] [--caps LIST] [--auth USER:PASSFILE]... [--cert PEM --key PEM] "
-    "[--smtp-script S] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
+    "[--smtp-script S] [--refuse-long-lines] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
     "[--ready-file PATH]\n       nullq-testhost --make-certs DIR\n       nullq-testhost --help | --version\n";
 
 [[noreturn]] void usage(const std::string& why) {
@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     else if (a == "--cert") opt.cert_file = value();
     else if (a == "--key") opt.key_file = value();
     else if (a == "--smtp-script") opt.smtp_script = value();
+    else if (a == "--refuse-long-lines") opt.refuse_long_lines = true;
     else if (a == "--make-certs") make_certs = value();
     else usage("unknown option '" + a + "'");
   }
