@@ -45,6 +45,8 @@
 //                      commands: a receiver open to SMTP smuggling, to show that nothing gets through
 // Examples: "banner=421" (busy), "rcpt=250|550:5.1.1" (every second recipient unknown),
 // "dot=250/451" (the connection's second message deferred), "close-after=ehlo", "hang=dot".
+// Options::refuse_long_lines (--refuse-long-lines) answers a message holding a DATA line over 998
+// bytes with "500 5.5.2 Line too long" at the final dot, as strict receivers do.
 // With credentials set, AUTH PLAIN and AUTH LOGIN check them (235 or 535 5.7.8) unless the script
 // gives auth=.... Default answers: 220 banner, 250 EHLO (with the capabilities), 220 STARTTLS,
 // 235 AUTH, 250 MAIL, 250 RCPT, 354 DATA, 250 dot, 250 RSET, 221 QUIT; HELO gets 250 too.
