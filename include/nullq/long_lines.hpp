@@ -31,7 +31,8 @@
 
 namespace nullq::proto::smtp {
 
-// The longest line RFC 5321 allows, without its CRLF.
+// The longest line RFC 5321 allows, without its CRLF and "not counting the leading dot duplicated
+// for transparency" (§4.5.3.1.6): a 998-byte line that starts with '.' is 999 bytes on the wire.
 inline constexpr std::size_t max_line_length = 998;
 
 // Whether any line (ended by CRLF, LF or a lone CR, as the DATA encoder ends lines) is longer than

@@ -533,7 +533,8 @@ class Session {
         }
       }
       if (line.find('\r') != std::string::npos) msg_.bare_cr = true;
-      if (line.size() > 998) too_long = true;
+      // RFC 5321 §4.5.3.1.6: 998 bytes, not counting a dot doubled for transparency.
+      if (line.size() - (line.rfind("..", 0) == 0 ? 1 : 0) > 998) too_long = true;
       if (too_big && ends) break;
       if (too_big) continue;
       msg_.data.append(line).append(ending_);

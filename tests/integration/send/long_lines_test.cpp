@@ -47,7 +47,8 @@ std::string qp_decode(const std::string& enc) {
 std::size_t longest_line(const std::string& data) {
   std::size_t longest = 0, start = 0;
   for (std::size_t p = data.find('\n'); p != std::string::npos; start = p + 1, p = data.find('\n', start))
-    longest = std::max(longest, p - start - (p > start && data[p - 1] == '\r' ? 1 : 0));
+    longest = std::max(longest, p - start - (p > start && data[p - 1] == '\r' ? 1 : 0) -
+                                    (data.compare(start, 2, "..") == 0 ? 1 : 0));  // the doubled dot is not counted
   return longest;
 }
 
