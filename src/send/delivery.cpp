@@ -26,12 +26,19 @@ Priority priority_for(char result) {
 
 }  // namespace
 
-void Flusher::log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
-                          const std::string& text, std::int64_t ms) {
+void Flusher::log_attempt(const Active& a, const std::string& addr, char result,
+                          const std::vector<std::size_t>* which, const std::string& text, std::int64_t ms) {
   Priority p = priority_for(result);
   if (!log_enabled(p)) return;
+  const std::vector<std::string>& all = a.msg->recipients;
+  const std::size_t rcpts = which ? which->size() : all.size();
   Attempt at;
   at.id = a.entry.id;
+  at.from = a.msg->sender;
+  for (std::size_t i = 0; i < rcpts && at.to.size() < max_log_rcpts; ++i) {
+    const std::size_t k = which ? (*which)[i] : i;
+    if (k < all.size()) at.to.push_back(all[k]);
+  }
   at.host = a.host_text;
   at.addr = addr;
   at.proto = a.proto;
@@ -122,7 +129,7 @@ void Flusher::on_route(std::uint64_t tag, std::shared_ptr<const Route> route) {
       a.any_temporary = true;
     }
     a.last_error = route->error->message();
-    log_attempt(a, "-", perm ? 'D' : 'Z', a.msg->recipients.size(), a.last_error, 0);
+    log_attempt(a, "-", perm ? 'D' : 'Z', nullptr, a.last_error, 0);
     ++a.host_index;
     next_host(tag);
     return;
@@ -171,7 +178,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
     a.any_temporary = true;
     a.last_error = t.endpoint.text + ": " + why;
-    log_attempt(a, t.endpoint.text, 'Z', a.msg->recipients.size(), why, ms);
+    log_attempt(a, t.endpoint.text, 'Z', nullptr, why, ms);
     ++a.target_index;
     try_target(tag);
     return;
@@ -181,7 +188,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     log_line(Priority::warning, "id=" + a.entry.id + " addr=" + t.endpoint.text + " warning: " + printable(o.warning));
   }
   for (const auto& g : group_replies(o.replies)) {
-    log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), g.count, g.text, ms);
+    log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), &g.recipients, g.text, ms);
   }
   Split sp = split_replies(a.msg->recipients, o.replies);
   settle(tag, std::move(sp), a.host_text + " (" + t.endpoint.text + ")");

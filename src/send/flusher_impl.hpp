@@ -158,7 +158,8 @@ class Flusher {
   // A delivered report whose original waits in failed/ for it: that original is removed.
   void release_original(const Active& a);
   void done(std::uint64_t tag);
-  void log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
+  // `which`: indexes into a.msg->recipients this line is about; nullptr for all of them.
+  void log_attempt(const Active& a, const std::string& addr, char result, const std::vector<std::size_t>* which,
                    const std::string& text, std::int64_t ms);
 
   Options options_;

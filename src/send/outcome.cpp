@@ -33,7 +33,8 @@ std::vector<Group> group_replies(const std::vector<proto::Reply>& replies) {
   // folded into the first group with the same verdict, so the log stays bounded.
   constexpr std::size_t max_groups = 64;
   std::vector<Group> groups;
-  for (const auto& r : replies) {
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const proto::Reply& r = replies[i];
     Group* match = nullptr;
     for (auto& g : groups) {
       if (g.verdict == r.verdict && g.text == r.text) {
@@ -51,8 +52,9 @@ std::vector<Group> group_replies(const std::vector<proto::Reply>& replies) {
     }
     if (match) {
       ++match->count;
+      match->recipients.push_back(i);
     } else {
-      groups.push_back(Group{r.verdict, r.text, 1});
+      groups.push_back(Group{r.verdict, r.text, 1, {i}});
     }
   }
   return groups;

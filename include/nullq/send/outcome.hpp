@@ -28,6 +28,7 @@ struct Group {
   proto::Verdict verdict = proto::Verdict::temporary;
   std::string text;
   std::size_t count = 0;
+  std::vector<std::size_t> recipients;  // indexes into the message's recipients (count of them)
 };
 // Consecutive-or-not recipients with the same verdict and text, in order of first appearance.
 std::vector<Group> group_replies(const std::vector<proto::Reply>& replies);

@@ -35,6 +35,10 @@ TEST(Outcome, GroupsByVerdictAndText) {
   EXPECT_EQ(g[0].count, 2u);
   EXPECT_EQ(g[1].verdict, Verdict::permanent);
   EXPECT_EQ(g[2].text, "ok 2");
+  // Each group names its recipients (indexes into the message's recipient list), for the log's to=.
+  EXPECT_EQ(g[0].recipients, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(g[1].recipients, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(g[2].recipients, (std::vector<std::size_t>{3}));
 }
 
 TEST(Outcome, GroupsStayBoundedForHostileServers) {
@@ -43,7 +47,10 @@ TEST(Outcome, GroupsStayBoundedForHostileServers) {
   auto g = group_replies(replies);
   EXPECT_LE(g.size(), 64u);
   std::size_t total = 0;
-  for (const auto& x : g) total += x.count;
+  for (const auto& x : g) {
+    total += x.count;
+    EXPECT_EQ(x.recipients.size(), x.count);
+  }
   EXPECT_EQ(total, 1000u);
 }
 
