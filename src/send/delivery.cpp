@@ -280,6 +280,11 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
   bool bounced = false;
   bool to_failed = false;
   std::string failed_reason;
+  if (a.msg->sender.empty()) {
+    if (!sp.delivered.empty()) ++summary_.bounces_sent;
+  } else {
+    summary_.delivered += sp.delivered.size();
+  }
   if (!sp.bounced.empty()) {
     std::vector<bounce::Failure> failures;
     for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote});
@@ -287,6 +292,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
     const std::string reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
     if (fail_permanently(a, std::move(failures), remaining.empty(), reason, suppressed)) {
       bounced = true;
+      summary_.bounced += sp.bounced.size();
       if (suppressed) {
         failed_reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
         if (remaining.empty()) {
@@ -306,12 +312,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
   }
   if (remaining.empty()) {
     retire(a.entry, to_failed, failed_reason);
-    if (bounced) {
-      ++summary_.bounced;
-    } else {
-      ++summary_.delivered;
-      if (!a.envelope.original_id.empty()) release_original(a);
-    }
+    if (!bounced && !a.envelope.original_id.empty()) release_original(a);
     done(tag);
     return;
   }
@@ -330,7 +331,7 @@ void Flusher::unreached(std::uint64_t tag) {
     bool suppressed = false;
     if (fail_permanently(a, std::move(failures), true, a.last_error, suppressed)) {
       retire(a.entry, suppressed, a.last_error);
-      ++summary_.bounced;
+      summary_.bounced += a.msg->recipients.size();
       done(tag);
       return;
     }
@@ -354,16 +355,19 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     std::vector<bounce::Failure> failures;
     for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, ""});
     bool suppressed = false;
+    const std::size_t expired = remaining.size();
     if (fail_permanently(a, std::move(failures), true, diag, suppressed)) {
       retire(a.entry, suppressed, diag);
       log_line(Priority::warning, "id=" + a.entry.id + " expired: " + printable(diag));
-      ++summary_.bounced;
+      summary_.bounced += expired;
       done(tag);
       return;
     }
     // The report could not be queued: keep the message and try again later.
   }
 
+  summary_.deferred += remaining.size();
+  ++summary_.deferred_messages;
   spool::Loaded upd;
   upd.envelope = a.envelope;
   upd.envelope.recipients = std::move(remaining);

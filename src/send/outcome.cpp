@@ -60,6 +60,20 @@ std::vector<Group> group_replies(const std::vector<proto::Reply>& replies) {
   return groups;
 }
 
+std::string format_summary(const Summary& s) {
+  auto n = [](std::uint64_t v, const char* one, const char* many) {
+    return std::to_string(v) + " " + (v == 1 ? one : many);
+  };
+  const std::uint64_t total = s.delivered + s.bounced + s.deferred;
+  std::string out = n(total, "recipient", "recipients") + ": " + std::to_string(s.delivered) + " delivered, " +
+                    std::to_string(s.bounced) + " bounced, " + std::to_string(s.deferred) + " deferred; " +
+                    n(s.bounces_sent, "bounce sent", "bounces sent");
+  if (s.left > s.deferred_messages) {
+    out += "; " + n(s.left - s.deferred_messages, "message not yet due", "messages not yet due");
+  }
+  return out;
+}
+
 std::string human_duration(long long seconds) {
   if (seconds < 0) seconds = 0;
   long long d = seconds / 86400, h = (seconds % 86400) / 3600, m = (seconds % 3600) / 60, s = seconds % 60;

@@ -71,7 +71,7 @@ TEST_F(Send, QmtpAcceptedMessageArrivesByteExactAndIsRemoved) {
                                   srv.url() + " addr=127.0.0.1:" + std::to_string(srv.port()) +
                                   " proto=qmtp rcpts=2 status=sent text=\"ok thanks\" ms="))
       << r.err;
-  EXPECT_TRUE(contains(r.err, "nullq-send: 1 delivered, 0 bounced, 0 deferred")) << r.err;
+  EXPECT_TRUE(contains(r.err, "nullq-send: 2 recipients: 2 delivered, 0 bounced, 0 deferred; 0 bounces sent\n")) << r.err;
 }
 
 TEST_F(Send, QmqpAcceptedMessageIsRemoved) {
@@ -202,12 +202,15 @@ TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
   EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"bob@example.org"}));
   EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + q[0]), "try again later"));
   EXPECT_TRUE(contains(r.err, "status=deferred text=\"try again later\"")) << r.err;
-  EXPECT_TRUE(contains(r.err, "0 delivered, 0 bounced, 1 deferred")) << r.err;
+  EXPECT_TRUE(contains(r.err, "nullq-send: 1 recipient: 0 delivered, 0 bounced, 1 deferred; 0 bounces sent\n")) << r.err;
   // Not due yet: a second run does not touch it.
   RunResult r2 = s.once();
   EXPECT_EQ(r2.status, 75);
   EXPECT_EQ(srv.count(), 1u);
   EXPECT_EQ(s.queued(), q);
+  EXPECT_TRUE(contains(r2.err, "nullq-send: 0 recipients: 0 delivered, 0 bounced, 0 deferred; 0 bounces sent; "
+                               "1 message not yet due\n"))
+      << r2.err;
 }
 
 TEST_F(Send, PermanentFailureBouncesToTheSenderInTheSameRun) {
@@ -273,6 +276,9 @@ TEST_F(Send, MixedAnswersRewriteTheEnvelopeWithOnlyTheTemporaryRecipients) {
   EXPECT_TRUE(contains(r.err, "rcpts=1 status=bounced text=\"mailbox unknown\"")) << r.err;
   EXPECT_TRUE(contains(r.err, "rcpts=1 status=deferred text=\"mailbox full\"")) << r.err;
   EXPECT_FALSE(contains(r.err, "result=")) << r.err;
+  // The summary counts recipients by outcome, and the bounce it delivered apart from them.
+  EXPECT_TRUE(contains(r.err, "nullq-send: 3 recipients: 1 delivered, 1 bounced, 1 deferred; 1 bounce sent\n"))
+      << r.err;
 }
 
 TEST_F(Send, QmqpEarlyAnswerThenCloseIsUsed) {

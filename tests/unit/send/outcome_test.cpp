@@ -54,6 +54,25 @@ TEST(Outcome, GroupsStayBoundedForHostileServers) {
   EXPECT_EQ(total, 1000u);
 }
 
+TEST(Outcome, SummaryCountsRecipientsAndBouncesApart) {
+  Summary s;
+  s.delivered = 1;
+  s.bounced = 1;
+  s.deferred = 1;
+  s.bounces_sent = 1;
+  s.deferred_messages = 1;
+  s.left = 1;
+  EXPECT_EQ(format_summary(s), "3 recipients: 1 delivered, 1 bounced, 1 deferred; 1 bounce sent");
+  s = Summary{};
+  s.delivered = 1;
+  EXPECT_EQ(format_summary(s), "1 recipient: 1 delivered, 0 bounced, 0 deferred; 0 bounces sent");
+  // Messages left queued that were not tried (not yet due) are named too.
+  s = Summary{};
+  s.left = 2;
+  EXPECT_EQ(format_summary(s), "0 recipients: 0 delivered, 0 bounced, 0 deferred; 0 bounces sent; "
+                               "2 messages not yet due");
+}
+
 TEST(Outcome, HumanDuration) {
   EXPECT_EQ(human_duration(45), "45s");
   EXPECT_EQ(human_duration(3 * 60 + 5), "3m 5s");
