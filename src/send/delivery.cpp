@@ -191,7 +191,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), &g.recipients, g.text, ms);
   }
   Split sp = split_replies(a.msg->recipients, o.replies);
-  settle(tag, std::move(sp), a.host_text + " (" + t.endpoint.text + ")");
+  settle(tag, std::move(sp), bounce::remote_mta(t.via), bounce::diagnostic_type(to_string(t.wire)));
 }
 
 bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed,
@@ -271,7 +271,7 @@ void Flusher::release_original(const Active& a) {
   }
 }
 
-void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
+void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, const std::string& diag_type) {
   auto it = active_.find(tag);
   if (it == active_.end()) return;
   Active& a = it->second;
@@ -287,7 +287,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
   }
   if (!sp.bounced.empty()) {
     std::vector<bounce::Failure> failures;
-    for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote});
+    for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote, diag_type});
     bool suppressed = false;
     const std::string reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
     if (fail_permanently(a, std::move(failures), remaining.empty(), reason, suppressed)) {
@@ -327,7 +327,7 @@ void Flusher::unreached(std::uint64_t tag) {
   if (!a.any_temporary && a.permanent_routes > 0) {
     // Every smart host said "never" (NXDOMAIN): bounce now rather than retry for a week.
     std::vector<bounce::Failure> failures;
-    for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, ""});
+    for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, "", ""});
     bool suppressed = false;
     if (fail_permanently(a, std::move(failures), true, a.last_error, suppressed)) {
       retire(a.entry, suppressed, a.last_error);
@@ -353,7 +353,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     std::string diag = "gave up after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s") +
                        " over " + human_duration(age) + ": " + last_error;
     std::vector<bounce::Failure> failures;
-    for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, ""});
+    for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, "", ""});
     bool suppressed = false;
     const std::size_t expired = remaining.size();
     if (fail_permanently(a, std::move(failures), true, diag, suppressed)) {
@@ -374,7 +374,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
   upd.envelope.last_error = printable(last_error, envelope::max_error_text);
   if (cfg_.delay_warning.count() > 0 && !upd.envelope.warned && age >= cfg_.delay_warning.count()) {
     std::vector<bounce::Failure> failures;
-    for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, ""});
+    for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, "", ""});
     bool suppressed = false;
     if (report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
   }

@@ -139,7 +139,8 @@ class Flusher {
   void on_route(std::uint64_t tag, std::shared_ptr<const Route> route);
   void try_target(std::uint64_t tag);
   void on_outcome(std::uint64_t tag, client::Outcome o);
-  void settle(std::uint64_t tag, Split split, const std::string& remote);
+  // `remote`: the Remote-MTA name (bounce::remote_mta); `diag_type`: the Diagnostic-Code type.
+  void settle(std::uint64_t tag, Split split, const std::string& remote, const std::string& diag_type);
   void unreached(std::uint64_t tag);
   void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error);
   // Queues a report for `failures`; false if it could not be queued (keep the recipients).

@@ -67,6 +67,13 @@ TEST(SmtpSend, MixedRecipientAnswersDeliverBounceAndRewriteTheQueueFile) {
   EXPECT_EQ(t[1].accepted, (std::vector<std::string>{"alice@example.org"}));
   EXPECT_TRUE(contains(t[1].data, "d@example.org"));
   EXPECT_TRUE(contains(t[1].data, "5.1.1 mailbox unknown")) << "the enhanced code reaches the bounce";
+  // RFC 3464: the server by name (here an address literal, not the smart host URL), and the
+  // diagnostic typed by the protocol that gave it.
+  EXPECT_TRUE(contains(t[1].data, "Status: 5.1.1\r\nRemote-MTA: dns; [127.0.0.1]\r\n"
+                                  "Diagnostic-Code: smtp; 550 5.1.1 mailbox unknown\r\n"))
+      << t[1].data;
+  EXPECT_FALSE(contains(t[1].data, "X-QMTP")) << t[1].data;
+  EXPECT_FALSE(contains(t[1].data, "smtp://")) << t[1].data;
   EXPECT_FALSE(contains(t[1].data, "Final-Recipient: rfc822; k@example.org"));
   EXPECT_TRUE(contains(r.err, "status=bounced text=\"550 5.1.1 mailbox unknown\"")) << r.err;
   EXPECT_TRUE(contains(r.err, "status=deferred text=\"452 4.2.2 mailbox full\"")) << r.err;
