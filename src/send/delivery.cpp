@@ -128,8 +128,9 @@ void Flusher::on_route(std::uint64_t tag, std::shared_ptr<const Route> route) {
     } else {
       a.any_temporary = true;
     }
-    a.last_error = route->error->message();
-    log_attempt(a, "-", perm ? 'D' : 'Z', nullptr, a.last_error, 0);
+    const std::string why = route->error->message();
+    a.last_error = why.find(a.host_text) == std::string::npos ? a.host_text + ": " + why : why;
+    log_attempt(a, "-", perm ? 'D' : 'Z', nullptr, why, 0);
     ++a.host_index;
     next_host(tag);
     return;
@@ -152,7 +153,7 @@ void Flusher::try_target(std::uint64_t tag) {
     const Target& t = a.route->targets[a.target_index];
     if (!breaker_->allowed(t.endpoint.text, now_ms())) {
       a.any_temporary = true;
-      a.last_error = t.endpoint.text + " refused a connection recently; cooling down";
+      a.last_error = a.host_text + " (" + t.endpoint.text + ") refused a connection recently; cooling down";
       if (log_enabled(Priority::debug)) log_line(Priority::debug, "id=" + a.entry.id + " skipping " + a.last_error);
       ++a.target_index;
       continue;
@@ -177,7 +178,8 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
     if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
     a.any_temporary = true;
-    a.last_error = t.endpoint.text + ": " + why;
+    // Named by its smart host, so that `nullq status` can attribute it (as for every failure).
+    a.last_error = a.host_text + " (" + t.endpoint.text + "): " + why;
     log_attempt(a, t.endpoint.text, 'Z', nullptr, why, ms);
     ++a.target_index;
     try_target(tag);
@@ -191,7 +193,8 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), &g.recipients, g.text, ms);
   }
   Split sp = split_replies(a.msg->recipients, o.replies);
-  settle(tag, std::move(sp), bounce::remote_mta(t.via), bounce::diagnostic_type(to_string(t.wire)));
+  settle(tag, std::move(sp), bounce::remote_mta(t.via), bounce::diagnostic_type(to_string(t.wire)),
+         a.host_text + " (" + t.endpoint.text + ")");
 }
 
 bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed,
@@ -271,12 +274,13 @@ void Flusher::release_original(const Active& a) {
   }
 }
 
-void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, const std::string& diag_type) {
+void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, const std::string& diag_type,
+                     const std::string& where) {
   auto it = active_.find(tag);
   if (it == active_.end()) return;
   Active& a = it->second;
   std::vector<std::string> remaining = std::move(sp.remaining);
-  std::string last = sp.last_temporary_text;
+  std::string last = sp.last_temporary_text.empty() ? "" : where + ": " + sp.last_temporary_text;
   bool bounced = false;
   bool to_failed = false;
   std::string failed_reason;

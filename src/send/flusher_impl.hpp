@@ -140,7 +140,10 @@ class Flusher {
   void try_target(std::uint64_t tag);
   void on_outcome(std::uint64_t tag, client::Outcome o);
   // `remote`: the Remote-MTA name (bounce::remote_mta); `diag_type`: the Diagnostic-Code type.
-  void settle(std::uint64_t tag, Split split, const std::string& remote, const std::string& diag_type);
+  // `where`: "smart-host (ip:port)", the prefix of the error recorded for a retry (nullq status
+  // attributes errors to smart hosts by it).
+  void settle(std::uint64_t tag, Split split, const std::string& remote, const std::string& diag_type,
+              const std::string& where);
   void unreached(std::uint64_t tag);
   void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error);
   // Queues a report for `failures`; false if it could not be queued (keep the recipients).

@@ -129,7 +129,9 @@ TEST_F(Send, ServerTextWithControlBytesIsEscapedInLogQueueFileAndBounce) {
     auto q = s.queued();
     ASSERT_EQ(q.size(), 1u);
     std::string file = read_file(s.spool + "/queue/" + q[0]);
-    EXPECT_TRUE(contains(file, "L" + std::to_string(shown.size()) + ":" + shown + ",\n")) << file;
+    // The recorded error names the smart host and server it came from (nullq status attributes it).
+    const std::string recorded = srv.url() + " (127.0.0.1:" + std::to_string(srv.port()) + "): " + shown;
+    EXPECT_TRUE(contains(file, "L" + std::to_string(recorded.size()) + ":" + recorded + ",\n")) << file;
     EXPECT_FALSE(contains(file, "\x1b"));
     ASSERT_EQ(::unlink((s.spool + "/queue/" + q[0]).c_str()), 0);
   }

@@ -89,6 +89,13 @@ TEST(SmtpSend, MessageRefusedAtTheDotStaysQueued) {
   EXPECT_EQ(r.status, 75) << r.err;
   ASSERT_EQ(s.queued().size(), 1u);
   EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + s.queued()[0]), "451 4.3.0 content filter unavailable"));
+  // The server's answer is attributed to its smart host in `nullq status --json` (not only DNS errors).
+  auto st = nullq::testing::run({bin_dir() + "/nullq", "--config", s.config, "status", "--json"});
+  EXPECT_EQ(st.code, 0) << st.err;
+  EXPECT_TRUE(contains(st.out, "{\"host\":\"" + srv.url() + "\",\"messages_with_error\":1,\"last_error\":\"" +
+                                   srv.url() + " (127.0.0.1:" + std::to_string(srv.port()) +
+                                   "): 451 4.3.0 content filter unavailable\""))
+      << st.out;
 }
 
 class SmtpAuth : public ::testing::Test {
