@@ -156,7 +156,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                  stderr=subprocess.PIPE)
             def watch():
                 for line in d.stderr:
-                    if not first and b" result=K " in line:
+                    if not first and b" status=sent " in line:
                         first.append(time.monotonic() - t0)
             w = threading.Thread(target=watch)
             w.start()

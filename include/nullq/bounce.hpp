@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nullq/envelope.hpp"
@@ -32,8 +33,17 @@ struct Failure {
   std::string recipient;
   bool permanent = true;     // false for a delay warning / expiry of temporary failures
   std::string diagnostic;    // sanitised server text or local reason
-  std::string remote;        // "qmtp://relay.example.org (192.0.2.1)", "" if none was reached
+  std::string remote;        // Remote-MTA name (remote_mta()): "relay.example.org", "[192.0.2.1]"; "" if none
+  // Diagnostic-Code type, the protocol that gave the answer (RFC 3464 2.3.6): "smtp", "X-QMTP" or
+  // "X-QMQP"; "" for a local reason (a DNS failure, expiry, a size limit here): "X-Nullq".
+  std::string diagnostic_type;
 };
+
+// The Remote-MTA name for a server: a host name as it is, an IP literal as an address literal
+// ("[192.0.2.1]", "[IPv6:2001:db8::1]", RFC 5321 4.1.3). Brackets already around a literal are kept.
+std::string remote_mta(std::string_view host);
+// The Diagnostic-Code type for a protocol name ("smtp" -> "smtp", "qmtp" -> "X-QMTP", "qmqp" -> "X-QMQP").
+std::string diagnostic_type(std::string_view proto);
 
 struct Report {
   std::string id;                      // the original's queue id

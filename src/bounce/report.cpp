@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/random.h>
 
 #include <cctype>
@@ -53,6 +55,11 @@ std::string status_code(const Failure& f) {
       if ((c == '5') == f.permanent) return t.substr(i, j - i);
     }
   }
+  // No enhanced code: a message too big for the server (RFC 3463 5.3.4) is still recognised by the
+  // SMTP reply 552 (RFC 5321: exceeded storage allocation) or the client's own SIZE refusal.
+  if (f.permanent && ((f.diagnostic_type == "smtp" && t.rfind("552", 0) == 0) || t.find("(SIZE)") != std::string::npos)) {
+    return "5.3.4";
+  }
   return f.permanent ? "5.0.0" : "4.0.0";
 }
 
@@ -69,6 +76,22 @@ std::string_view header_block(std::string_view message) {
 }
 
 }  // namespace
+
+std::string remote_mta(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return std::string(host);
+  std::string h(host);
+  unsigned char buf[sizeof(in6_addr)];
+  if (::inet_pton(AF_INET, h.c_str(), buf) == 1) return "[" + h + "]";
+  if (::inet_pton(AF_INET6, h.c_str(), buf) == 1) return "[IPv6:" + h + "]";
+  return h;
+}
+
+std::string diagnostic_type(std::string_view proto) {
+  if (proto == "smtp") return "smtp";
+  if (proto == "qmqp") return "X-QMQP";
+  if (proto == "qmtp") return "X-QMTP";
+  return "";
+}
 
 std::optional<Composed> compose(const Report& r) {
   Composed c;
@@ -123,7 +146,10 @@ std::optional<Composed> compose(const Report& r) {
     m += std::string("Action: ") + (r.delay_warning ? "delayed" : "failed") + "\n";
     m += "Status: " + status_code(f) + "\n";
     if (!f.remote.empty()) m += "Remote-MTA: dns; " + one_line(f.remote) + "\n";
-    if (!f.diagnostic.empty()) m += "Diagnostic-Code: X-QMTP; " + one_line(f.diagnostic) + "\n";
+    if (!f.diagnostic.empty()) {
+      const std::string type = f.diagnostic_type.empty() ? "X-Nullq" : one_line(f.diagnostic_type);
+      m += "Diagnostic-Code: " + type + "; " + one_line(f.diagnostic) + "\n";
+    }
   }
   m += "\n--" + boundary + "\nContent-Type: text/rfc822-headers\n\n";
   m.append(headers);

@@ -26,12 +26,19 @@ Priority priority_for(char result) {
 
 }  // namespace
 
-void Flusher::log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
-                          const std::string& text, std::int64_t ms) {
+void Flusher::log_attempt(const Active& a, const std::string& addr, char result,
+                          const std::vector<std::size_t>* which, const std::string& text, std::int64_t ms) {
   Priority p = priority_for(result);
   if (!log_enabled(p)) return;
+  const std::vector<std::string>& all = a.msg->recipients;
+  const std::size_t rcpts = which ? which->size() : all.size();
   Attempt at;
   at.id = a.entry.id;
+  at.from = a.msg->sender;
+  for (std::size_t i = 0; i < rcpts && at.to.size() < max_log_rcpts; ++i) {
+    const std::size_t k = which ? (*which)[i] : i;
+    if (k < all.size()) at.to.push_back(all[k]);
+  }
   at.host = a.host_text;
   at.addr = addr;
   at.proto = a.proto;
@@ -121,8 +128,9 @@ void Flusher::on_route(std::uint64_t tag, std::shared_ptr<const Route> route) {
     } else {
       a.any_temporary = true;
     }
-    a.last_error = route->error->message();
-    log_attempt(a, "-", perm ? 'D' : 'Z', a.msg->recipients.size(), a.last_error, 0);
+    const std::string why = route->error->message();
+    a.last_error = why.find(a.host_text) == std::string::npos ? a.host_text + ": " + why : why;
+    log_attempt(a, "-", perm ? 'D' : 'Z', nullptr, why, 0);
     ++a.host_index;
     next_host(tag);
     return;
@@ -145,7 +153,7 @@ void Flusher::try_target(std::uint64_t tag) {
     const Target& t = a.route->targets[a.target_index];
     if (!breaker_->allowed(t.endpoint.text, now_ms())) {
       a.any_temporary = true;
-      a.last_error = t.endpoint.text + " refused a connection recently; cooling down";
+      a.last_error = a.host_text + " (" + t.endpoint.text + ") refused a connection recently; cooling down";
       if (log_enabled(Priority::debug)) log_line(Priority::debug, "id=" + a.entry.id + " skipping " + a.last_error);
       ++a.target_index;
       continue;
@@ -170,8 +178,9 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
     if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
     a.any_temporary = true;
-    a.last_error = t.endpoint.text + ": " + why;
-    log_attempt(a, t.endpoint.text, 'Z', a.msg->recipients.size(), why, ms);
+    // Named by its smart host, so that `nullq status` can attribute it (as for every failure).
+    a.last_error = a.host_text + " (" + t.endpoint.text + "): " + why;
+    log_attempt(a, t.endpoint.text, 'Z', nullptr, why, ms);
     ++a.target_index;
     try_target(tag);
     return;
@@ -185,10 +194,11 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     log_line(Priority::notice, "id=" + a.entry.id + " addr=" + t.endpoint.text + " " + printable(o.notice));
   }
   for (const auto& g : group_replies(o.replies)) {
-    log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), g.count, g.text, ms);
+    log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), &g.recipients, g.text, ms);
   }
   Split sp = split_replies(a.msg->recipients, o.replies);
-  settle(tag, std::move(sp), a.host_text + " (" + t.endpoint.text + ")");
+  settle(tag, std::move(sp), bounce::remote_mta(t.via), bounce::diagnostic_type(to_string(t.wire)),
+         a.host_text + " (" + t.endpoint.text + ")");
 }
 
 bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, bool delay_warning, bool& suppressed,
@@ -268,22 +278,29 @@ void Flusher::release_original(const Active& a) {
   }
 }
 
-void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
+void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, const std::string& diag_type,
+                     const std::string& where) {
   auto it = active_.find(tag);
   if (it == active_.end()) return;
   Active& a = it->second;
   std::vector<std::string> remaining = std::move(sp.remaining);
-  std::string last = sp.last_temporary_text;
+  std::string last = sp.last_temporary_text.empty() ? "" : where + ": " + sp.last_temporary_text;
   bool bounced = false;
   bool to_failed = false;
   std::string failed_reason;
+  if (a.msg->sender.empty()) {
+    if (!sp.delivered.empty()) ++summary_.bounces_sent;
+  } else {
+    summary_.delivered += sp.delivered.size();
+  }
   if (!sp.bounced.empty()) {
     std::vector<bounce::Failure> failures;
-    for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote});
+    for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote, diag_type});
     bool suppressed = false;
     const std::string reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
     if (fail_permanently(a, std::move(failures), remaining.empty(), reason, suppressed)) {
       bounced = true;
+      summary_.bounced += sp.bounced.size();
       if (suppressed) {
         failed_reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
         if (remaining.empty()) {
@@ -303,12 +320,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote) {
   }
   if (remaining.empty()) {
     retire(a.entry, to_failed, failed_reason);
-    if (bounced) {
-      ++summary_.bounced;
-    } else {
-      ++summary_.delivered;
-      if (!a.envelope.original_id.empty()) release_original(a);
-    }
+    if (!bounced && !a.envelope.original_id.empty()) release_original(a);
     done(tag);
     return;
   }
@@ -323,11 +335,11 @@ void Flusher::unreached(std::uint64_t tag) {
   if (!a.any_temporary && a.permanent_routes > 0) {
     // Every smart host said "never" (NXDOMAIN): bounce now rather than retry for a week.
     std::vector<bounce::Failure> failures;
-    for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, ""});
+    for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, "", ""});
     bool suppressed = false;
     if (fail_permanently(a, std::move(failures), true, a.last_error, suppressed)) {
       retire(a.entry, suppressed, a.last_error);
-      ++summary_.bounced;
+      summary_.bounced += a.msg->recipients.size();
       done(tag);
       return;
     }
@@ -349,25 +361,28 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     std::string diag = "gave up after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s") +
                        " over " + human_duration(age) + ": " + last_error;
     std::vector<bounce::Failure> failures;
-    for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, ""});
+    for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, "", ""});
     bool suppressed = false;
+    const std::size_t expired = remaining.size();
     if (fail_permanently(a, std::move(failures), true, diag, suppressed)) {
       retire(a.entry, suppressed, diag);
       log_line(Priority::warning, "id=" + a.entry.id + " expired: " + printable(diag));
-      ++summary_.bounced;
+      summary_.bounced += expired;
       done(tag);
       return;
     }
     // The report could not be queued: keep the message and try again later.
   }
 
+  summary_.deferred += remaining.size();
+  ++summary_.deferred_messages;
   spool::Loaded upd;
   upd.envelope = a.envelope;
   upd.envelope.recipients = std::move(remaining);
   upd.envelope.last_error = printable(last_error, envelope::max_error_text);
   if (cfg_.delay_warning.count() > 0 && !upd.envelope.warned && age >= cfg_.delay_warning.count()) {
     std::vector<bounce::Failure> failures;
-    for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, ""});
+    for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, "", ""});
     bool suppressed = false;
     if (report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
   }

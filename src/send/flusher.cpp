@@ -546,13 +546,8 @@ int Flusher::run() {
   loop_->run();
   shutdown();
   if (options_.once) {
-    summary_.deferred = sched_.size();
-    if (!options_.quiet) {
-      std::fprintf(stderr, "nullq-send: %llu delivered, %llu bounced, %llu deferred\n",
-                   static_cast<unsigned long long>(summary_.delivered),
-                   static_cast<unsigned long long>(summary_.bounced),
-                   static_cast<unsigned long long>(summary_.deferred));
-    }
+    summary_.left = sched_.size();
+    if (!options_.quiet) std::fprintf(stderr, "nullq-send: %s\n", format_summary(summary_).c_str());
     return sched_.size() == 0 ? 0 : 75;
   }
   log_line(Priority::info, "stopped: " + std::to_string(sched_.size()) + " message(s) left queued");

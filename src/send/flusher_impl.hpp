@@ -139,7 +139,11 @@ class Flusher {
   void on_route(std::uint64_t tag, std::shared_ptr<const Route> route);
   void try_target(std::uint64_t tag);
   void on_outcome(std::uint64_t tag, client::Outcome o);
-  void settle(std::uint64_t tag, Split split, const std::string& remote);
+  // `remote`: the Remote-MTA name (bounce::remote_mta); `diag_type`: the Diagnostic-Code type.
+  // `where`: "smart-host (ip:port)", the prefix of the error recorded for a retry (nullq status
+  // attributes errors to smart hosts by it).
+  void settle(std::uint64_t tag, Split split, const std::string& remote, const std::string& diag_type,
+              const std::string& where);
   void unreached(std::uint64_t tag);
   void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error);
   // Queues a report for `failures`; false if it could not be queued (keep the recipients).
@@ -158,7 +162,8 @@ class Flusher {
   // A delivered report whose original waits in failed/ for it: that original is removed.
   void release_original(const Active& a);
   void done(std::uint64_t tag);
-  void log_attempt(const Active& a, const std::string& addr, char result, std::size_t rcpts,
+  // `which`: indexes into a.msg->recipients this line is about; nullptr for all of them.
+  void log_attempt(const Active& a, const std::string& addr, char result, const std::vector<std::size_t>* which,
                    const std::string& text, std::int64_t ms);
 
   Options options_;

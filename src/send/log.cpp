@@ -4,6 +4,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -94,11 +95,53 @@ std::string quote_text(std::string_view text, std::size_t cap) {
   return out;
 }
 
+std::string log_address(std::string_view address) {
+  std::string p = printable(address, max_log_address);
+  std::string out;
+  out.reserve(p.size() + 2);
+  out += '<';
+  for (char c : p) {
+    switch (c) {
+      case ' ': out += "\\x20"; break;
+      case '"': out += "\\x22"; break;
+      case ',': out += "\\x2c"; break;
+      case '<': out += "\\x3c"; break;
+      case '>': out += "\\x3e"; break;
+      default: out += c;
+    }
+  }
+  out += '>';
+  return out;
+}
+
+const char* status_word(char result) {
+  switch (result) {
+    case 'K': return "sent";
+    case 'D': return "bounced";
+    default: return "deferred";
+  }
+}
+
 std::string format_attempt(const Attempt& a) {
   std::string out;
-  out.reserve(128 + a.text.size());
+  out.reserve(192 + a.text.size());
   out += "id=";
   out += a.id;
+  out += " from=";
+  out += log_address(a.from);
+  out += " to=";
+  const std::size_t shown = std::min(a.to.size(), max_log_rcpts);
+  for (std::size_t i = 0; i < shown; ++i) {
+    if (i) out += ',';
+    out += log_address(a.to[i]);
+  }
+  if (shown == 0) out += '-';
+  const std::size_t total = std::max(a.rcpts, a.to.size());
+  if (total > shown) {
+    out += " +";
+    out += std::to_string(total - shown);
+    out += " more";
+  }
   out += " host=";
   out += a.host.empty() ? "-" : a.host;
   out += " addr=";
@@ -107,8 +150,8 @@ std::string format_attempt(const Attempt& a) {
   out += a.proto;
   out += " rcpts=";
   out += std::to_string(a.rcpts);
-  out += " result=";
-  out += a.result;
+  out += " status=";
+  out += status_word(a.result);
   out += " text=";
   out += quote_text(a.text);
   out += " ms=";

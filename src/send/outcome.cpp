@@ -33,7 +33,8 @@ std::vector<Group> group_replies(const std::vector<proto::Reply>& replies) {
   // folded into the first group with the same verdict, so the log stays bounded.
   constexpr std::size_t max_groups = 64;
   std::vector<Group> groups;
-  for (const auto& r : replies) {
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const proto::Reply& r = replies[i];
     Group* match = nullptr;
     for (auto& g : groups) {
       if (g.verdict == r.verdict && g.text == r.text) {
@@ -51,11 +52,26 @@ std::vector<Group> group_replies(const std::vector<proto::Reply>& replies) {
     }
     if (match) {
       ++match->count;
+      match->recipients.push_back(i);
     } else {
-      groups.push_back(Group{r.verdict, r.text, 1});
+      groups.push_back(Group{r.verdict, r.text, 1, {i}});
     }
   }
   return groups;
+}
+
+std::string format_summary(const Summary& s) {
+  auto n = [](std::uint64_t v, const char* one, const char* many) {
+    return std::to_string(v) + " " + (v == 1 ? one : many);
+  };
+  const std::uint64_t total = s.delivered + s.bounced + s.deferred;
+  std::string out = n(total, "recipient", "recipients") + ": " + std::to_string(s.delivered) + " delivered, " +
+                    std::to_string(s.bounced) + " bounced, " + std::to_string(s.deferred) + " deferred; " +
+                    n(s.bounces_sent, "bounce sent", "bounces sent");
+  if (s.left > s.deferred_messages) {
+    out += "; " + n(s.left - s.deferred_messages, "message not yet due", "messages not yet due");
+  }
+  return out;
 }
 
 std::string human_duration(long long seconds) {

@@ -16,7 +16,7 @@ bool bounce_removed(const config::Config& cfg, const queue::Spool& spool, const 
   // 5.3.4: message too big for system (RFC 3463).
   const std::string why = "5.3.4 message too large: it exceeds the limit of " + std::to_string(cfg.max_message_size) +
                           " bytes (queue.max_message_size) and was removed";
-  for (const auto& r : removed.envelope->recipients) rep.failures.push_back(bounce::Failure{r, true, why, ""});
+  for (const auto& r : removed.envelope->recipients) rep.failures.push_back(bounce::Failure{r, true, why, "", ""});
   rep.hostname = cfg.hostname;
   rep.double_bounce_to = cfg.bounce_admin.empty() ? cfg.admin : cfg.bounce_admin;
   rep.now = now;

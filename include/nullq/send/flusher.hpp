@@ -46,12 +46,6 @@ struct Options {
 bool parse_args(const std::vector<std::string>& args, Options& out, std::string& error);
 const char* usage();
 
-struct Summary {
-  std::uint64_t delivered = 0;   // messages fully done
-  std::uint64_t bounced = 0;     // messages with at least one recipient bounced or expired
-  std::uint64_t deferred = 0;    // messages left in the queue at exit
-};
-
 // Runs the flusher; returns the process exit status.
 int run(const Options& options);
 

@@ -3,11 +3,15 @@
 // Purpose:   route log lines to syslog(3) LOG_MAIL, to stderr with "<N>" priority prefixes when
 //            running under systemd (JOURNAL_STREAM set), or to plain stderr (--stderr, tests); and
 //            format the per-attempt line:
-//              id=<id> host=<smart host> addr=<ip:port|-> proto=<qmtp|qmqp> rcpts=<n> result=<K|Z|D>
+//              id=<id> from=<sender> to=<rcpt>[,<rcpt>...][ +<n> more] host=<smart host>
+//              addr=<ip:port|-> proto=<qmtp|qmqp|smtp|mx> rcpts=<n> status=<sent|deferred|bounced>
 //              text="<sanitised>" ms=<n>
-//            One line per (message, server, verdict, text) group: a QMTP answer that is K for two
-//            recipients and D for one gives two lines (rcpts=2 result=K, rcpts=1 result=D).
+//            One line per (message, server, status, text) group: an answer that is ok for two
+//            recipients and permanent for one gives two lines (rcpts=2 status=sent with both
+//            addresses, rcpts=1 status=bounced with the third). to= names at most max_log_rcpts
+//            addresses, then " +<n> more", so a line stays bounded.
 // Trust:     server text is hostile: quote_text() makes it one printable, capped, quoted token.
+//            Addresses are escaped by log_address() so that each stays one <...> item.
 // Errors:    logging never fails (a failed write to stderr is ignored).
 // Threading: process-global; loop thread only.
 #pragma once
@@ -16,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nullq/config.hpp"
 
@@ -41,12 +46,23 @@ std::string render_for_stderr(LogSink sink, Priority p, std::string_view line);
 inline constexpr std::size_t max_log_text = 512;
 std::string quote_text(std::string_view text, std::size_t cap = max_log_text);
 
+// <address>: printable(), capped at max_log_address bytes, with ' ', ',', '<', '>' and '"' escaped
+// as \xNN too, so the address cannot end its item or forge another field.
+inline constexpr std::size_t max_log_address = 256;
+inline constexpr std::size_t max_log_rcpts = 10;
+std::string log_address(std::string_view address);
+
+// "sent", "deferred", "bounced" for the K, Z, D verdict letters.
+const char* status_word(char result);
+
 struct Attempt {
   std::string id;
+  std::string from;             // envelope sender ("" for a bounce: from=<>)
+  std::vector<std::string> to;  // the recipients this line is about (at most max_log_rcpts shown)
   std::string host;   // smart host text, e.g. "qmtp://relay.example.org"
   std::string addr;   // "192.0.2.1:209", "[::1]:209", or "-" when no server was reached
-  std::string proto;  // "qmtp" or "qmqp"
-  std::size_t rcpts = 0;
+  std::string proto;  // "qmtp", "qmqp", "smtp" or "mx"
+  std::size_t rcpts = 0;  // how many recipients; more than to.size() when the list was not given whole
   char result = 'Z';  // K, Z or D
   std::string text;   // raw or sanitised text; quoted by format_attempt
   std::int64_t ms = 0;

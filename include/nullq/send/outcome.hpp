@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,25 @@ struct Group {
   proto::Verdict verdict = proto::Verdict::temporary;
   std::string text;
   std::size_t count = 0;
+  std::vector<std::size_t> recipients;  // indexes into the message's recipients (count of them)
 };
 // Consecutive-or-not recipients with the same verdict and text, in order of first appearance.
 std::vector<Group> group_replies(const std::vector<proto::Reply>& replies);
+
+// What a --once run did, counted by recipient. A message with a null sender (a bounce or a delay
+// warning, nullq's own or passed on) that is delivered counts as one bounce sent, not as delivered
+// recipients; if it fails or waits, its recipient counts as bounced or deferred like any other.
+struct Summary {
+  std::uint64_t delivered = 0;         // recipients the server accepted
+  std::uint64_t bounced = 0;           // recipients refused for good or expired (a bounce is due)
+  std::uint64_t deferred = 0;          // recipients kept for a later attempt
+  std::uint64_t bounces_sent = 0;      // null-sender messages delivered
+  std::uint64_t deferred_messages = 0; // messages that were tried and kept
+  std::uint64_t left = 0;              // messages in the queue at exit (tried or not yet due)
+};
+// "3 recipients: 1 delivered, 1 bounced, 1 deferred; 1 bounce sent" and, when messages that were not
+// tried this run are left queued, "; 2 messages not yet due". No newline.
+std::string format_summary(const Summary& s);
 
 // "1h 2m", "3d 4h", "45s": a short human duration for bounce texts.
 std::string human_duration(long long seconds);

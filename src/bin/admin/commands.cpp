@@ -347,7 +347,7 @@ int bounce(const config::Config& cfg, const std::string& id, std::FILE* out, std
   r.id = id;
   r.original = &env;
   r.original_message = body;
-  for (const auto& rcpt : env.recipients) r.failures.push_back({rcpt, true, "bounced by the administrator", ""});
+  for (const auto& rcpt : env.recipients) r.failures.push_back({rcpt, true, "bounced by the administrator", "", ""});
   r.hostname = cfg.hostname;
   r.double_bounce_to = cfg.bounce_admin.empty() ? cfg.admin : cfg.bounce_admin;
   r.now = std::time(nullptr);

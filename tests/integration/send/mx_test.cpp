@@ -69,9 +69,9 @@ TEST_F(Mx, MxpsExchangersInPreferenceOrderAndSmtpOnesTriedOverSmtp) {
   EXPECT_TRUE(s.queued().empty());
   // The SMTP exchanger (preference 10) comes first; nothing listens there.
   EXPECT_TRUE(contains(r.err, "host=mx://order.test addr=127.0.0.1:" + std::to_string(no_smtp_port()) +
-                                  " proto=smtp rcpts=1 result=Z text=\"connection refused\""))
+                                  " proto=smtp rcpts=1 status=deferred text=\"connection refused\""))
       << r.err;
-  EXPECT_TRUE(contains(r.err, "host=mx://order.test addr=[::1]:" + std::to_string(port) + " proto=qmtp rcpts=1 result=K"))
+  EXPECT_TRUE(contains(r.err, "host=mx://order.test addr=[::1]:" + std::to_string(port) + " proto=qmtp rcpts=1 status=sent"))
       << r.err;
 
   // The preferred exchanger goes away: the next one takes the mail.
@@ -91,7 +91,7 @@ TEST_F(Mx, UnreachableSmtpExchangersDeferWithTheReason) {
   RunResult r = once();
   EXPECT_EQ(r.status, 75) << r.err;
   EXPECT_EQ(s.queued().size(), 1u);
-  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=1 result=Z text=\"connection refused\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=1 status=deferred text=\"connection refused\"")) << r.err;
 }
 
 TEST_F(Mx, NxdomainBouncesAndTheUndeliverableBounceGoesToFailed) {
@@ -105,7 +105,7 @@ TEST_F(Mx, NxdomainBouncesAndTheUndeliverableBounceGoesToFailed) {
   auto failed = s.failed();
   EXPECT_EQ(failed.size(), 2u) << r.err;
   EXPECT_NE(std::find(failed.begin(), failed.end(), id), failed.end()) << r.err;
-  EXPECT_TRUE(contains(r.err, "result=D")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=bounced")) << r.err;
 }
 
 TEST_F(Mx, ServfailDefers) {
@@ -116,7 +116,7 @@ TEST_F(Mx, ServfailDefers) {
   EXPECT_EQ(r.status, 75) << r.err;
   EXPECT_EQ(s.queued().size(), 1u);
   EXPECT_TRUE(s.failed().empty());
-  EXPECT_TRUE(contains(r.err, "result=Z")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=deferred")) << r.err;
 }
 
 TEST_F(Mx, SmartHostNameResolvedThroughDns) {

@@ -67,10 +67,11 @@ TEST_F(Send, QmtpAcceptedMessageArrivesByteExactAndIsRemoved) {
   ASSERT_NE(body_at, std::string::npos);
   EXPECT_EQ(got[0].message, queued_file.substr(body_at + 2));
   EXPECT_TRUE(ends_with(got[0].message, kBody));
-  EXPECT_TRUE(contains(r.err, "id=" + id + " host=" + srv.url() + " addr=127.0.0.1:" + std::to_string(srv.port()) +
-                                  " proto=qmtp rcpts=2 result=K text=\"ok thanks\" ms="))
+  EXPECT_TRUE(contains(r.err, "id=" + id + " from=<alice@example.org> to=<bob@example.org>,<carol@example.org> host=" +
+                                  srv.url() + " addr=127.0.0.1:" + std::to_string(srv.port()) +
+                                  " proto=qmtp rcpts=2 status=sent text=\"ok thanks\" ms="))
       << r.err;
-  EXPECT_TRUE(contains(r.err, "nullq-send: 1 delivered, 0 bounced, 0 deferred")) << r.err;
+  EXPECT_TRUE(contains(r.err, "nullq-send: 2 recipients: 2 delivered, 0 bounced, 0 deferred; 0 bounces sent\n")) << r.err;
 }
 
 TEST_F(Send, QmqpAcceptedMessageIsRemoved) {
@@ -82,7 +83,7 @@ TEST_F(Send, QmqpAcceptedMessageIsRemoved) {
   EXPECT_TRUE(s.queued().empty());
   ASSERT_EQ(srv.count(), 1u);
   EXPECT_TRUE(ends_with(srv.received()[0].message, kBody));
-  EXPECT_TRUE(contains(r.err, "proto=qmqp rcpts=1 result=K")) << r.err;
+  EXPECT_TRUE(contains(r.err, "proto=qmqp rcpts=1 status=sent")) << r.err;
 }
 
 // A complete K is the server's verdict even when bytes follow it in the same write: delivered
@@ -97,13 +98,13 @@ TEST_F(Send, BytesAfterTheAnswerInTheSameWriteStillCountAsDelivered) {
     RunResult r = s.once();
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(s.queued().empty()) << r.err;
-    EXPECT_TRUE(contains(r.err, "rcpts=1 result=K text=\"ok fault server\"")) << r.err;
+    EXPECT_TRUE(contains(r.err, "rcpts=1 status=sent text=\"ok fault server\"")) << r.err;
     // QMQP reads to the end of its one answer; one small write arrives in one read on loopback.
     if (p == Proto::qmqp) {
       EXPECT_TRUE(contains(r.err, " warning: qmqp: 23 byte(s) after the response: junk after the answer\\x0d\\x0a"))
           << r.err;
     }
-    EXPECT_FALSE(contains(r.err, "result=Z")) << r.err;
+    EXPECT_FALSE(contains(r.err, "status=deferred")) << r.err;
     // Run again: nothing is sent twice.
     RunResult again = s.once();
     EXPECT_EQ(again.status, 0) << again.err;
@@ -123,12 +124,14 @@ TEST_F(Send, ServerTextWithControlBytesIsEscapedInLogQueueFileAndBounce) {
     s.inject("alice@example.org", {"bob@example.org"}, kBody);
     RunResult r = s.once();
     EXPECT_EQ(r.status, 75) << r.err;
-    EXPECT_TRUE(contains(r.err, "result=Z text=\"" + shown + "\"")) << r.err;
+    EXPECT_TRUE(contains(r.err, "status=deferred text=\"" + shown + "\"")) << r.err;
     EXPECT_FALSE(contains(r.err, "\x1b")) << r.err;
     auto q = s.queued();
     ASSERT_EQ(q.size(), 1u);
     std::string file = read_file(s.spool + "/queue/" + q[0]);
-    EXPECT_TRUE(contains(file, "L" + std::to_string(shown.size()) + ":" + shown + ",\n")) << file;
+    // The recorded error names the smart host and server it came from (nullq status attributes it).
+    const std::string recorded = srv.url() + " (127.0.0.1:" + std::to_string(srv.port()) + "): " + shown;
+    EXPECT_TRUE(contains(file, "L" + std::to_string(recorded.size()) + ":" + recorded + ",\n")) << file;
     EXPECT_FALSE(contains(file, "\x1b"));
     ASSERT_EQ(::unlink((s.spool + "/queue/" + q[0]).c_str()), 0);
   }
@@ -200,13 +203,16 @@ TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
   EXPECT_LE(n.next, before + 3600 + 60);
   EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"bob@example.org"}));
   EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + q[0]), "try again later"));
-  EXPECT_TRUE(contains(r.err, "result=Z text=\"try again later\"")) << r.err;
-  EXPECT_TRUE(contains(r.err, "0 delivered, 0 bounced, 1 deferred")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=deferred text=\"try again later\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "nullq-send: 1 recipient: 0 delivered, 0 bounced, 1 deferred; 0 bounces sent\n")) << r.err;
   // Not due yet: a second run does not touch it.
   RunResult r2 = s.once();
   EXPECT_EQ(r2.status, 75);
   EXPECT_EQ(srv.count(), 1u);
   EXPECT_EQ(s.queued(), q);
+  EXPECT_TRUE(contains(r2.err, "nullq-send: 0 recipients: 0 delivered, 0 bounced, 0 deferred; 0 bounces sent; "
+                               "1 message not yet due\n"))
+      << r2.err;
 }
 
 TEST_F(Send, PermanentFailureBouncesToTheSenderInTheSameRun) {
@@ -228,7 +234,7 @@ TEST_F(Send, PermanentFailureBouncesToTheSenderInTheSameRun) {
   EXPECT_EQ(got[1].rcpts, (std::vector<std::string>{"alice@example.org"}));
   EXPECT_TRUE(contains(got[1].message, "bob@example.org"));
   EXPECT_TRUE(contains(got[1].message, "no such user"));
-  EXPECT_TRUE(contains(r.err, "result=D text=\"no such user (#5.1.1)\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=bounced text=\"no such user (#5.1.1)\"")) << r.err;
   EXPECT_TRUE(contains(r.err, "bounce for 1 recipient(s) queued")) << r.err;
 }
 
@@ -264,9 +270,17 @@ TEST_F(Send, MixedAnswersRewriteTheEnvelopeWithOnlyTheTemporaryRecipients) {
   EXPECT_FALSE(contains(got[1].message, "Final-Recipient: rfc822; k@example.org"));
   // The rewritten file still carries the whole message.
   EXPECT_TRUE(ends_with(read_file(s.spool + "/queue/" + q[0]), kBody));
-  EXPECT_TRUE(contains(r.err, "rcpts=1 result=K")) << r.err;
-  EXPECT_TRUE(contains(r.err, "rcpts=1 result=D text=\"mailbox unknown\"")) << r.err;
-  EXPECT_TRUE(contains(r.err, "rcpts=1 result=Z text=\"mailbox full\"")) << r.err;
+  // One line per result, each naming its own recipient, with the status in words.
+  EXPECT_TRUE(contains(r.err, "id=" + id + " from=<alice@example.org> to=<k@example.org> host=")) << r.err;
+  EXPECT_TRUE(contains(r.err, "id=" + id + " from=<alice@example.org> to=<d@example.org> host=")) << r.err;
+  EXPECT_TRUE(contains(r.err, "id=" + id + " from=<alice@example.org> to=<z@example.org> host=")) << r.err;
+  EXPECT_TRUE(contains(r.err, "rcpts=1 status=sent")) << r.err;
+  EXPECT_TRUE(contains(r.err, "rcpts=1 status=bounced text=\"mailbox unknown\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "rcpts=1 status=deferred text=\"mailbox full\"")) << r.err;
+  EXPECT_FALSE(contains(r.err, "result=")) << r.err;
+  // The summary counts recipients by outcome, and the bounce it delivered apart from them.
+  EXPECT_TRUE(contains(r.err, "nullq-send: 3 recipients: 1 delivered, 1 bounced, 1 deferred; 1 bounce sent\n"))
+      << r.err;
 }
 
 TEST_F(Send, QmqpEarlyAnswerThenCloseIsUsed) {
@@ -278,7 +292,7 @@ TEST_F(Send, QmqpEarlyAnswerThenCloseIsUsed) {
   s.inject("alice@example.org", {"bob@example.org"}, "Subject: big\n\n" + big + "\n");
   RunResult r = s.once();
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(contains(r.err, "result=D text=\"message too big for this test server (#5.3.4)\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=bounced text=\"message too big for this test server (#5.3.4)\"")) << r.err;
   EXPECT_TRUE(s.queued().empty());
   // The bounce was refused the same way; a failed bounce with no admin address goes to failed/,
   // beside the message it reported (kept whole until a bounce is delivered).
@@ -301,8 +315,8 @@ TEST_P(SendFault, ServerTroubleIsTemporaryAndNothingIsLost) {
   EXPECT_EQ(parse_name(q[0]).attempts, 1u);
   EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"bob@example.org"}));
   EXPECT_TRUE(ends_with(read_file(s.spool + "/queue/" + q[0]), kBody));
-  EXPECT_TRUE(contains(r.err, "result=Z")) << r.err;
-  EXPECT_FALSE(contains(r.err, "result=K")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=deferred")) << r.err;
+  EXPECT_FALSE(contains(r.err, "status=sent")) << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, SendFault,
@@ -323,7 +337,7 @@ TEST_F(Send, SlowDripAnswerStillWorks) {
   RunResult r = s.once();
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(s.queued().empty());
-  EXPECT_EQ(count_of(r.err, "result=K"), 1u) << r.err;
+  EXPECT_EQ(count_of(r.err, "status=sent"), 1u) << r.err;
 }
 
 TEST_F(Send, RefusedFirstSmartHostFailsOverAndTheBreakerSkipsIt) {
@@ -346,7 +360,7 @@ TEST_F(Send, RefusedFirstSmartHostFailsOverAndTheBreakerSkipsIt) {
     pos = eol;
   }
   EXPECT_EQ(real, 1u) << r.err;
-  EXPECT_EQ(count_of(r.err, "result=K"), 5u) << r.err;
+  EXPECT_EQ(count_of(r.err, "status=sent"), 5u) << r.err;
 }
 
 TEST_F(Send, QmtpPipelinesManyMessagesOverFewConnections) {

@@ -58,7 +58,7 @@ class SmtpFailover : public ::testing::Test {
     const std::string addr1 = "127.0.0.1:" + std::to_string(first->smtp_port());
     EXPECT_TRUE(contains(r.err, "addr=" + addr1)) << r.err;
     EXPECT_TRUE(contains(r.err, first_failure)) << r.err;
-    EXPECT_TRUE(contains(r.err, "result=K")) << r.err;
+    EXPECT_TRUE(contains(r.err, "status=sent")) << r.err;
   }
 };
 
@@ -81,7 +81,7 @@ TEST_F(SmtpFailover, BannerThatNeverComesMovesToTheNextHost) {
   s.write_config({line(*first), line(*second)}, "smtp:\n  banner_timeout: 1s\n");
   s.inject("alice@example.org", {"bob@example.org"}, kBody);
   RunResult r = s.once();
-  expect_delivered_by_second(r, "result=Z");
+  expect_delivered_by_second(r, "status=deferred");
   EXPECT_EQ(first->connections(), 1u);
 }
 

@@ -37,7 +37,7 @@ TEST(SmtpSend, DeliversDotStuffedAndPipelined) {
   // The queue file's message, CRLF and dot-stuffed (plus the Received line nullq-queue adds first).
   EXPECT_TRUE(t[0].data.size() >= kWire.size() && t[0].data.compare(t[0].data.size() - kWire.size(), kWire.size(), kWire) == 0)
       << t[0].data;
-  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=2 result=K text=\"250 2.0.0 queued\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=2 status=sent text=\"250 2.0.0 queued\"")) << r.err;
   auto cmds = srv.commands();
   ASSERT_GE(cmds.size(), 5u);
   EXPECT_EQ(cmds.front(), "EHLO test.example");
@@ -67,9 +67,16 @@ TEST(SmtpSend, MixedRecipientAnswersDeliverBounceAndRewriteTheQueueFile) {
   EXPECT_EQ(t[1].accepted, (std::vector<std::string>{"alice@example.org"}));
   EXPECT_TRUE(contains(t[1].data, "d@example.org"));
   EXPECT_TRUE(contains(t[1].data, "5.1.1 mailbox unknown")) << "the enhanced code reaches the bounce";
+  // RFC 3464: the server by name (here an address literal, not the smart host URL), and the
+  // diagnostic typed by the protocol that gave it.
+  EXPECT_TRUE(contains(t[1].data, "Status: 5.1.1\r\nRemote-MTA: dns; [127.0.0.1]\r\n"
+                                  "Diagnostic-Code: smtp; 550 5.1.1 mailbox unknown\r\n"))
+      << t[1].data;
+  EXPECT_FALSE(contains(t[1].data, "X-QMTP")) << t[1].data;
+  EXPECT_FALSE(contains(t[1].data, "smtp://")) << t[1].data;
   EXPECT_FALSE(contains(t[1].data, "Final-Recipient: rfc822; k@example.org"));
-  EXPECT_TRUE(contains(r.err, "result=D text=\"550 5.1.1 mailbox unknown\"")) << r.err;
-  EXPECT_TRUE(contains(r.err, "result=Z text=\"452 4.2.2 mailbox full\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=bounced text=\"550 5.1.1 mailbox unknown\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=deferred text=\"452 4.2.2 mailbox full\"")) << r.err;
 }
 
 TEST(SmtpSend, MessageRefusedAtTheDotStaysQueued) {
@@ -82,6 +89,13 @@ TEST(SmtpSend, MessageRefusedAtTheDotStaysQueued) {
   EXPECT_EQ(r.status, 75) << r.err;
   ASSERT_EQ(s.queued().size(), 1u);
   EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + s.queued()[0]), "451 4.3.0 content filter unavailable"));
+  // The server's answer is attributed to its smart host in `nullq status --json` (not only DNS errors).
+  auto st = nullq::testing::run({bin_dir() + "/nullq", "--config", s.config, "status", "--json"});
+  EXPECT_EQ(st.code, 0) << st.err;
+  EXPECT_TRUE(contains(st.out, "{\"host\":\"" + srv.url() + "\",\"messages_with_error\":1,\"last_error\":\"" +
+                                   srv.url() + " (127.0.0.1:" + std::to_string(srv.port()) +
+                                   "): 451 4.3.0 content filter unavailable\""))
+      << st.out;
 }
 
 class SmtpAuth : public ::testing::Test {
@@ -353,8 +367,8 @@ TEST_F(SmtpMx, MxpsFallsBackToSmtpOnlyWhenTheQmtpConnectionFails) {
   EXPECT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(smtp.transactions().size(), 1u) << r.err;
   EXPECT_EQ(smtp.transactions()[0].accepted, (std::vector<std::string>{"dave@mxps.test"}));
-  EXPECT_TRUE(contains(r.err, "proto=qmtp rcpts=1 result=Z text=\"connection refused\"")) << r.err;
-  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=1 result=K")) << r.err;
+  EXPECT_TRUE(contains(r.err, "proto=qmtp rcpts=1 status=deferred text=\"connection refused\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "proto=smtp rcpts=1 status=sent")) << r.err;
 }
 
 TEST_F(SmtpMx, NullMxBouncesAtOnce) {
@@ -365,7 +379,7 @@ TEST_F(SmtpMx, NullMxBouncesAtOnce) {
   EXPECT_TRUE(s.queued().empty()) << "bounced in the first run, not retried";
   EXPECT_TRUE(contains(r.err, "domain nomail.test does not accept mail (null MX)")) << r.err;
   // No exchanger was found, so no protocol was chosen: the attempt says mx, not qmtp or smtp.
-  EXPECT_TRUE(contains(r.err, "host=mx://nomail.test addr=- proto=mx rcpts=1 result=D")) << r.err;
+  EXPECT_TRUE(contains(r.err, "host=mx://nomail.test addr=- proto=mx rcpts=1 status=bounced")) << r.err;
   EXPECT_TRUE(contains(r.err, "bounce for 1 recipient(s)")) << r.err;
 }
 

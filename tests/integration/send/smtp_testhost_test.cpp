@@ -271,8 +271,8 @@ TEST_F(SmtpTestHost, MixedRecipientAnswersDeliverDeferAndBounce) {
   auto q = s.queued();
   ASSERT_EQ(q.size(), 1u) << r.err;
   EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"z@example.org"}));
-  EXPECT_TRUE(contains(r.err, "result=D")) << r.err;
-  EXPECT_TRUE(contains(r.err, "result=Z")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=bounced")) << r.err;
+  EXPECT_TRUE(contains(r.err, "status=deferred")) << r.err;
 }
 
 }  // namespace

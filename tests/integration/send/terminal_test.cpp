@@ -75,15 +75,15 @@ TEST(SendCli, OnceAtATerminalLogsThere) {
   int status = -1;
   std::string tty = run_at_terminal({bin_dir() + "/nullq-send", "--once", "--config", s.config}, status);
   EXPECT_EQ(status, 0) << tty;
-  EXPECT_TRUE(contains(tty, "nullq-send: id=" + id + " host=" + srv.url())) << tty;
-  EXPECT_TRUE(contains(tty, "result=K")) << tty;
-  EXPECT_TRUE(contains(tty, "nullq-send: 1 delivered, 0 bounced, 0 deferred")) << tty;
+  EXPECT_TRUE(contains(tty, "nullq-send: id=" + id + " from=<alice@example.org> to=<bob@example.org> host=" + srv.url())) << tty;
+  EXPECT_TRUE(contains(tty, "status=sent")) << tty;
+  EXPECT_TRUE(contains(tty, "nullq-send: 1 recipient: 1 delivered, 0 bounced, 0 deferred; 0 bounces sent")) << tty;
 
   // Not at a terminal (cron, a pipe), the log goes to syslog: stderr has only the summary.
   std::string again = s.inject("alice@example.org", {"bob@example.org"}, "Subject: t\n\nhi\n");
   RunResult piped = run({bin_dir() + "/nullq-send", "--once", "--config", s.config});
   EXPECT_EQ(piped.status, 0) << piped.err;
-  EXPECT_EQ(piped.err, "nullq-send: 1 delivered, 0 bounced, 0 deferred\n");
+  EXPECT_EQ(piped.err, "nullq-send: 1 recipient: 1 delivered, 0 bounced, 0 deferred; 0 bounces sent\n");
 }
 
 TEST(SendCli, OnceQuietAtATerminalShowsOnlyProblems) {

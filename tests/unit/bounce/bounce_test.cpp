@@ -42,8 +42,8 @@ std::vector<std::string> lines(const std::string& s) {
 
 TEST(Compose, GoesToTheSenderWithAThreePartReport) {
   auto e = original("alice@example.org", {"bob@example.net", "carol@example.net"});
-  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "Dno such user (#5.1.1)", "qmtp://relay (192.0.2.1)"},
-                                             {"carol@example.net", true, "Dmailbox full", ""}}));
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "Dno such user (#5.1.1)", "relay.example.net", "X-QMTP"},
+                                             {"carol@example.net", true, "Dmailbox full", "", ""}}));
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->recipients, std::vector<std::string>{"alice@example.org"});
   const std::string& m = c->message;
@@ -61,19 +61,61 @@ TEST(Compose, GoesToTheSenderWithAThreePartReport) {
   EXPECT_EQ(parts, 3u);
   EXPECT_NE(m.find("--" + boundary + "--\n"), std::string::npos);
   EXPECT_NE(m.find("Content-Type: message/delivery-status\n\nReporting-MTA: dns; box.example.org\n"), std::string::npos);
-  EXPECT_NE(m.find("Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; qmtp://relay (192.0.2.1)\n"),
+  EXPECT_NE(m.find("Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; relay.example.net\n"
+                   "Diagnostic-Code: X-QMTP; Dno such user (#5.1.1)\n"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("Final-Recipient: rfc822; carol@example.net\nAction: failed\nStatus: 5.0.0\n"), std::string::npos);
+  // No server named, no protocol: a local reason.
+  EXPECT_NE(m.find("Final-Recipient: rfc822; carol@example.net\nAction: failed\nStatus: 5.0.0\n"
+                   "Diagnostic-Code: X-Nullq; Dmailbox full\n"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("Content-Type: text/rfc822-headers\n\nFrom: Alice <alice@example.org>\nSubject: caf\xc3\xa9 report\n"),
             std::string::npos)
       << "original headers quoted as they were, 8-bit included";
   EXPECT_EQ(m.find("the body is not quoted"), std::string::npos);
 }
 
+TEST(Compose, RemoteMtaIsAHostNameOrAnAddressLiteral) {
+  EXPECT_EQ(nullq::bounce::remote_mta("relay.example.org"), "relay.example.org");
+  EXPECT_EQ(nullq::bounce::remote_mta("127.0.0.1"), "[127.0.0.1]");
+  EXPECT_EQ(nullq::bounce::remote_mta("2001:db8::1"), "[IPv6:2001:db8::1]");
+  EXPECT_EQ(nullq::bounce::remote_mta("[192.0.2.1]"), "[192.0.2.1]");
+  EXPECT_EQ(nullq::bounce::diagnostic_type("smtp"), "smtp");
+  EXPECT_EQ(nullq::bounce::diagnostic_type("qmtp"), "X-QMTP");
+  EXPECT_EQ(nullq::bounce::diagnostic_type("qmqp"), "X-QMQP");
+}
+
+TEST(Compose, DiagnosticCodeNamesTheProtocolThatAnswered) {
+  auto e = original("alice@example.org", {"a@example.net", "b@example.net", "c@example.net"});
+  auto c = nullq::bounce::compose(report(e, {{"a@example.net", true, "550 5.1.1 unknown", "[127.0.0.1]", "smtp"},
+                                             {"b@example.net", true, "Dno (#5.1.1)", "relay.example.net", "X-QMTP"},
+                                             {"c@example.net", true, "no (#5.7.1)", "relay.example.net", "X-QMQP"}}));
+  ASSERT_TRUE(c.has_value());
+  const std::string& m = c->message;
+  EXPECT_NE(m.find("Remote-MTA: dns; [127.0.0.1]\nDiagnostic-Code: smtp; 550 5.1.1 unknown\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("Diagnostic-Code: X-QMTP; Dno (#5.1.1)\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("Diagnostic-Code: X-QMQP; no (#5.7.1)\n"), std::string::npos) << m;
+}
+
+TEST(Compose, TooBigIsStatus534) {
+  auto e = original("alice@example.org", {"a@example.net", "b@example.net", "c@example.net"});
+  auto c = nullq::bounce::compose(report(
+      e, {{"a@example.net", true, "552 message size exceeds fixed maximum message size", "[127.0.0.1]", "smtp"},
+          {"b@example.net", true, "message size 9000 exceeds the server's limit of 100 bytes (SIZE)", "[127.0.0.1]",
+           "smtp"},
+          {"c@example.net", true, "552 5.2.2 mailbox full", "[127.0.0.1]", "smtp"}}));
+  ASSERT_TRUE(c.has_value());
+  const std::string& m = c->message;
+  EXPECT_NE(m.find("Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.3.4\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.3.4\n"), std::string::npos) << m;
+  // An enhanced code given by the server wins.
+  EXPECT_NE(m.find("Final-Recipient: rfc822; c@example.net\nAction: failed\nStatus: 5.2.2\n"), std::string::npos) << m;
+}
+
 TEST(Compose, DelayWarningSaysDelayed) {
   auto e = original("alice@example.org", {"bob@example.net"});
-  Report r = report(e, {{"bob@example.net", false, "Zgreylisted, try later", ""}});
+  Report r = report(e, {{"bob@example.net", false, "Zgreylisted, try later", "", ""}});
   r.delay_warning = true;
   auto c = nullq::bounce::compose(r);
   ASSERT_TRUE(c.has_value());
@@ -83,20 +125,20 @@ TEST(Compose, DelayWarningSaysDelayed) {
 
 TEST(Compose, LoopRule) {
   auto bounce = original("", {"alice@example.org"});
-  auto c = nullq::bounce::compose(report(bounce, {{"alice@example.org", true, "Dgone", ""}}));
+  auto c = nullq::bounce::compose(report(bounce, {{"alice@example.org", true, "Dgone", "", ""}}));
   ASSERT_TRUE(c.has_value()) << "a failed bounce goes to the double-bounce address";
   EXPECT_EQ(c->recipients, std::vector<std::string>{"postmaster@example.org"});
 
   auto dbl = original("", {"postmaster@example.org"});
-  EXPECT_FALSE(nullq::bounce::compose(report(dbl, {{"postmaster@example.org", true, "Dgone", ""}})).has_value())
+  EXPECT_FALSE(nullq::bounce::compose(report(dbl, {{"postmaster@example.org", true, "Dgone", "", ""}})).has_value())
       << "a failed double bounce is never reported again";
-  EXPECT_FALSE(nullq::bounce::compose(report(bounce, {{"alice@example.org", true, "Dgone", ""}}, "")).has_value())
+  EXPECT_FALSE(nullq::bounce::compose(report(bounce, {{"alice@example.org", true, "Dgone", "", ""}}, "")).has_value())
       << "no double-bounce address: nothing is sent";
 }
 
 TEST(Compose, NoLineLongerThan998) {
   auto e = original("alice@example.org", {"bob@example.net"});
-  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "D" + std::string(5000, 'x'), ""}}));
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "D" + std::string(5000, 'x'), "", ""}}));
   ASSERT_TRUE(c.has_value());
   for (const auto& l : lines(c->message)) EXPECT_LE(l.size(), 998u);
 }
@@ -106,7 +148,7 @@ TEST(Enqueue, WritesANullSenderMessageIntoNew) {
   nullq::queue::Spool spool{t / "spool"};
   ASSERT_TRUE(nullq::queue::ensure_spool(spool).ok());
   auto e = original("alice@example.org", {"bob@example.net"});
-  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "Dno", ""}}));
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "Dno", "", ""}}));
   ASSERT_TRUE(c.has_value());
   auto id = nullq::bounce::enqueue(spool, *c, 1795340000);
   ASSERT_TRUE(id.ok());

@@ -8,6 +8,8 @@ namespace {
 TEST(Log, AttemptLineFormat) {
   Attempt a;
   a.id = "1795338653123456P42R0123456789abcdef";
+  a.from = "alice@example.org";
+  a.to = {"bob@example.org", "carol@example.org", "dave@example.org"};
   a.host = "qmtp://relay.example.org";
   a.addr = "192.0.2.1:209";
   a.proto = "qmtp";
@@ -16,20 +18,68 @@ TEST(Log, AttemptLineFormat) {
   a.text = "ok 1795338653 qp 23807";
   a.ms = 12;
   EXPECT_EQ(format_attempt(a),
-            "id=1795338653123456P42R0123456789abcdef host=qmtp://relay.example.org addr=192.0.2.1:209 "
-            "proto=qmtp rcpts=3 result=K text=\"ok 1795338653 qp 23807\" ms=12");
+            "id=1795338653123456P42R0123456789abcdef from=<alice@example.org> "
+            "to=<bob@example.org>,<carol@example.org>,<dave@example.org> host=qmtp://relay.example.org "
+            "addr=192.0.2.1:209 proto=qmtp rcpts=3 status=sent text=\"ok 1795338653 qp 23807\" ms=12");
+}
+
+TEST(Log, StatusWords) {
+  EXPECT_STREQ(status_word('K'), "sent");
+  EXPECT_STREQ(status_word('Z'), "deferred");
+  EXPECT_STREQ(status_word('D'), "bounced");
+  Attempt a;
+  a.id = "i";
+  a.to = {"x@example.org"};
+  a.rcpts = 1;
+  a.proto = "smtp";
+  a.result = 'D';
+  a.text = "550 5.1.1 unknown";
+  EXPECT_EQ(format_attempt(a), "id=i from=<> to=<x@example.org> host=- addr=- proto=smtp rcpts=1 status=bounced "
+                               "text=\"550 5.1.1 unknown\" ms=0");
+  a.result = 'Z';
+  EXPECT_NE(format_attempt(a).find(" status=deferred "), std::string::npos);
 }
 
 TEST(Log, NoServerReached) {
   Attempt a;
   a.id = "x";
+  a.from = "a@example.org";
+  a.to = {"b@example.org"};
   a.host = "mx://example.org";
   a.proto = "mx";
   a.rcpts = 1;
   a.result = 'Z';
   a.text = "mx lookup example.org: timeout";
-  EXPECT_EQ(format_attempt(a), "id=x host=mx://example.org addr=- proto=mx rcpts=1 result=Z "
-                               "text=\"mx lookup example.org: timeout\" ms=0");
+  EXPECT_EQ(format_attempt(a), "id=x from=<a@example.org> to=<b@example.org> host=mx://example.org addr=- proto=mx "
+                               "rcpts=1 status=deferred text=\"mx lookup example.org: timeout\" ms=0");
+}
+
+TEST(Log, ManyRecipientsAreBounded) {
+  Attempt a;
+  a.id = "m";
+  a.from = "a@example.org";
+  for (int i = 0; i < 25; ++i) a.to.push_back("r" + std::to_string(i) + "@example.org");
+  a.rcpts = 25;
+  a.result = 'K';
+  std::string line = format_attempt(a);
+  EXPECT_NE(line.find(" to=<r0@example.org>,"), std::string::npos) << line;
+  EXPECT_NE(line.find(",<r9@example.org> +15 more host=-"), std::string::npos) << line;
+  EXPECT_EQ(line.find("r10@"), std::string::npos) << line;
+  EXPECT_NE(line.find(" rcpts=25 "), std::string::npos) << line;
+  // The caller may hand over only the first few addresses: rcpts still says how many there are.
+  a.to.resize(max_log_rcpts);
+  a.rcpts = 1000;
+  EXPECT_NE(format_attempt(a).find(",<r9@example.org> +990 more host="), std::string::npos);
+}
+
+TEST(Log, AddressesCannotForgeFields) {
+  EXPECT_EQ(log_address(""), "<>");
+  EXPECT_EQ(log_address("a@b"), "<a@b>");
+  EXPECT_EQ(log_address("\"x y\"@b"), "<\\x22x\\x20y\\x22@b>");
+  EXPECT_EQ(log_address("a>,<b status=sent"), "<a\\x3e\\x2c\\x3cb\\x20status=sent>");
+  EXPECT_EQ(log_address("a\nb"), "<a\\x0ab>");
+  std::string long_addr(1000, 'a');
+  EXPECT_LE(log_address(long_addr).size(), max_log_address + 8);
 }
 
 TEST(Log, ServerTextIsSanitisedAndQuotedUnambiguously) {

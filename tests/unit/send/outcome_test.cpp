@@ -35,6 +35,10 @@ TEST(Outcome, GroupsByVerdictAndText) {
   EXPECT_EQ(g[0].count, 2u);
   EXPECT_EQ(g[1].verdict, Verdict::permanent);
   EXPECT_EQ(g[2].text, "ok 2");
+  // Each group names its recipients (indexes into the message's recipient list), for the log's to=.
+  EXPECT_EQ(g[0].recipients, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(g[1].recipients, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(g[2].recipients, (std::vector<std::size_t>{3}));
 }
 
 TEST(Outcome, GroupsStayBoundedForHostileServers) {
@@ -43,8 +47,30 @@ TEST(Outcome, GroupsStayBoundedForHostileServers) {
   auto g = group_replies(replies);
   EXPECT_LE(g.size(), 64u);
   std::size_t total = 0;
-  for (const auto& x : g) total += x.count;
+  for (const auto& x : g) {
+    total += x.count;
+    EXPECT_EQ(x.recipients.size(), x.count);
+  }
   EXPECT_EQ(total, 1000u);
+}
+
+TEST(Outcome, SummaryCountsRecipientsAndBouncesApart) {
+  Summary s;
+  s.delivered = 1;
+  s.bounced = 1;
+  s.deferred = 1;
+  s.bounces_sent = 1;
+  s.deferred_messages = 1;
+  s.left = 1;
+  EXPECT_EQ(format_summary(s), "3 recipients: 1 delivered, 1 bounced, 1 deferred; 1 bounce sent");
+  s = Summary{};
+  s.delivered = 1;
+  EXPECT_EQ(format_summary(s), "1 recipient: 1 delivered, 0 bounced, 0 deferred; 0 bounces sent");
+  // Messages left queued that were not tried (not yet due) are named too.
+  s = Summary{};
+  s.left = 2;
+  EXPECT_EQ(format_summary(s), "0 recipients: 0 delivered, 0 bounced, 0 deferred; 0 bounces sent; "
+                               "2 messages not yet due");
 }
 
 TEST(Outcome, HumanDuration) {
