@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "nullq/envelope.hpp"
@@ -137,11 +138,29 @@ TEST_F(QueueProgram, BadFlagsAreUsageErrors) {
 }
 
 TEST_F(QueueProgram, UnwritableSpoolIsAPermissionError) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root can write anywhere";
-  ASSERT_EQ(queue(drop("a@x", {"b@y"}, "x\n")).code, 0);
+  // Root writes anywhere: as root, the spool becomes nobody's and nullq-queue runs as nobody.
+  RunOptions o;
+  std::optional<nullq::testing::ProgramCopies> copies;
+  if (::geteuid() == 0) {
+    NULLQ_SKIP_UNLESS_OTHERS_CAN_RUN_PROGRAMS();
+    copies.emplace(std::vector<std::string>{"nullq-queue"});
+    ASSERT_TRUE(copies->ok());
+    o.user = std::make_pair(uid_t{65534}, gid_t{65534});
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir(spool().c_str(), 0755), 0);
+    ASSERT_EQ(::chown(spool().c_str(), 65534, 65534), 0);
+  }
+  auto as_caller = [&](const std::string& input) {
+    if (!copies) return queue(input);
+    o.input = input;
+    return run({(*copies)("nullq-queue"), "-d", spool()}, o);
+  };
+  ASSERT_EQ(as_caller(drop("a@x", {"b@y"}, "x\n")).code, 0);
   ::chmod((spool() + "/tmp").c_str(), 0500);
-  auto r = queue(drop("a@x", {"b@y"}, "x\n"));
+  auto r = as_caller(drop("a@x", {"b@y"}, "x\n"));
   EXPECT_EQ(r.code, 77) << r.err;
+  EXPECT_TRUE(list_dir(spool() + "/tmp").empty());
+  EXPECT_EQ(list_dir(spool() + "/new").size(), 1u) << "only the first message";
   ::chmod((spool() + "/tmp").c_str(), 0700);
 }
 
