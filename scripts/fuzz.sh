@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz, clang, ASan+UBSan) in build-fuzz and runs each for
 # SECONDS (default 10), as many at once as there are cores (FUZZ_JOBS), from its seed corpus (copied,
-# so the repository's corpus stays small) and with its dictionary. Prints execs and crashes per target; exits 1 if any
-# target crashed or did not build. Crash inputs are kept in build-fuzz/fuzz-out/<target>/; one
-# that shows a real defect goes to tests/data/fuzz/<target>/, which the test suite replays.
+# so the repository's corpus stays small) and with its dictionary. Prints execs and crashes per
+# target; exits 1 if any target crashed or did not build. Crash inputs are kept in
+# build-fuzz/fuzz-out/<target>/; one that shows a real defect goes to tests/data/fuzz/<target>/,
+# which the test suite replays.
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #   FUZZ_RUNS=N bash scripts/fuzz.sh 0 TARGET   # run N executions, however long they take
 #   FUZZ_RUNS=10000000 bash scripts/fuzz.sh 1800  # each target until 10 M executions or 30 min
