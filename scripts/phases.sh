@@ -7,6 +7,7 @@
 phase_dir=$(mktemp -d "${TMPDIR:-/tmp}/nullq-phases.XXXXXX")
 phase_start=$SECONDS
 phase_names=()
+declare -A phase_pids
 
 # Sets phase_cpu_value to the CPU seconds (user + system) of this shell's finished children so far.
 # `times` runs in this shell: in a pipe or $(...) it would report a subshell's own.
@@ -39,12 +40,12 @@ phase_bg() {
   phase_names+=("$name")
   echo "== $name (beside what follows; its output comes when it ends)"
   ( phase_run "$@" ) >"$phase_dir/$name.log" 2>&1 &
-  eval "phase_pid_${name//-/_}=$!"
+  phase_pids[$name]=$!
 }
 
 phase_wait() {
-  local name=$1 var="phase_pid_${1//-/_}"
-  wait "${!var}" || true
+  local name=$1
+  wait "${phase_pids[$name]}" || true
   echo "== $name"
   cat "$phase_dir/$name.log"
   [ -f "$phase_dir/$name.rec" ] || echo "1 0 0" >"$phase_dir/$name.rec"

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #define FUZZ_CHECK(cond)                                                                      \
   do {                                                                                        \
@@ -20,6 +21,21 @@
   } while (0)
 
 namespace nullq::fuzz {
+
+// An input whose first two bytes choose two split positions a <= b in the rest (the targets that
+// feed a parser in three pieces and compare with feeding it whole). False when there is no rest.
+struct TwoSplits {
+  std::string_view rest;
+  std::size_t a = 0, b = 0;
+};
+inline bool two_splits(const unsigned char* data, std::size_t size, TwoSplits& out) {
+  if (size < 2) return false;
+  out.rest = std::string_view(reinterpret_cast<const char*>(data) + 2, size - 2);
+  out.a = data[0] % (out.rest.size() + 1);
+  out.b = data[1] % (out.rest.size() + 1);
+  if (out.a > out.b) std::swap(out.a, out.b);
+  return true;
+}
 
 // Every byte is printable ASCII: what error texts and sanitised server texts must be.
 // The one exception is the em dash of nullq's own "— did you mean" (outside text is escaped as

@@ -59,11 +59,10 @@ std::string unstuffed(std::string_view wire) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 2) return 0;
-  // data[0], data[1]: the two split positions.
-  std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
-  std::size_t a = data[0] % (in.size() + 1), b = data[1] % (in.size() + 1);
-  if (a > b) std::swap(a, b);
+  nullq::fuzz::TwoSplits s;
+  if (!nullq::fuzz::two_splits(data, size, s)) return 0;
+  const std::string_view in = s.rest;
+  const std::size_t a = s.a, b = s.b;
   const std::string out = encode(in, in.size(), in.size());
   FUZZ_CHECK(encode(in, a, b) == out);
   FUZZ_CHECK(smtp::wire_size(in) == out.size());

@@ -63,11 +63,10 @@ std::string serialise(const smtp::Reply& r) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 2) return 0;
-  // data[0], data[1]: the two split positions.
-  std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
-  std::size_t a = data[0] % (in.size() + 1), b = data[1] % (in.size() + 1);
-  if (a > b) std::swap(a, b);
+  nullq::fuzz::TwoSplits s;
+  if (!nullq::fuzz::two_splits(data, size, s)) return 0;
+  const std::string_view in = s.rest;
+  const std::size_t a = s.a, b = s.b;
   Seen whole = run(in, in.size(), in.size());
   Seen split = run(in, a, b);
   FUZZ_CHECK(whole.failed == split.failed);

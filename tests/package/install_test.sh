@@ -21,7 +21,6 @@ say() { echo "install: $*"; }
 die() { echo "install: FAILED: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mount)"
 . scripts/deps.sh
-install_deps debootstrap
 
 work=$(mktemp -d /var/tmp/nullq-install-test.XXXXXX)
 root=$work/root
