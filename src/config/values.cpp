@@ -1,8 +1,8 @@
 // Scalar syntaxes of the config file: durations, sizes and smart host URLs.
 #include <charconv>
-#include <limits>
 
 #include "nullq/config.hpp"
+#include "nullq/limits.hpp"
 
 namespace nullq::config {
 
@@ -68,31 +68,8 @@ Result<seconds> parse_duration(std::string_view text) {
   return seconds(static_cast<seconds::rep>(n * mult));
 }
 
-Result<std::uint64_t> parse_size(std::string_view text) {
-  struct Unit {
-    std::string_view suffix;
-    std::uint64_t mult;
-  };
-  static constexpr Unit units[] = {{"KiB", 1024ull},       {"MiB", 1024ull * 1024},
-                                   {"GiB", 1024ull << 20}, {"KB", 1000ull},
-                                   {"MB", 1000ull * 1000}, {"GB", 1000ull * 1000 * 1000},
-                                   {"B", 1}};
-  std::uint64_t mult = 1;
-  std::string_view digits = text;
-  for (const Unit& u : units) {
-    if (text.size() > u.suffix.size() && text.substr(text.size() - u.suffix.size()) == u.suffix) {
-      mult = u.mult;
-      digits = text.substr(0, text.size() - u.suffix.size());
-      break;
-    }
-  }
-  while (!digits.empty() && digits.back() == ' ') digits.remove_suffix(1);
-  std::uint64_t n = 0;
-  if (!parse_u64(digits, n)) return bad("bad size '" + std::string(text) + "' (use e.g. 25MiB, 10MB, 1000000)");
-  if (n > std::numeric_limits<std::uint64_t>::max() / mult / 2)
-    return bad("size '" + std::string(text) + "' is too large");
-  return n * mult;
-}
+// One reading of sizes for nullq.yaml and nullq-queue's /etc/nullq/limits (core, which nullq-queue links).
+Result<std::uint64_t> parse_size(std::string_view text) { return limits::parse_size(text); }
 
 Result<SmartHost> parse_smarthost(std::string_view url) {
   SmartHost h;
