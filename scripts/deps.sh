@@ -3,7 +3,8 @@
 # build-essential: dpkg-buildpackage (packaging/build-deb.sh) refuses to start without it, and a
 # minimal Debian root (debootstrap --variant=minbase) does not have it.
 nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc-ares-dev libyaml-cpp-dev
-                libgtest-dev googletest binutils python3 libssl-dev)
+                libgtest-dev googletest binutils python3 libssl-dev
+                libcurl4-openssl-dev nlohmann-json3-dev)
 nullq_packages+=(clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz (scripts/fuzz.sh)
 nullq_packages+=(ccache)  # meson uses it when present: a second run of the test command rebuilds little
 # What scripts/test.sh needs beyond building: the .deb (debhelper, dpkg-dev, fakeroot, lintian), the

@@ -60,6 +60,9 @@ struct Outcome {
   std::string warning;                   // printable; e.g. bytes the server sent after its answer
   std::string notice;                    // printable; SMTP: what was changed so the server takes
                                          // the message (lines over 998 bytes), "" = sent as queued
+  bool auth_token_rejected = false;      // SMTP with OAuth: AUTH was refused (535) with a token the
+                                         // TokenSource had not just fetched; it was told (rejected()),
+                                         // so one more connection at once may succeed with a new one
 };
 
 using DoneCallback = std::function<void(Outcome)>;
@@ -135,6 +138,29 @@ using FilterFactory = std::function<Result<std::unique_ptr<SecureFilter>>(std::s
 
 enum class StartTls { opportunistic, required, off };
 
+// SASL mechanism for AUTH. automatic: with a TokenSource OAUTHBEARER or XOAUTH2 (whichever the
+// server offers; XOAUTH2 when both, as Microsoft and Google document it), else PLAIN or LOGIN.
+// A mechanism named but not offered by the server is a setup failure naming both.
+enum class AuthMechanism { automatic, plain, login, xoauth2, oauthbearer };
+
+// Where an SMTP connection gets an OAuth 2.0 access token (XOAUTH2, OAUTHBEARER). The daemon's
+// implementation shares one token per account across connections, refreshes it before it expires
+// and never blocks the loop (see include/nullq/send/tokens.hpp).
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  using Token = std::shared_ptr<const std::string>;  // never logged
+  using Callback = std::function<void(Result<Token>)>;
+  // Calls `cb` from the loop (never from inside get()) with a live access token, or an Error saying
+  // in one line why there is none (temporary: the identity provider is down or slow; permanent: the
+  // grant is revoked, the client is unknown...; the text names the fix). The caller guards its own
+  // lifetime: `cb` may run after the caller is gone only if the caller made it safe to.
+  virtual void get(Callback cb) = 0;
+  // The server refused `token` (535). Returns true when a new token may help (the token was not
+  // fetched just now), and then the next get() fetches a new one instead of returning this one.
+  virtual bool rejected(const Token& token) = 0;
+};
+
 // RFC 5321 §4.5.3.2 (and PROTOCOLS.md §5a); every one re-armed on progress.
 struct SmtpTimeouts {
   std::chrono::milliseconds banner{300'000};
@@ -153,6 +179,8 @@ struct SmtpOptions {
   std::string auth_user;                 // "" = no AUTH
   std::shared_ptr<const std::string> auth_password;  // never logged
   bool allow_plaintext_auth = false;     // only honoured with starttls off
+  AuthMechanism auth_mechanism = AuthMechanism::automatic;
+  std::shared_ptr<TokenSource> auth_token;  // set: OAuth (XOAUTH2/OAUTHBEARER) with auth_user
   SmtpTimeouts timeouts;
 };
 

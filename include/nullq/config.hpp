@@ -24,7 +24,18 @@
 //     - url: smtp://smtp.example.net:587
 //       starttls: required            # required|opportunistic|off; default opportunistic, 587: required
 //       auth: {user: NAME, password_file: /etc/nullq/relay.secret, allow_plaintext: false}
+//     - url: smtp://smtp.office365.com:587
+//       auth:
+//         user: alerts@example.com
+//         mechanism: auto             # auto|plain|login|xoauth2|oauthbearer
+//         oauth:                      # instead of password_file: OAuth 2.0 (see OAuthSettings)
+//           provider: microsoft       # microsoft|google|generic (endpoints and scope)
+//           flow: client_credentials  # client_credentials|refresh_token; or token_command: [argv]
+//           tenant: example.onmicrosoft.com
+//           client_id: 00000000-0000-0000-0000-000000000000
+//           client_secret_file: /etc/nullq/m365.secret
 //       tls: {verify: true, ca_file: PATH, cert_file: PATH, key_file: PATH, min_version: 1.2}
+//   state_dir: /var/lib/nullq         # nullq-send's own state (OAuth refresh tokens in oauth/)
 //   queue:
 //     dir: /var/spool/nullq
 //     lifetime: 7d
@@ -87,6 +98,36 @@ struct TlsSettings {
   TlsVersion min_version = TlsVersion::tls1_2;
 };
 
+enum class AuthMechanism { automatic, plain, login, xoauth2, oauthbearer };
+const char* to_string(AuthMechanism m);  // "auto", "plain", ...
+
+// OAuth 2.0 for SMTP AUTH (XOAUTH2, OAUTHBEARER): where the access token comes from.
+//   client_credentials: app-only (Microsoft's SMTP.SendAsApp): client_id + client_secret_file at token_url.
+//   refresh_token:      delegated: a refresh token got once by `nullq oauth login HOST`, kept (and
+//                       rotated) in <state_dir>/oauth/ by the nullq-oauth helper program.
+//   command:            token_command's stdout is the access token (an argv, no shell, run as nullq).
+// Presets fill in token_url, device_url, authorize_url and scope; keys given override them.
+enum class OAuthFlow { none, client_credentials, refresh_token, command };
+enum class OAuthProvider { generic, microsoft, google };
+const char* to_string(OAuthFlow f);       // "client_credentials", "refresh_token", "token_command"
+const char* to_string(OAuthProvider p);   // "generic", "microsoft", "google"
+
+struct OAuthSettings {
+  OAuthFlow flow = OAuthFlow::none;      // none = no OAuth (password AUTH or none)
+  OAuthProvider provider = OAuthProvider::generic;
+  std::string tenant;                    // microsoft: the directory (name or GUID); default "organizations"
+  std::string client_id;
+  std::string client_secret_file;        // same rules as password_file; optional for refresh_token
+  std::string scope;                     // space-separated
+  std::string token_url;                 // https:// only
+  std::string device_url;                // RFC 8628 device authorization endpoint (login)
+  std::string authorize_url;             // authorization code + PKCE (login)
+  std::string ca_file;                   // "" = the system's; endpoints are always verified
+  std::vector<std::string> token_command;  // flow command: argv[0] absolute
+  seconds timeout{30};                   // one token request or token_command run
+  std::shared_ptr<const std::string> client_secret;  // filled by load_secrets(); never logged
+};
+
 struct SmartHost {
   Protocol protocol = Protocol::qmtp;
   std::string host;            // name, IPv4 literal, or IPv6 literal without brackets; for mx: the domain
@@ -101,6 +142,8 @@ struct SmartHost {
   bool tls_configured = false;   // a 'tls' mapping was given
   std::string auth_user;         // "" = no AUTH
   std::string password_file;     // read by nullq-send and nullq check only (load_secrets)
+  AuthMechanism mechanism = AuthMechanism::automatic;
+  OAuthSettings oauth;           // flow != none: the credential is an access token, not a password
   bool allow_plaintext = false;  // AUTH without TLS, only with starttls: off
   std::shared_ptr<const std::string> password;  // filled by load_secrets(); never logged
 
@@ -142,6 +185,7 @@ struct Config {
   std::vector<SmartHost> smarthosts;
 
   std::string queue_dir = "/var/spool/nullq";
+  std::string state_dir = "/var/lib/nullq";  // owned by nullq; OAuth tokens in oauth/
   seconds lifetime{7 * 24 * 3600};
   seconds keep_failed{30 * 24 * 3600};  // 0 = keep failed/ forever
   seconds retry_min{60};

@@ -1,0 +1,81 @@
+// Names of the OAuth store and helper program (see include/nullq/oauth.hpp), and the names of the
+// auth enums (config.hpp).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nullq/environment.hpp"
+#include "nullq/oauth.hpp"
+#include "nullq_build_config.h"
+
+namespace nullq {
+
+namespace config {
+
+const char* to_string(AuthMechanism m) {
+  switch (m) {
+    case AuthMechanism::automatic: return "auto";
+    case AuthMechanism::plain: return "plain";
+    case AuthMechanism::login: return "login";
+    case AuthMechanism::xoauth2: return "xoauth2";
+    case AuthMechanism::oauthbearer: return "oauthbearer";
+  }
+  return "?";
+}
+
+const char* to_string(OAuthFlow f) {
+  switch (f) {
+    case OAuthFlow::none: return "none";
+    case OAuthFlow::client_credentials: return "client_credentials";
+    case OAuthFlow::refresh_token: return "refresh_token";
+    case OAuthFlow::command: return "token_command";
+  }
+  return "?";
+}
+
+const char* to_string(OAuthProvider p) {
+  switch (p) {
+    case OAuthProvider::generic: return "generic";
+    case OAuthProvider::microsoft: return "microsoft";
+    case OAuthProvider::google: return "google";
+  }
+  return "?";
+}
+
+}  // namespace config
+
+namespace oauth {
+
+std::string store_name(const config::SmartHost& host) {
+  std::string raw = host.host + "_" + std::to_string(host.effective_port()) + "_" + host.auth_user;
+  for (char& ch : raw) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                    ch == '@' || ch == '_' || ch == '-';
+    if (!ok) ch = '_';
+  }
+  if (!raw.empty() && raw[0] == '.') raw[0] = '_';
+  return raw + ".json";
+}
+
+std::string store_path(const config::Config& c, const config::SmartHost& host) {
+  return c.state_dir + "/oauth/" + store_name(host);
+}
+
+std::string helper_program() {
+  const std::string installed = std::string(NULLQ_LIBEXECDIR) + "/nullq-oauth";
+  if (environment::unsafe()) return installed;
+  if (const char* e = environment::trusted_getenv("NULLQ_OAUTH_PROGRAM")) return e;
+  // In the build tree every program sits beside the others (src/bin/).
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<std::size_t>(n));
+    std::string sibling = dir.substr(0, dir.rfind('/')) + "/nullq-oauth";
+    struct stat st {};
+    if (::stat(sibling.c_str(), &st) == 0) return sibling;
+  }
+  return installed;
+}
+
+}  // namespace oauth
+
+}  // namespace nullq
