@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -199,6 +200,27 @@ TEST(OAuthConfig, TheInjectorIsNotStoppedByOAuthMistakes) {
   EXPECT_EQ(l->config.admin, "ops@example.org");
   EXPECT_EQ(l->problem, "nullq.yaml:3: 'auth.oauth' with provider generic needs 'token_url'");
   EXPECT_EQ(l->config.state_dir, "/var/lib/nullq");
+}
+
+// The OAuth examples in etc/nullq.yaml, uncommented, are a valid configuration.
+TEST(OAuthConfig, TheExamplesInEtcParse) {
+  const char* root = std::getenv("NULLQ_SOURCE_ROOT");
+  ASSERT_NE(root, nullptr);
+  std::ifstream f(std::string(root) + "/etc/nullq.yaml");
+  std::string line, yaml = "smarthosts:\n";
+  bool in = false;
+  while (std::getline(f, line)) {
+    if (line.rfind("# OAuth 2.0", 0) == 0) in = true;
+    if (line.rfind("# SMTP client settings", 0) == 0) in = false;
+    if (in && line.rfind("#  ", 0) == 0) yaml += line.substr(1) + "\n";
+  }
+  auto c = parse_only(yaml, "etc/nullq.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().detail << "\n" << yaml;
+  ASSERT_EQ(c->smarthosts.size(), 3u) << yaml;
+  EXPECT_EQ(c->smarthosts[0].oauth.flow, OAuthFlow::client_credentials);
+  EXPECT_EQ(c->smarthosts[0].oauth.provider, OAuthProvider::microsoft);
+  EXPECT_EQ(c->smarthosts[1].oauth.provider, OAuthProvider::google);
+  EXPECT_EQ(c->smarthosts[2].oauth.flow, OAuthFlow::command);
 }
 
 class ClientSecret : public ::testing::Test {
