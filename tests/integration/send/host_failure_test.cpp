@@ -111,6 +111,25 @@ TEST_F(HostFailure, AFailingHostIsHeldWhileTheNextOneDelivers) {
   EXPECT_EQ(count_of(r.err, srv.url() + ": cannot take mail ("), 1u) << r.err;
 }
 
+// An OAuth smart host (its token manager made at start, closed at the end) that the mail cannot
+// get through: nullq-send starts, keeps the mail without charging it, and ends cleanly (the
+// sanitizer build checks that no handle or child is left behind).
+TEST_F(HostFailure, AnOAuthHostKeepsTheMailAndTheRunEndsCleanly) {
+  const std::string cmd = s.dir.path() + "/token-command";
+  write_file(cmd, "#!/bin/sh\necho tok3n-never-logged\n");
+  ::chmod(cmd.c_str(), 0755);
+  s.write_config({"{url: '" + srv.url() + "', starttls: 'off', auth: {user: relayuser, allow_plaintext: true, oauth: "
+                  "{token_command: [" + cmd + "], timeout: 5s}}}"});
+  s.inject("alice@example.org", {"bob@example.org"}, kBody);
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u) << r.err;
+  EXPECT_EQ(parse_name(q[0]).attempts, 0u) << r.err;
+  EXPECT_TRUE(srv.transactions().empty());
+  EXPECT_FALSE(contains(r.err, "tok3n-never-logged")) << r.err;
+}
+
 TEST_F(HostFailure, AClientSecretOthersCanReadRefusesToStart) {
   const std::string client_secret = s.dir.path() + "/client.secret";
   write_file(client_secret, "cl1ent-s3cret\n");
