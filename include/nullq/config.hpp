@@ -246,7 +246,8 @@ std::string default_hostname(const std::string& mailname_path);
 // The flusher needs at least one smart host; the injector does not.
 Status validate_for_delivery(const Config& c);
 
-// Reads every smart host's password_file into SmartHost::password. Only nullq-send and
+// Reads every smart host's password_file into SmartHost::password, and its OAuth client_secret_file
+// (same rules) into OAuthSettings::client_secret. Only nullq-send and
 // `nullq check` call this (nullq-sendmail reads the config as every user and must not), after
 // they switched to the spool's user (privilege.hpp), so that what they read is what the daemon
 // can read. Refuses, with one line naming the file and the fix, a missing or unreadable file

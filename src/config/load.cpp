@@ -18,16 +18,15 @@
 #include "nullq/identity.hpp"
 #include "nullq/printable.hpp"
 #include "nullq/suggest.hpp"
+#include "reader.hpp"
 #include "nullq_build_config.h"
 
 namespace nullq::config {
 
-namespace {
+using detail::Fail;
+using detail::Reader;
 
-// Thrown inside this file only; parse() turns it into an Error.
-struct Fail {
-  std::string text;
-};
+namespace {
 
 // The first line (1-based) at or before `last` (0-based, -1 = anywhere) whose indentation holds a tab; 0 if none.
 int tab_indented_line(std::string_view text, int last) {
@@ -42,132 +41,6 @@ int tab_indented_line(std::string_view text, int last) {
   return 0;
 }
 
-// "smtp://relay.example.org:587" from a smart host mapping's url and its misplaced port.
-std::string port_hint(const YAML::Node& host, const YAML::Node& port) {
-  std::string p = port.IsScalar() ? port.Scalar() : "587";
-  const YAML::Node url = host["url"];
-  std::string u = url && url.IsScalar() ? url.Scalar() : std::string();
-  std::size_t scheme = u.find("://");
-  if (scheme != std::string::npos && u.find_first_of(":/", scheme + 3) == std::string::npos)
-    return printable(u + ":" + p, 200);
-  return printable("smtp://host:" + p, 200);
-}
-
-class Reader {
- public:
-  explicit Reader(const std::string& name) : name_(name) {}
-
-  // `what` quotes the file's keys and values: it goes out through printable(). `ours` is text of
-  // this file only (the em dash of a suggestion survives).
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& what, const std::string& ours = {}) const {
-    throw Fail{text(at, what, ours)};
-  }
-
-  // Lenient reading (the injector's): a failure inside soft(), and an unknown key that does not look
-  // like a misspelt `hard` key, is recorded in `*problem` (the first one only) and reading goes on.
-  void set_lenient(std::string* problem) { problem_ = problem; }
-  template <class F>
-  void soft(F&& read) const {
-    if (!problem_) return read();
-    try {
-      read();
-    } catch (const Fail& f) {
-      note(f.text);
-    }
-  }
-
-  // Every key of `map` must be one of `known`; fails on the first stranger (leniently: only on one
-  // whose nearest known key is in `hard`, a setting the injector needs).
-  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> known,
-                  std::initializer_list<std::string_view> hard = {}) const {
-    if (!map.IsMap()) fail(map, where.empty() ? "the file must be a mapping of settings" : "'" + where + "' must be a mapping");
-    for (const auto& kv : map) {
-      if (!kv.first.IsScalar()) fail(kv.first, "keys must be plain names");
-      std::string key = kv.first.Scalar();
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      // "port: 587" beside a host: the port belongs in the URL, as every smart host's does.
-      if (key == "port" && std::find(known.begin(), known.end(), "url") != known.end())
-        fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
-             " \xe2\x80\x94 put the port in the URL: " + port_hint(map, kv.second));
-      if (key == "port")
-        fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
-             " \xe2\x80\x94 a smart host's port goes in its URL (smtp://host:587)");
-      std::string_view best = closest(key, std::span<const std::string_view>(known.begin(), known.size()));
-      std::string full = where.empty() ? key : where + "." + key;
-      std::string hint = best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?";
-      if (problem_ && (best.empty() || std::find(hard.begin(), hard.end(), best) == hard.end())) {
-        note(text(kv.first, "unknown key '" + full + "'", hint));
-        continue;
-      }
-      fail(kv.first, "unknown key '" + full + "'", hint);
-    }
-  }
-
-  std::string str(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, "'" + key + "' must be a single value");
-    return n.Scalar();
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& key) const {
-    std::string s = str(n, key);
-    if (s == "true" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "no" || s == "off") return false;
-    fail(n, "'" + key + "' must be true or false, not '" + s + "'");
-  }
-
-  unsigned count(const YAML::Node& n, const std::string& key, unsigned lo, unsigned hi) const {
-    std::string s = str(n, key);
-    char* end = nullptr;
-    errno = 0;
-    unsigned long v = std::strtoul(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || errno != 0 || s[0] == '-' || v < lo || v > hi)
-      fail(n, "'" + key + "' must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                  ", not '" + s + "'");
-    return static_cast<unsigned>(v);
-  }
-
-  seconds duration(const YAML::Node& n, const std::string& key, bool off_allowed) const {
-    std::string s = str(n, key);
-    if (off_allowed && (s == "off" || s == "false" || s == "no")) return seconds(0);
-    auto d = parse_duration(s);
-    if (!d) fail(n, "'" + key + "': " + d.error().detail);
-    if (d->count() == 0 && !off_allowed) fail(n, "'" + key + "' must be longer than 0s");
-    return *d;
-  }
-
-  std::uint64_t size(const YAML::Node& n, const std::string& key) const {
-    auto v = parse_size(str(n, key));
-    if (!v) fail(n, "'" + key + "': " + v.error().detail);
-    if (*v == 0) fail(n, "'" + key + "' must be larger than 0");
-    return *v;
-  }
-
-  std::string address(const YAML::Node& n, const std::string& key) const {
-    std::string s = str(n, key);
-    if (s.find_first_of(" \t\r\n<>,;\"") != std::string::npos || s.empty())
-      fail(n, "'" + key + "' must be a plain mail address like user@example.org, not '" + s + "'");
-    return s;
-  }
-
-  std::string host(const YAML::Node& n, const std::string& key) const {
-    std::string s = str(n, key);
-    if (s.empty() || s.size() > 253 || s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != std::string::npos)
-      fail(n, "'" + key + "' must be a host name, not '" + s + "'");
-    return s;
-  }
-
- private:
-  std::string text(const YAML::Node& at, const std::string& what, const std::string& ours) const {
-    int line = at.Mark().line;
-    return printable(name_ + (line >= 0 ? ":" + std::to_string(line + 1) : std::string()) + ": " + what) + ours;
-  }
-  void note(const std::string& text) const {
-    if (problem_->empty()) *problem_ = text;
-  }
-
-  const std::string& name_;
-  std::string* problem_ = nullptr;  // lenient when set
-};
 
 // starttls, auth and tls of one smart host mapping (SMTP only).
 void read_smtp_keys(const Reader& r, const YAML::Node& item, SmartHost& h) {
@@ -183,23 +56,7 @@ void read_smtp_keys(const Reader& r, const YAML::Node& item, SmartHost& h) {
     else if (v == "off") h.starttls = StartTls::off;
     else r.fail(n, "'starttls' must be required, opportunistic or off, not '" + v + "'");
   }
-  if (auto a = item["auth"]) {
-    r.check_keys(a, "auth", {"user", "password_file", "allow_plaintext", "password"});
-    if (a["password"])
-      r.fail(a["password"], "passwords do not go into nullq.yaml (every user can read it): put it in a file "
-                            "readable by nullq only and name it with 'password_file'");
-    if (!a["user"]) r.fail(a, "'auth' needs 'user'");
-    if (!a["password_file"]) r.fail(a, "'auth' needs 'password_file'");
-    h.auth_user = r.str(a["user"], "auth.user");
-    if (h.auth_user.empty() || h.auth_user.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
-      r.fail(a["user"], "'auth.user' must be a non-empty single line");
-    h.password_file = r.str(a["password_file"], "auth.password_file");
-    if (h.password_file.empty() || h.password_file[0] != '/')
-      r.fail(a["password_file"], "'auth.password_file' must be an absolute path");
-    if (auto n = a["allow_plaintext"]) h.allow_plaintext = r.boolean(n, "auth.allow_plaintext");
-    if (h.allow_plaintext && h.starttls != StartTls::off && h.protocol == Protocol::smtp)
-      r.fail(a["allow_plaintext"], "'auth.allow_plaintext' needs 'starttls: off' (otherwise TLS is used for AUTH)");
-  }
+  if (auto a = item["auth"]) detail::read_auth(r, a, h);
   if (auto t = item["tls"]) {
     r.check_keys(t, "tls", {"verify", "ca_file", "cert_file", "key_file", "min_version"});
     h.tls_configured = true;
@@ -281,7 +138,7 @@ void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
 void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;
   r.check_keys(root, "", {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue", "delivery",
-                          "bounce", "log", "smtp"},
+                          "bounce", "log", "smtp", "state_dir"},
                {"hostname", "domain", "idhost", "admin", "rewrite", "queue"});
   if (auto n = root["hostname"]) c.hostname = r.host(n, "hostname");
   if (auto n = root["domain"]) c.domain = r.host(n, "domain");
@@ -310,6 +167,14 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
     });
     if (auto n = s["max_message_size"]) c.max_message_size = r.size(n, "queue.max_message_size");
     if (auto n = s["min_free"]) c.queue_min_free = r.size(n, "queue.min_free");
+  }
+  if (auto n = root["state_dir"]) {
+    r.soft([&] {
+      std::string dir = r.str(n, "state_dir");
+      if (dir.empty() || dir[0] != '/') r.fail(n, "'state_dir' must be an absolute path");
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      c.state_dir = std::move(dir);
+    });
   }
   if (auto s = root["delivery"]) r.soft([&] { read_delivery(r, s, c); });
   if (auto s = root["smtp"]) r.soft([&] { read_smtp(r, s, c); });

@@ -1,4 +1,4 @@
-// SMTP passwords from password_file (see load_secrets in include/nullq/config.hpp).
+// SMTP passwords from password_file and OAuth client secrets from client_secret_file (see load_secrets in include/nullq/config.hpp).
 //
 // One reader for secrets: nullq-send and `nullq check`, after they switched to the spool's user
 // (so that a file the daemon cannot read fails at start, not at the first SIGHUP). The file must
@@ -42,10 +42,12 @@ std::string mode_text(mode_t m) {
   return mode;
 }
 
-Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
-  const std::string& path = h.password_file;
+// One secret file of smart host `h`: `key` names it in errors ("password_file"), `what` is what
+// its one line holds ("the password").
+Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h, const char* key, const std::string& path,
+                                                    const std::string& what) {
   auto bad = [&](const std::string& why) {
-    return Error::permanent(ErrorDomain::config, h.text + ": password_file " + path + ": " + why);
+    return Error::permanent(ErrorDomain::config, h.text + ": " + key + " " + path + ": " + why);
   };
   // O_NOFOLLOW: a link could point the reader (root at start) at a file of someone else's choice.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
@@ -77,7 +79,7 @@ Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
   }
   if (st.st_size > static_cast<off_t>(max_secret)) {
     ::close(fd);
-    return bad("larger than 4 KiB; it must hold only the password");
+    return bad("larger than 4 KiB; it must hold only " + what);
   }
   std::string text(max_secret, '\0');
   std::size_t got = 0;
@@ -101,7 +103,7 @@ Result<std::shared_ptr<const std::string>> read_one(const SmartHost& h) {
   std::size_t len = got;
   if (auto nl = std::string_view(text.data(), got).find('\n'); nl != std::string_view::npos) {
     if (std::string_view(text.data(), got).find_first_not_of("\r\n", nl) != std::string_view::npos)
-      return refuse("must hold one line, the password");
+      return refuse("must hold one line, " + what);
     len = nl;
   }
   if (len > 0 && text[len - 1] == '\r') --len;
@@ -120,9 +122,16 @@ Status load_secrets(Config& c) {
     if (!h.is_smtp() || h.auth_user.empty()) continue;
     // Before the secret is in memory: no core file, no ptrace by the same user, no /proc/PID/mem.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    auto s = read_one(h);
-    if (!s.ok()) return s.error();
-    h.password = std::move(s).value();
+    if (!h.password_file.empty()) {
+      auto s = read_one(h, "password_file", h.password_file, "the password");
+      if (!s.ok()) return s.error();
+      h.password = std::move(s).value();
+    }
+    if (!h.oauth.client_secret_file.empty()) {
+      auto s = read_one(h, "client_secret_file", h.oauth.client_secret_file, "the client secret");
+      if (!s.ok()) return s.error();
+      h.oauth.client_secret = std::move(s).value();
+    }
   }
   return {};
 }

@@ -109,6 +109,16 @@ void Flusher::next_host(std::uint64_t tag) {
   a.host_text = h.text;
   // Until a route names a server: an mx:// host's exchangers take QMTP or SMTP each.
   a.proto = h.is_smtp() ? "smtp" : config::to_string(h.protocol);
+  if (hold_.held(h.text, unix_now())) {
+    // Held after failures of its own (AUTH, a token that cannot be had, every address refused):
+    // not tried again for every message that comes along.
+    a.any_temporary = true;
+    a.last_error = h.text + ": held after failures until the next try: " + hold_.why(h.text);
+    if (log_enabled(Priority::debug)) log_line(Priority::debug, "id=" + a.entry.id + " skipping " + a.last_error);
+    ++a.host_index;
+    next_host(tag);
+    return;
+  }
   router_->route(a.host_index, now_ms(),
                  [this, tag](std::shared_ptr<const Route> r) { on_route(tag, std::move(r)); });
 }
@@ -131,6 +141,7 @@ void Flusher::on_route(std::uint64_t tag, std::shared_ptr<const Route> route) {
     const std::string why = route->error->message();
     a.last_error = why.find(a.host_text) == std::string::npos ? a.host_text + ": " + why : why;
     log_attempt(a, "-", perm ? 'D' : 'Z', nullptr, why, 0);
+    if (!perm) host_failed(a.host_text, why);
     ++a.host_index;
     next_host(tag);
     return;
@@ -164,6 +175,8 @@ void Flusher::try_target(std::uint64_t tag) {
                         [this, tag](client::Outcome o) { on_outcome(tag, std::move(o)); });
     return;
   }
+  // Every address refused, failed before MAIL or is cooling down: the host's problem.
+  host_failed(a.host_text, a.last_error);
   ++a.host_index;
   next_host(tag);
 }
@@ -174,6 +187,19 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
   Active& a = it->second;
   const Target t = a.route->targets[a.target_index];
   const std::int64_t ms = now_ms() - a.attempt_started_ms;
+  if (o.auth_token_rejected && !a.token_retried) {
+    // The server refused an OAuth token the account had kept (expired or revoked early): the
+    // token source was told, so a new connection at once gets a new token. Once per message and
+    // attempt; no breaker mark, the address is fine.
+    a.token_retried = true;
+    std::string why = o.replies.empty() || o.replies[0].text.empty() ? "token refused" : o.replies[0].text;
+    log_attempt(a, t.endpoint.text, 'Z', nullptr, why + " (once more with a new token)", ms);
+    const config::SmartHost& h = router_->hosts()[a.host_index];
+    a.attempt_started_ms = now_ms();
+    dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
+                        [this, tag](client::Outcome next) { on_outcome(tag, std::move(next)); });
+    return;
+  }
   if (o.connect_failed || o.setup_failed) {
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
     if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
@@ -186,6 +212,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     return;
   }
   breaker_->record_connected(t.endpoint.text);
+  host_worked(a.host_text);
   if (!o.warning.empty()) {
     log_line(Priority::warning, "id=" + a.entry.id + " addr=" + t.endpoint.text + " warning: " + printable(o.warning));
   }
@@ -344,21 +371,24 @@ void Flusher::unreached(std::uint64_t tag) {
       return;
     }
   }
+  // No server said anything about the message: every smart host failed for reasons of its own.
   std::string last = a.last_error.empty() ? "no smart host could be reached" : a.last_error;
-  temporary(tag, a.msg->recipients, last);
+  temporary(tag, a.msg->recipients, last, false);
 }
 
-void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error) {
+void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error,
+                        bool charged) {
   auto it = active_.find(tag);
   if (it == active_.end()) return;
   Active& a = it->second;
   const std::int64_t now = unix_now();
-  const std::uint32_t attempts = a.entry.attempts + 1;
+  const std::uint32_t attempts = charged ? a.entry.attempts + 1 : a.entry.attempts;
   const std::int64_t queued_at = a.envelope.queued_at > 0 ? a.envelope.queued_at : a.entry.queued_at;
   const std::int64_t age = now - queued_at;
 
   if (age >= cfg_.lifetime.count()) {
-    std::string diag = "gave up after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s") +
+    const std::uint32_t tries = a.entry.attempts + 1;  // this one too, charged or not
+    std::string diag = "gave up after " + std::to_string(tries) + " attempt" + (tries == 1 ? "" : "s") +
                        " over " + human_duration(age) + ": " + last_error;
     std::vector<bounce::Failure> failures;
     for (const auto& r : remaining) failures.push_back(bounce::Failure{r, false, diag, "", ""});
@@ -386,7 +416,16 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     bool suppressed = false;
     if (report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
   }
-  const std::int64_t next = now + spool::backoff(attempts, cfg_.retry_min, cfg_.retry_max, rng_).count();
+  std::int64_t next = now + spool::backoff(attempts, cfg_.retry_min, cfg_.retry_max, rng_).count();
+  if (!charged) {
+    // Back when the first of its smart hosts comes out of its hold (no host held: retry_min).
+    std::int64_t first = 0;
+    for (const auto& h : router_->hosts()) {
+      const std::int64_t until = hold_.until(h.text);
+      if (until > now && (first == 0 || until < first)) first = until;
+    }
+    next = first > 0 ? first : now + cfg_.retry_min.count();
+  }
   // On the pool, the message copied from the old file: see on_rewritten for the scheduler's part.
   post_rewrite(a, attempts, next, std::move(upd.envelope));
   done(tag);

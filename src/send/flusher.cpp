@@ -173,7 +173,9 @@ int Flusher::start() {
       return 78;
     }
     for (const auto& w : warnings) log_line(Priority::warning, w);
-    router_->set_smtp(std::move(setup).value());
+    SmtpSetup smtp = std::move(setup).value();
+    make_tokens(smtp);
+    router_->set_smtp(std::move(smtp));
   }
   router_->set_note_sink([](const config::SmartHost& h, const std::string& note) {
     log_line(Priority::warning, h.text + ": " + note);
@@ -198,6 +200,7 @@ void Flusher::apply_limits() {
   dispatcher_->set_timeouts(t);
   dispatcher_->set_global_limit(cfg_.connections);
   breaker_->set_cooldown(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.cooldown));
+  hold_.set_limits(cfg_.retry_min, cfg_.retry_max);
   std::size_t per = static_cast<std::size_t>(cfg_.connections ? cfg_.connections : 1) * 32;
   max_active_ = std::clamp<std::size_t>(per, 64, 4096);
 }
@@ -463,17 +466,21 @@ void Flusher::reload() {
   log_set_level(cfg_.log_level);
   apply_limits();
   breaker_->clear();
+  hold_.clear();
   router_->reset(lookup_.get(), cfg_.smarthosts);
   {
     std::vector<std::string> warnings;
     auto setup = make_smtp_setup(cfg_, warnings);
+    SmtpSetup smtp;
     if (setup.ok()) {
       for (const auto& w : warnings) log_line(Priority::warning, w);
-      router_->set_smtp(std::move(setup).value());
+      smtp = std::move(setup).value();
     } else {
       log_line(Priority::err, "reload: " + setup.error().message() + " (TLS hosts fail until it is fixed)");
-      router_->set_smtp(smtp_setup(cfg_));
+      smtp = smtp_setup(cfg_);
     }
+    make_tokens(smtp);
+    router_->set_smtp(std::move(smtp));
   }
   log_line(Priority::info, "reloaded " + config_path_ + ": " + std::to_string(cfg_.smarthosts.size()) +
                                " smart host(s)");
@@ -532,6 +539,7 @@ void Flusher::shutdown() {
   to_failed_.clear();
   io_.reset();  // jobs still out finish inside the loop's destructor, without their completions
   dispatcher_.reset();
+  close_tokens();  // a helper still running is killed; its handles close with the loop
   lookup_.reset();
   resolver_.reset();
   loop_.reset();  // runs the close callbacks and checks nothing was left open

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -24,11 +25,13 @@
 #include "nullq/send/breaker.hpp"
 #include "nullq/send/dispatcher.hpp"
 #include "nullq/send/flusher.hpp"
+#include "nullq/send/host_hold.hpp"
 #include "nullq/send/lock.hpp"
 #include "nullq/send/log.hpp"
 #include "nullq/send/outcome.hpp"
 #include "nullq/send/router.hpp"
 #include "nullq/send/scheduler.hpp"
+#include "nullq/send/tokens.hpp"
 #include "nullq/spool.hpp"
 
 namespace nullq::send {
@@ -50,6 +53,7 @@ struct Active {
   std::int64_t attempt_started_ms = 0;
   std::size_t permanent_routes = 0;       // smart hosts that said "never" (NXDOMAIN)
   bool any_temporary = false;             // some smart host may work later
+  bool token_retried = false;             // the one retry after a refused OAuth token was made
   std::string last_error;
 };
 
@@ -131,6 +135,14 @@ class Flusher {
   void on_accepted(Intake& job);
   bool io_idle() const;  // nothing being read, written or unlinked, nothing waiting to be unlinked
 
+  // accounts.cpp: one TokenManager per OAuth smart host, made anew at start and on every reload
+  // (a reload also ends a failure pause, e.g. after `nullq oauth login`), handed to the router.
+  void make_tokens(SmtpSetup& setup);
+  void close_tokens();
+  // A smart host could not take a message for a reason of its own (held, logged once).
+  void host_failed(const std::string& host, const std::string& why);
+  void host_worked(const std::string& host);
+
   // delivery.cpp
   void start_message(const spool::Entry& e, Result<spool::Loaded> loaded);
   // The message is finished with: its file moves to failed/ (to_failed) or is removed.
@@ -145,7 +157,10 @@ class Flusher {
   void settle(std::uint64_t tag, Split split, const std::string& remote, const std::string& diag_type,
               const std::string& where);
   void unreached(std::uint64_t tag);
-  void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error);
+  // `charged`: false when no server said anything about the message (every smart host failed for
+  // reasons of its own): its attempt count stays and it waits for the first host's hold to end.
+  void temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error,
+                 bool charged = true);
   // Queues a report for `failures`; false if it could not be queued (keep the recipients).
   // `suppressed` is set when the loop rule says not to report.
   // `keep_id`: the id under which the original waits in failed/ for this report (its O record);
@@ -173,6 +188,9 @@ class Flusher {
   std::unique_ptr<SpoolLock> lock_;
   Scheduler sched_;
   std::unique_ptr<Breaker> breaker_;
+  HostHold hold_{std::chrono::seconds(60), std::chrono::seconds(3600)};
+  std::map<std::string, std::shared_ptr<TokenManager>> tokens_;  // by smart host text
+  std::vector<std::weak_ptr<TokenManager>> all_tokens_;          // closed at shutdown
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<ResolverLookup> lookup_;

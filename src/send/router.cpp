@@ -70,6 +70,14 @@ std::shared_ptr<const client::SmtpOptions> smtp_options(const SmtpSetup& setup, 
     o->auth_user = host.auth_user;
     o->auth_password = host.password;
     o->allow_plaintext_auth = host.allow_plaintext;
+    switch (host.mechanism) {
+      case config::AuthMechanism::automatic: o->auth_mechanism = client::AuthMechanism::automatic; break;
+      case config::AuthMechanism::plain: o->auth_mechanism = client::AuthMechanism::plain; break;
+      case config::AuthMechanism::login: o->auth_mechanism = client::AuthMechanism::login; break;
+      case config::AuthMechanism::xoauth2: o->auth_mechanism = client::AuthMechanism::xoauth2; break;
+      case config::AuthMechanism::oauthbearer: o->auth_mechanism = client::AuthMechanism::oauthbearer; break;
+    }
+    if (host.oauth.flow != config::OAuthFlow::none && setup.tokens) o->auth_token = setup.tokens(host);
   }
   if (setup.tls) o->tls = setup.tls(host, mx, verify);
   using ms = std::chrono::milliseconds;

@@ -72,8 +72,12 @@ struct SmtpSetup {
   // The TLS filter for a host; `verify` false means no certificate check (MX "may"). Null when
   // TLS is unavailable: STARTTLS is then not tried, and hosts that require TLS fail with a reason.
   std::function<client::FilterFactory(const config::SmartHost& host, bool mx, bool verify)> tls;
+  // The account's token source for a smart host with OAuth (auth.oauth): nullq-send's TokenManager
+  // for that host. Empty, or null for the host: no token source (AUTH then fails with a reason).
+  std::function<std::shared_ptr<client::TokenSource>(const config::SmartHost& host)> tokens;
 };
-// The session options for one SMTP smart host (mx: the exchanger `server_name`).
+// The session options for one SMTP smart host (mx: the exchanger `server_name`): TLS, AUTH with
+// the password, or with the mechanism and token source of an OAuth host.
 std::shared_ptr<const client::SmtpOptions> smtp_options(const SmtpSetup& setup, const config::SmartHost& host,
                                                         const std::string& server_name, bool mx);
 // From the configuration: EHLO name (smtp.helo, else hostname), timeouts, mx_tls, the MX port.

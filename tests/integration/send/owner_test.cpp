@@ -116,7 +116,9 @@ TEST_F(Owned, RootFlushesAsTheOwnerAndTheDaemonDeliversWhatRootFlushed) {
   EXPECT_EQ(q.status, 75) << q.err;
   ASSERT_EQ(queued().size(), 1u) << q.err;
   const std::string retried = queued()[0];
-  EXPECT_EQ(retried.rfind(id + ",1,", 0), 0u) << retried;
+  // Rewritten with the error and a new time; no attempt charged (the host refused, not the mail).
+  EXPECT_EQ(retried.rfind(id + ",0,", 0), 0u) << retried;
+  EXPECT_NE(retried, id + ",0,0") << retried;
   Owner f = owner_of(spool_dir + "/queue/" + retried);
   EXPECT_EQ(f.uid, owner_uid) << "the rewritten queue file is the owner's, not root's";
   EXPECT_EQ(f.gid, owner_gid);
@@ -128,8 +130,8 @@ TEST_F(Owned, RootFlushesAsTheOwnerAndTheDaemonDeliversWhatRootFlushed) {
   // root: nullq flush.
   auto fl = run({NULLQ_TEST_ADMIN_OWNER, "flush"}, env());
   EXPECT_EQ(fl.status, 0) << fl.err;
-  ASSERT_EQ(queued(), std::vector<std::string>{id + ",1,0"});
-  EXPECT_EQ(owner_of(spool_dir + "/queue/" + id + ",1,0").uid, owner_uid);
+  ASSERT_EQ(queued(), std::vector<std::string>{id + ",0,0"});
+  EXPECT_EQ(owner_of(spool_dir + "/queue/" + id + ",0,0").uid, owner_uid);
 
   // The smart host is back; the daemon, started by root, runs as the owner and delivers.
   FakeServer srv(Proto::qmtp);

@@ -270,3 +270,49 @@ TEST(Router, ResetAnswersWaitersWithATemporaryError) {
 
 }  // namespace
 }  // namespace nullq::send
+
+namespace nullq::send {
+namespace {
+
+// A stand-in for the token manager: the router only hands it on.
+class NoTokens final : public client::TokenSource {
+ public:
+  void get(Callback) override {}
+  bool rejected(const Token&) override { return true; }
+};
+
+TEST(Router, OAuthSmartHostsCarryTheirMechanismAndTokenSource) {
+  auto h = config::parse_smarthost("smtp://192.0.2.5:587");
+  ASSERT_TRUE(h.ok());
+  h->auth_user = "alerts@example.com";
+  h->mechanism = config::AuthMechanism::xoauth2;
+  h->oauth.flow = config::OAuthFlow::client_credentials;
+  auto p = config::parse_smarthost("smtp://192.0.2.6:587");
+  ASSERT_TRUE(p.ok());
+  p->auth_user = "me";
+  p->mechanism = config::AuthMechanism::login;
+  p->password = std::make_shared<const std::string>("pw");
+  auto source = std::make_shared<NoTokens>();
+  std::vector<std::string> asked;
+  SmtpSetup setup;
+  setup.tokens = [&](const config::SmartHost& host) -> std::shared_ptr<client::TokenSource> {
+    asked.push_back(host.text);
+    return source;
+  };
+  Router r(nullptr, {*h, *p});
+  r.set_smtp(setup);
+  auto a = route_now(r, 0);
+  ASSERT_TRUE(a && !a->error);
+  EXPECT_EQ(a->targets[0].smtp->auth_mechanism, client::AuthMechanism::xoauth2);
+  EXPECT_EQ(a->targets[0].smtp->auth_token, source);
+  EXPECT_EQ(a->targets[0].smtp->auth_user, "alerts@example.com");
+  EXPECT_FALSE(a->targets[0].smtp->auth_password);
+  auto b = route_now(r, 1);
+  ASSERT_TRUE(b && !b->error);
+  EXPECT_EQ(b->targets[0].smtp->auth_mechanism, client::AuthMechanism::login);
+  EXPECT_FALSE(b->targets[0].smtp->auth_token) << "a password host has no token source";
+  EXPECT_EQ(asked, std::vector<std::string>{"smtp://192.0.2.5:587"});
+}
+
+}  // namespace
+}  // namespace nullq::send
