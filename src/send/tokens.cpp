@@ -57,9 +57,46 @@ std::string field_string(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+std::string helper_request(const TokenSettings& s, HelperOp op) {
+  nlohmann::json j;
+  j["flow"] = config::to_string(s.oauth.flow);
+  j["token_url"] = s.oauth.token_url;
+  if (!s.oauth.client_id.empty()) j["client_id"] = s.oauth.client_id;
+  if (!s.oauth.scope.empty()) j["scope"] = s.oauth.scope;
+  if (!s.oauth.ca_file.empty()) j["ca_file"] = s.oauth.ca_file;
+  if (!s.store.empty()) j["store"] = s.store;
+  j["timeout"] = s.oauth.timeout.count();
+  if (op == HelperOp::login) {
+    if (!s.oauth.device_url.empty()) j["device_url"] = s.oauth.device_url;
+    if (!s.oauth.authorize_url.empty()) j["authorize_url"] = s.oauth.authorize_url;
+    j["login"] = login_kind(s.oauth);
+    j["user"] = s.user;
+  }
+  std::string text = j.dump();
+  if (const auto& secret = s.oauth.client_secret; secret && !secret->empty()) {
+    // Added by hand, into room reserved beforehand: no copy of the secret is left unwiped.
+    std::string with;
+    with.reserve(text.size() + 6 * secret->size() + 32);
+    with.append(text, 0, text.size() - 1);  // without the closing brace
+    with += ",\"client_secret\":\"";
+    append_json_string(with, *secret);
+    with += "\"}";
+    text = std::move(with);
+  }
+  return text;
+}
+
+const char* login_kind(const config::OAuthSettings& o) {
+  // Google allows no device grant for mail scopes; elsewhere the device grant needs no browser here.
+  if (o.provider != config::OAuthProvider::google && !o.device_url.empty()) return "device";
+  if (!o.authorize_url.empty()) return "pkce";
+  return "";
+}
+
 TokenSettings token_settings(const config::Config& c, const config::SmartHost& h) {
   TokenSettings s;
   s.host = h.host;
+  s.user = h.auth_user;
   s.oauth = h.oauth;
   if (h.oauth.flow == config::OAuthFlow::refresh_token) s.store = oauth::store_path(c, h);
   s.helper = oauth::helper_program();
@@ -139,26 +176,7 @@ ChildSpec TokenManager::request() const {
   spec.argv = {s_.helper, "token"};
   // The helper keeps to "timeout" itself; the grace covers its start and its answer.
   spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s_.oauth.timeout) + std::chrono::seconds(5);
-  nlohmann::json j;
-  j["flow"] = config::to_string(s_.oauth.flow);
-  j["token_url"] = s_.oauth.token_url;
-  if (!s_.oauth.client_id.empty()) j["client_id"] = s_.oauth.client_id;
-  if (!s_.oauth.scope.empty()) j["scope"] = s_.oauth.scope;
-  if (!s_.oauth.ca_file.empty()) j["ca_file"] = s_.oauth.ca_file;
-  if (!s_.store.empty()) j["store"] = s_.store;
-  j["timeout"] = s_.oauth.timeout.count();
-  std::string text = j.dump();
-  if (const auto& secret = s_.oauth.client_secret; secret && !secret->empty()) {
-    // Added by hand, into room reserved beforehand: no copy of the secret is left unwiped.
-    std::string with;
-    with.reserve(text.size() + 6 * secret->size() + 32);
-    with.append(text, 0, text.size() - 1);  // without the closing brace
-    with += ",\"client_secret\":\"";
-    append_json_string(with, *secret);
-    with += "\"}";
-    text = std::move(with);
-  }
-  text += '\n';
+  std::string text = helper_request(s_, HelperOp::token);
   spec.input = std::move(text);
   return spec;
 }

@@ -46,6 +46,7 @@ namespace nullq::send {
 
 struct TokenSettings {
   std::string host;               // the smart host's name, as `nullq oauth login` takes it
+  std::string user;               // auth.user
   config::OAuthSettings oauth;    // flow client_credentials, refresh_token or command
   std::string store;              // refresh_token: oauth::store_path()
   std::string helper;             // oauth::helper_program()
@@ -57,6 +58,14 @@ struct TokenSettings {
 
 // From the configuration: one smart host with OAuth (flow != none).
 TokenSettings token_settings(const config::Config& c, const config::SmartHost& h);
+
+// The helper's JSON request (include/nullq/oauth.hpp) for `nullq-oauth token` (nullq-send) or
+// `nullq-oauth login` (`nullq oauth login`), without a final newline. Holds the client secret.
+enum class HelperOp { token, login };
+std::string helper_request(const TokenSettings& s, HelperOp op);
+// "device" (RFC 8628) or "pkce" (RFC 7636), as `nullq oauth login` gets the first refresh token;
+// "" when neither device_url nor authorize_url is known.
+const char* login_kind(const config::OAuthSettings& o);
 
 // Where the lines go: (priority, line); nullq-send passes log_line.
 using TokenLog = std::function<void(Priority, const std::string&)>;
