@@ -256,8 +256,12 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   void start_auth() {
     if (!auth) {
       detail::SmtpAuth::Hooks hooks;
-      hooks.send = [this](const std::string& line) { command(line, Expect{Step::auth}, opts.timeouts.command); };
+      // A token may come after the connection failed: then there is nothing left to do.
+      hooks.send = [this](const std::string& line) {
+        if (state != State::closed) command(line, Expect{Step::auth}, opts.timeouts.command);
+      };
       hooks.succeeded = [this] {
+        if (state == State::closed) return;
         authed = true;
         become_ready();
       };

@@ -324,6 +324,24 @@ TEST(SmtpOauth, ATokenThatNeverComesIsBoundedByTheCommandTimeout) {
   cb(FakeTokens::token(live));
 }
 
+TEST(SmtpOauth, ATokenThatComesAfterTheServerLeftIsNotSent) {
+  auto host = start_host(testhost::SmtpCaps{});
+  ASSERT_TRUE(host);
+  ASSERT_TRUE(host->set_smtp_script("close-after=ehlo").ok());
+  Session run;
+  auto tokens = std::make_shared<FakeTokens>(run.loop, std::vector<Result<TokenSource::Token>>{FakeTokens::token(live)});
+  tokens->hold = true;
+  run.open(host->smtp_port(), oauth_opts(tokens));
+  const Outcome& o = run.send_one();
+  EXPECT_TRUE(o.setup_failed);
+  EXPECT_EQ(o.replies.at(0), Z("connection closed before reply"));
+  ASSERT_EQ(tokens->pending_.size(), 1u);
+  auto cb = std::move(tokens->pending_.front());
+  cb(FakeTokens::token(live));  // the connection is closed but alive: nothing is written, no callback
+  EXPECT_EQ(run.outcomes.size(), 1u);
+  EXPECT_EQ(run.closed, 1);
+}
+
 TEST(SmtpOauth, DestroyingTheConnectionWhileATokenIsAwaitedIsSafe) {
   auto host = start_host(testhost::SmtpCaps{});
   ASSERT_TRUE(host);
