@@ -214,7 +214,7 @@ SaslClient::Step SaslClient::on_reply(const Reply& r) {
         // The server's error JSON; it ends the exchange after our (empty) answer.
         std::string challenge;
         for (const auto& l : r.lines) challenge += l;
-        oauth_error_ = oauth_error_summary(challenge);
+        oauth_error_ = redact(oauth_error_summary(challenge));
         state_ = State::dummy_sent;
         s.line = mech_ == Sasl::xoauth2 ? "\r\n" : "AQ==\r\n";
         return s;
@@ -245,7 +245,7 @@ SaslClient::Step SaslClient::fail_text(std::string text, int code) {
   state_ = State::finished;
   Step s;
   s.kind = Step::Kind::failed;
-  s.error = std::move(text);
+  s.error = redact(std::move(text));
   s.code = code;
   s.oauth_error = oauth_error_;
   return s;
