@@ -3,15 +3,20 @@
 // Purpose:   the reply parser (multi-line, capped), enhanced status codes (RFC 3463), EHLO
 //            capability parsing, command encoding, the streaming body encoder (every line end, bare
 //            CR and bare LF included, -> CRLF and dot-stuffing decided across buffer boundaries,
-//            no second copy of the message) and the AUTH PLAIN / LOGIN encodings (RFC 4616,
-//            RFC 4954).
+//            no second copy of the message), and SASL for AUTH (RFC 4954): the PLAIN / LOGIN
+//            encodings (RFC 4616), XOAUTH2 (Google's and Microsoft's format) and OAUTHBEARER
+//            (RFC 7628), the error JSON an OAuth server sends in its 334 challenge, and SaslClient,
+//            the client's side of one AUTH exchange as a state machine (src/proto/sasl.cpp).
 // Trust:     every server byte is hostile: reply lines are capped (max_line) and so is their count
 //            (max_lines); texts are sanitised before anything outside the codec sees them.
 //            Addresses come from the queue file, which the daemon validated; command encoders still
 //            refuse CR, LF and NUL so that no command can be split into two.
 // Errors:    ReplyParser::feed returns ErrorDomain::protocol (temporary) on a malformed or
 //            oversize reply and stays failed. Encoders return ErrorDomain::format (permanent) for an
-//            address that cannot go on a command line.
+//            address that cannot go on a command line. SaslClient never fails by throwing: a
+//            refusal or a reply out of turn is a Step of kind failed with one printable line.
+//            Secrets (passwords, access tokens and their base64) only ever appear in the lines
+//            SaslClient gives to send, never in an error text, even when a server echoes them.
 // Threading: values; one parser per connection.
 #pragma once
 
@@ -71,9 +76,13 @@ struct Capabilities {
   std::uint64_t size_limit = 0;  // 0 = none announced
   bool auth_plain = false;
   bool auth_login = false;
+  bool auth_xoauth2 = false;
+  bool auth_oauthbearer = false;
+  std::vector<std::string> auth_mechanisms;  // every AUTH mechanism offered, upper case, sanitised
   std::vector<std::string> keywords;  // every extension line, sanitised, for nullq check
 };
-// From a 250 reply to EHLO (the first line is the greeting and not an extension).
+// From a 250 reply to EHLO (the first line is the greeting and not an extension). AUTH is read
+// in any case, from "AUTH A B" and from the pre-RFC "AUTH=A B" some servers still send.
 Capabilities parse_ehlo(const Reply& r);
 
 // Whether an address needs SMTPUTF8 (has a byte >= 0x80).
@@ -118,8 +127,77 @@ class BodyEncoder {
   bool pending_cr_ = false;  // the last byte fed was a CR; whether an LF follows is not known yet
 };
 
+// ---- SASL (RFC 4954) ----
+
 std::string base64(std::string_view bytes);
+// RFC 4648 base64, padding optional; false (and `out` unspecified) on any other byte.
+bool base64_decode(std::string_view in, std::string& out);
 // base64 of "\0user\0password" (RFC 4616), the AUTH PLAIN initial response.
 std::string auth_plain(std::string_view user, std::string_view password);
+// base64 of "user=U\x01auth=Bearer T\x01\x01", the XOAUTH2 initial response.
+std::string auth_xoauth2(std::string_view user, std::string_view token);
+// base64 of the RFC 7628 §3.1 client response "n,a=U,\x01host=H\x01port=P\x01auth=Bearer T\x01\x01"
+// (in the gs2 authzid U, ',' is sent as "=2C" and '=' as "=3D").
+std::string auth_oauthbearer(std::string_view user, std::string_view host, std::uint16_t port,
+                             std::string_view token);
+// The error an OAuth server puts in its 334 challenge (base64 of JSON: Google and Microsoft send
+// {"status":"401","schemes":"Bearer","scope":"..."}, RFC 7628 {"status":"invalid_token",...}) as one
+// printable, capped line: "status=401". "" when it is not base64 of a JSON object with a status.
+std::string oauth_error_summary(std::string_view base64_challenge);
+
+enum class Sasl { plain, login, xoauth2, oauthbearer };
+const char* to_string(Sasl mechanism);  // "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"
+
+// The client's side of one AUTH exchange, without I/O: start() gives the AUTH command, and every
+// reply to what was sent gives the next line to send, success, or failure.
+//  - An initial response goes on the AUTH line unless that line would pass 512 octets (RFC 4954
+//    §4, RFC 5321 §4.5.3.1.4; Microsoft's tokens are 1-2.5 KB): then "AUTH MECH", and the response
+//    after the server's empty 334. LOGIN sends the user and the password after one 334 each.
+//  - XOAUTH2 and OAUTHBEARER: a 334 after the response carries the server's error JSON; the client
+//    answers an empty line (XOAUTH2) or "AQ==" (OAUTHBEARER, RFC 7628 §3.2.3), and the reply after
+//    that (535, or 454 when the server could not check the token) ends the exchange.
+//  - 235 is success; anything else ends it as failed, with the final code.
+class SaslClient {
+ public:
+  struct Credentials {
+    std::string_view user;
+    std::string_view secret;  // the password, or the access token
+    std::string_view host;    // OAUTHBEARER: the server's name
+    std::uint16_t port = 0;   // OAUTHBEARER: the server's port
+  };
+  struct Step {
+    enum class Kind { send, done, failed };
+    Kind kind = Kind::send;
+    std::string line;   // send: the line to write with its CRLF; carries secrets, never log it
+    std::string error;  // failed: "authentication failed: ..." (printable, one line, no secret)
+    int code = 0;       // failed: the server's final reply code (535: credentials refused)
+    std::string oauth_error;  // failed: the 334 challenge's summary ("status=401"), if one came
+  };
+
+  // The credentials are copied into the encoded response at once; nothing else is kept.
+  SaslClient(Sasl mechanism, const Credentials& c);
+  ~SaslClient();  // overwrites the encoded response
+  SaslClient(const SaslClient&) = delete;
+  SaslClient& operator=(const SaslClient&) = delete;
+
+  Sasl mechanism() const { return mech_; }
+  Step start();
+  Step on_reply(const Reply& r);
+  bool finished() const { return state_ == State::finished; }
+
+ private:
+  enum class State { initial, go_ahead, login_user, login_pass, response_sent, dummy_sent, finished };
+  Step fail(const Reply& r);
+  Step fail_text(std::string text, int code);
+  std::string redact(std::string text) const;
+
+  Sasl mech_;
+  std::string user_;
+  std::string response_;        // base64, the (first) client response
+  std::string password_b64_;    // LOGIN: the second response
+  std::string secret_;          // only to keep it out of error texts
+  State state_ = State::initial;
+  std::string oauth_error_;
+};
 
 }  // namespace nullq::proto::smtp

@@ -48,7 +48,16 @@
 // Options::refuse_long_lines (--refuse-long-lines) answers a message holding a DATA line over 998
 // bytes with "500 5.5.2 Line too long" at the final dot, as strict receivers do.
 // With credentials set, AUTH PLAIN and AUTH LOGIN check them (235 or 535 5.7.8) unless the script
-// gives auth=.... Default answers: 220 banner, 250 EHLO (with the capabilities), 220 STARTTLS,
+// gives auth=....
+// OAuth (smtp_auth.cpp): AUTH XOAUTH2 and AUTH OAUTHBEARER (RFC 7628) take an access token, on the
+// AUTH line or after an empty 334. Options::oauth_check decides whether it is live for the user;
+// without it a token is live when it equals credentials[user]. The EHLO AUTH line offers them when
+// oauth_check is set, or when the caps name them (XOAUTH2, OAUTHBEARER: then only those named).
+// A live token gets 235 (auth_mechanism "XOAUTH2"/"OAUTHBEARER"); a dead one gets, as Google
+// answers, "334 " + base64 of {"status":"<the check's error>","schemes":"Bearer","scope":"..."},
+// then, after the client's line (XOAUTH2: empty; OAUTHBEARER: "AQ==", anything else is 501),
+// "535 5.7.8 Username and Password not accepted". An OAUTHBEARER response without host= or port=,
+// or a response that is not the mechanism's format, gets 501 5.5.2. Default answers: 220 banner, 250 EHLO (with the capabilities), 220 STARTTLS,
 // 235 AUTH, 250 MAIL, 250 RCPT, 354 DATA, 250 dot, 250 RSET, 221 QUIT; HELO gets 250 too.
 #pragma once
 
@@ -107,9 +116,12 @@ struct SmtpCaps {
   bool smtputf8 = false;
   bool starttls = false;      // needs Options::cert_file and key_file; not offered once in TLS
   bool auth = false;          // AUTH PLAIN LOGIN
+  bool xoauth2 = false;       // AUTH XOAUTH2 (offered anyway with Options::oauth_check unless
+  bool oauthbearer = false;   // AUTH OAUTHBEARER  one of these two is named)
   bool enhanced = true;       // ENHANCEDSTATUSCODES
 };
-// "PIPELINING,SIZE=10000,8BITMIME,SMTPUTF8,STARTTLS,AUTH,ENHANCEDSTATUSCODES" (any order, any
+// "PIPELINING,SIZE=10000,8BITMIME,SMTPUTF8,STARTTLS,AUTH,XOAUTH2,OAUTHBEARER,ENHANCEDSTATUSCODES"
+// (any order, any
 // subset, case-insensitive; "none" = nothing). Names not in the list are off.
 Result<SmtpCaps> parse_caps(std::string_view list);
 
@@ -153,7 +165,9 @@ struct SmtpConnection {
   bool plaintext_after_starttls = false;  // bytes came after STARTTLS before the handshake (injection)
   unsigned auth_attempts = 0;
   std::string auth_user;             // set once an AUTH succeeded
-  std::string auth_mechanism;        // "PLAIN" or "LOGIN"
+  std::string auth_mechanism;        // "PLAIN", "LOGIN", "XOAUTH2" or "OAUTHBEARER"
+  std::string oauth_host;            // OAUTHBEARER: the host= and port= the client sent
+  std::string oauth_port;
   bool auth_before_tls = false;      // an AUTH was sent on a connection without TLS
   unsigned messages = 0;             // messages that reached the final dot
   bool bare_lf = false;              // any line ended in LF without CR
@@ -173,6 +187,9 @@ struct Options {
   bool smtps = false;                // implicit-TLS listener; needs cert_file and key_file
   SmtpCaps caps;
   std::map<std::string, std::string> credentials;  // user -> password for AUTH
+  // XOAUTH2 / OAUTHBEARER: "" when `token` is live for `user`, else the error for the JSON of the
+  // 334 answer ("invalid_token"). Called on a connection thread. Unset: see OAuth above.
+  std::function<std::string(std::string_view user, std::string_view token)> oauth_check;
   std::string cert_file, key_file;   // PEM, for STARTTLS and smtps
   std::string smtp_script;           // see SMTP SCRIPT above
   bool refuse_long_lines = false;    // a DATA line over 998 bytes (RFC 5321 §4.5.3.1.6) gets

@@ -15,6 +15,7 @@
 #include "nullq/long_lines.hpp"
 #include "nullq/smtp.hpp"
 #include "session_util.hpp"
+#include "smtp_auth.hpp"
 #include "tcp_stream.hpp"
 
 namespace nullq::client {
@@ -28,7 +29,7 @@ constexpr std::size_t body_high_water = 256 * 1024;  // stop feeding while this 
 }  // namespace
 
 struct SmtpConnection::Impl final : detail::TcpStream::Handler {
-  enum class Step { banner, ehlo, helo, starttls, auth, auth_user, auth_pass, rset, mail, rcpt, data, dot, quit };
+  enum class Step { banner, ehlo, helo, starttls, auth, rset, mail, rcpt, data, dot, quit };
   enum class State { idle, setup, ready, closed };
 
   struct Expect {
@@ -85,6 +86,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   smtp::Capabilities caps;
   smtp::ReplyParser parser;
   std::unique_ptr<SecureFilter> filter;
+  std::unique_ptr<detail::SmtpAuth> auth;  // once AUTH has begun
   std::deque<Expect> expect;
   std::optional<Txn> txn;
   std::string plain;  // decrypted bytes, reused
@@ -130,6 +132,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     o.server = endpoint.text;
     if (t.on_wire) o.notice = t.prepared_note;
     o.connect_failed = connect_failed;
+    o.auth_token_rejected = auth && auth->token_rejected();
     o.setup_failed = setup_failed && !connect_failed && !t.on_wire;
     o.replies.reserve(t.replies.size());
     for (auto& r : t.replies) o.replies.push_back(r ? std::move(*r) : detail::temporary(why));
@@ -244,26 +247,32 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
       }
     }
     if (!opts.auth_user.empty() && !authed) {
-      if (!encrypted() && !(opts.starttls == StartTls::off && opts.allow_plaintext_auth)) {
-        fail_all("refusing to send the password over an unencrypted connection "
-                 "(the server offers no STARTTLS; set starttls: off and auth.allow_plaintext: true to allow it)",
-                 false);
-        return;
-      }
-      const std::string& pw = opts.auth_password ? *opts.auth_password : std::string();
-      if (caps.auth_plain) {
-        command("AUTH PLAIN " + smtp::auth_plain(opts.auth_user, pw) + "\r\n", Expect{Step::auth},
-                opts.timeouts.command);
-        return;
-      }
-      if (caps.auth_login) {
-        command("AUTH LOGIN\r\n", Expect{Step::auth_user}, opts.timeouts.command);
-        return;
-      }
-      fail_all("the server offers neither AUTH PLAIN nor AUTH LOGIN", false);
+      start_auth();
       return;
     }
     become_ready();
+  }
+
+  void start_auth() {
+    if (!auth) {
+      detail::SmtpAuth::Hooks hooks;
+      // A token may come after the connection failed: then there is nothing left to do.
+      hooks.send = [this](const std::string& line) {
+        if (state != State::closed) command(line, Expect{Step::auth}, opts.timeouts.command);
+      };
+      hooks.succeeded = [this] {
+        if (state == State::closed) return;
+        authed = true;
+        become_ready();
+      };
+      hooks.failed = [this](const std::string& why) { fail_all(why, false); };
+      std::string host = opts.host.empty() ? detail::address_of(endpoint) : opts.host;
+      auth = std::make_unique<detail::SmtpAuth>(opts, std::move(host), detail::port_of(endpoint), std::move(hooks));
+    }
+    // Waiting for a token counts against the command timeout, as a reply would.
+    stream.set_io_timeout(opts.timeouts.command);
+    stream.set_waiting(true);
+    auth->start(caps, encrypted());
   }
 
   void become_ready() {
@@ -476,19 +485,8 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
         caps = smtp::Capabilities{};  // forget everything learned before (RFC 3207)
         send_ehlo();
         return;
-      case Step::auth_user:
-        if (r.code != 334) return auth_failed(r);
-        command(smtp::base64(opts.auth_user) + "\r\n", Expect{Step::auth_pass}, opts.timeouts.command);
-        return;
-      case Step::auth_pass:
-        if (r.code != 334) return auth_failed(r);
-        command(smtp::base64(opts.auth_password ? *opts.auth_password : std::string()) + "\r\n",
-                Expect{Step::auth}, opts.timeouts.command);
-        return;
       case Step::auth:
-        if (r.code != 235) return auth_failed(r);
-        authed = true;
-        become_ready();
+        if (auth) auth->on_reply(r);
         return;
       case Step::quit:
         state = State::closed;
@@ -568,16 +566,6 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     if (expect.empty()) message_done();
   }
 
-  void auth_failed(const smtp::Reply& r) {
-    if (r.code == 535) {
-      fail_all("authentication failed: the server rejected the user name or password (" + r.text() +
-                   "); check auth.user and the password_file",
-               false);
-      return;
-    }
-    fail_all("authentication failed: " + r.text(), false);
-  }
-
   // ---- TcpStream::Handler ----
   void on_connect(int status) override {
     if (status != 0) {
@@ -636,6 +624,10 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
       state = State::closed;
       stream.close();
       closed_now();
+      return;
+    }
+    if (which == detail::TcpStream::Timeout::io && auth && auth->waiting_for_token()) {
+      fail_all("timed out waiting for an OAuth access token", false);
       return;
     }
     fail_all(which == detail::TcpStream::Timeout::session ? detail::text_session_timeout : detail::text_io_timeout,

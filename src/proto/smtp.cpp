@@ -1,4 +1,4 @@
-// ESMTP codec: replies, capabilities, commands, body encoding, AUTH (see include/nullq/smtp.hpp).
+// ESMTP codec: replies, capabilities, commands, body encoding (see include/nullq/smtp.hpp; SASL is sasl.cpp).
 #include "nullq/smtp.hpp"
 
 #include <cctype>
@@ -130,13 +130,23 @@ Capabilities parse_ehlo(const Reply& r) {
         v = v * 10 + static_cast<std::uint64_t>(ch - '0');
       }
       c.size_limit = ok ? v : 0;
-    } else if (kw == "AUTH") {
-      std::string_view rest = params;
+    } else if (kw == "AUTH" || kw.substr(0, 5) == "AUTH=") {
+      // "AUTH=LOGIN PLAIN" is how servers wrote it before RFC 2554 was final; read both.
+      std::string list = std::string(kw.substr(4)) + " " + std::string(params);
+      std::string_view rest = list;
       while (!rest.empty()) {
-        std::size_t sp = rest.find(' ');
+        std::size_t sp = rest.find_first_of(" =");
         std::string_view mech = rest.substr(0, sp);
-        if (mech == "PLAIN") c.auth_plain = true;
-        if (mech == "LOGIN") c.auth_login = true;
+        if (!mech.empty()) {
+          if (mech == "PLAIN") c.auth_plain = true;
+          if (mech == "LOGIN") c.auth_login = true;
+          if (mech == "XOAUTH2") c.auth_xoauth2 = true;
+          if (mech == "OAUTHBEARER") c.auth_oauthbearer = true;
+          std::string name = sanitize(mech, 40);
+          bool known = false;
+          for (const auto& m : c.auth_mechanisms) known = known || m == name;
+          if (!known && c.auth_mechanisms.size() < 32) c.auth_mechanisms.push_back(std::move(name));
+        }
         if (sp == std::string_view::npos) break;
         rest.remove_prefix(sp + 1);
       }
@@ -254,43 +264,6 @@ std::uint64_t wire_size(std::string_view body) {
   e.encode(body, sink);
   e.end(sink);
   return sink.n;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += tab[(v >> 18) & 63];
-    out += tab[(v >> 12) & 63];
-    out += tab[(v >> 6) & 63];
-    out += tab[v & 63];
-  }
-  if (std::size_t left = in.size() - i; left) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (left == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += tab[(v >> 18) & 63];
-    out += tab[(v >> 12) & 63];
-    out += left == 2 ? tab[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string auth_plain(std::string_view user, std::string_view password) {
-  std::string raw;
-  raw.reserve(user.size() + password.size() + 2);
-  raw.push_back('\0');
-  raw.append(user);
-  raw.push_back('\0');
-  raw.append(password);
-  std::string enc = base64(raw);
-  // Do not leave the secret lying in freed memory longer than needed.
-  for (auto& c : raw) c = '\0';
-  return enc;
 }
 
 }  // namespace nullq::proto::smtp

@@ -33,38 +33,6 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && upper(s.substr(0, prefix.size())) == prefix;
 }
 
-// RFC 4648 base64; false on anything else.
-bool base64_decode(std::string_view in, std::string& out) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  out.clear();
-  if (in.size() % 4 != 0) return false;
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = in[i + j];
-      if (c == '=' && i + 4 == in.size() && j >= 2) {
-        v[j] = 0;
-        ++pad;
-      } else if (pad > 0 || (v[j] = value(c)) < 0) {
-        return false;
-      }
-    }
-    unsigned n = (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
-    out.push_back(static_cast<char>(n >> 16));
-    if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
-    if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
-  }
-  return true;
-}
-
 // The enhanced code an answer gets when the script gives none (RFC 3463).
 std::string default_enhanced(SmtpStage stage, int code) {
   int cls = code / 100;
@@ -339,7 +307,7 @@ class Session {
     if (opt_.caps.eightbitmime) caps.push_back("8BITMIME");
     if (opt_.caps.smtputf8) caps.push_back("SMTPUTF8");
     if (opt_.caps.starttls && env_.tls && !ssl_) caps.push_back("STARTTLS");
-    if (opt_.caps.auth) caps.push_back("AUTH PLAIN LOGIN");
+    if (std::string offer = auth_offer(opt_); !offer.empty()) caps.push_back("AUTH " + offer);
     if (opt_.caps.enhanced) caps.push_back("ENHANCEDSTATUSCODES");
     std::string greeting = "testhost greets " + arg;
     if (step_.long_line == SmtpStage::ehlo) greeting += " " + std::string(long_reply, 'x');
@@ -384,65 +352,36 @@ class Session {
     auto err = [&](const char* plain, const char* enh) {
       return simple(opt_.caps.enhanced ? std::string(enh) : std::string(plain));
     };
-    if (!opt_.caps.auth) return err("502 AUTH not offered", "502 5.5.1 AUTH not offered");
+    if (auth_offer(opt_).empty()) return err("502 AUTH not offered", "502 5.5.1 AUTH not offered");
     if (authenticated_) return err("503 already authenticated", "503 5.5.1 already authenticated");
     if (in_tx_) return err("503 AUTH during a transaction", "503 5.5.1 AUTH during a transaction");
-    std::string mech = upper(arg.substr(0, arg.find(' ')));
-    std::string initial = arg.size() > mech.size() ? arg.substr(mech.size() + 1) : "";
-    std::string user, pass;
-    auto ask = [&](const char* challenge, std::string& answer_out) -> int {  // 1 ok, 0 cancelled/bad, -1 gone
-      out_ += std::string("334 ") + challenge + "\r\n";
-      std::string line;
-      if (!next_line(line)) return -1;
-      if (line == "*") return 0;
-      return base64_decode(line, answer_out) ? 1 : 0;
-    };
-    if (mech == "PLAIN") {
-      std::string decoded;
-      if (initial.empty()) {
-        int r = ask("", decoded);
-        if (r < 0) return false;
-        if (r == 0) return err("501 AUTH cancelled or bad base64", "501 5.5.2 AUTH cancelled or bad base64");
-      } else if (initial == "=" ) {
-        decoded.clear();
-      } else if (!base64_decode(initial, decoded)) {
-        return err("501 bad base64", "501 5.5.2 bad base64");
+    const bool script = scripted(SmtpStage::auth);
+    AuthRun run = run_auth(opt_, arg, script, [this](const std::string& challenge, std::string& line) {
+      out_ += "334 " + challenge + "\r\n";
+      return next_line(line);
+    });
+    if (run.kind == AuthRun::Kind::gone) return false;
+    if (run.kind == AuthRun::Kind::error) return simple(run.line);
+    SmtpAnswer a = answer(SmtpStage::auth, 235);  // counts the occurrence
+    if (!script) a.code = run.live ? 235 : 535;
+    {
+      std::lock_guard lock(env_.mu);
+      if (!run.oauth_host.empty()) {
+        conn_->oauth_host = run.oauth_host;
+        conn_->oauth_port = run.oauth_port;
       }
-      std::size_t z1 = decoded.find('\0');
-      std::size_t z2 = z1 == std::string::npos ? z1 : decoded.find('\0', z1 + 1);
-      if (z2 == std::string::npos) return err("501 bad PLAIN response", "501 5.5.2 bad PLAIN response");
-      user = decoded.substr(z1 + 1, z2 - z1 - 1);
-      pass = decoded.substr(z2 + 1);
-    } else if (mech == "LOGIN") {
-      if (!initial.empty()) {
-        if (!base64_decode(initial, user)) return err("501 bad base64", "501 5.5.2 bad base64");
-      } else {
-        int r = ask("VXNlcm5hbWU6", user);
-        if (r < 0) return false;
-        if (r == 0) return err("501 AUTH cancelled or bad base64", "501 5.5.2 AUTH cancelled or bad base64");
+      if (a.code == 235) {
+        conn_->auth_user = run.user;
+        conn_->auth_mechanism = run.mechanism;
       }
-      int r = ask("UGFzc3dvcmQ6", pass);
-      if (r < 0) return false;
-      if (r == 0) return err("501 AUTH cancelled or bad base64", "501 5.5.2 AUTH cancelled or bad base64");
-    } else {
-      return err("504 mechanism not supported", "504 5.5.4 mechanism not supported");
-    }
-    SmtpAnswer a;
-    if (scripted(SmtpStage::auth)) {
-      a = answer(SmtpStage::auth, 235);
-    } else {
-      answer(SmtpStage::auth, 235);  // counts the occurrence
-      auto it = opt_.credentials.find(user);
-      a.code = it != opt_.credentials.end() && it->second == pass ? 235 : 535;
     }
     if (a.code == 235) {
       authenticated_ = true;
-      auth_user_ = user;
-      std::lock_guard lock(env_.mu);
-      conn_->auth_user = user;
-      conn_->auth_mechanism = mech;
+      auth_user_ = run.user;
     }
-    return reply(SmtpStage::auth, a, a.code == 235 ? "authenticated" : a.code == 535 ? "authentication failed" : "");
+    std::string text = a.code == 235 ? "authenticated" : "";
+    if (a.code == 535) text = run.text.empty() ? "authentication failed" : run.text;
+    return reply(SmtpStage::auth, a, text);
   }
 
   // "FROM:<addr> params" -> addr, params; false on bad syntax.

@@ -125,6 +125,8 @@ Result<SmtpCaps> parse_caps(std::string_view list) {
     else if (w == "SMTPUTF8") caps.smtputf8 = true;
     else if (w == "STARTTLS") caps.starttls = true;
     else if (w == "AUTH") caps.auth = true;
+    else if (w == "XOAUTH2") caps.xoauth2 = true;
+    else if (w == "OAUTHBEARER") caps.oauthbearer = true;
     else if (w == "ENHANCEDSTATUSCODES") caps.enhanced = true;
     else if (w.substr(0, 5) == "SIZE=" && digits(w.substr(5)) && w.size() <= 17 && std::stoull(w.substr(5)) > 0)
       caps.size = static_cast<std::size_t>(std::stoull(w.substr(5)));

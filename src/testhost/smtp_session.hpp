@@ -28,6 +28,25 @@ struct SmtpEnv {
 // Runs the whole connection; closes fd. `conn` stays owned by the server.
 void serve_smtp(const SmtpEnv& env, int fd, bool implicit_tls, SmtpStep step, SmtpConnection* conn);
 
+// ---- AUTH (smtp_auth.cpp) ----
+
+// The mechanisms the EHLO AUTH line offers ("PLAIN LOGIN XOAUTH2 OAUTHBEARER"); "" = no AUTH line.
+std::string auth_offer(const Options& opt);
+
+// What one AUTH command came to, before the stage's answer.
+struct AuthRun {
+  enum class Kind { answer, error, gone };
+  Kind kind = Kind::answer;
+  std::string line;       // error: the whole answer line, without CRLF
+  bool live = false;      // answer: the credentials or the token are good
+  std::string user, mechanism, oauth_host, oauth_port;
+  std::string text;       // answer: the text for a refusal ("" = the usual one)
+};
+// `arg` is what followed "AUTH ". `ask` writes "334 <challenge>" and reads the client's next line
+// (false: the connection is gone). With `scripted` the script answers: no check, no 334 error JSON.
+AuthRun run_auth(const Options& opt, const std::string& arg, bool scripted,
+                 const std::function<bool(const std::string& challenge, std::string& line)>& ask);
+
 Result<SSL_CTX*> make_tls_context(const std::string& cert_file, const std::string& key_file);
 
 }  // namespace nullq::testhost
