@@ -62,6 +62,9 @@ class Idp {
   // What successive device-code polls answer, one entry per poll, the last repeating:
   // "approve", or an error code: "authorization_pending", "slow_down", "access_denied",
   // "expired_token". Default {"approve"}. Each new /devicecode starts the script again.
+  // Besides the script, a poll that comes sooner than the interval after the previous one (the
+  // interval grows by 5 seconds with every slow_down) is answered slow_down and counted as
+  // "too_fast", without taking a step.
   void set_device_script(std::vector<std::string> polls);
   // GET /authorize: true (default) redirects with a code, false with error=access_denied.
   void set_auto_approve(bool on);
@@ -84,7 +87,7 @@ class Idp {
 
   // Requests seen per grant_type ("client_credentials", "refresh_token", "authorization_code",
   // "urn:ietf:params:oauth:grant-type:device_code"), and per other endpoint ("devicecode",
-  // "authorize"), counted whatever the answer.
+  // "authorize"), counted whatever the answer; "too_fast" for device polls that ignored the interval.
   std::size_t count(std::string_view what) const;
   std::size_t connections() const;
 

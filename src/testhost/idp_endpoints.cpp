@@ -203,8 +203,18 @@ std::string Idp::Impl::token_endpoint(const http::Request& req, const Form& form
     if (it == devices.end() || it->second.done || it->second.client_id != a.id)
       return json_error(400, "invalid_grant", "unknown device code");
     if (Clock::now() >= it->second.expires) return json_error(400, "expired_token", "the device code expired");
-    const std::string& step = device_script[std::min(it->second.polls, device_script.size() - 1)];
-    ++it->second.polls;
+    Device& d = it->second;
+    auto now = Clock::now();
+    bool too_fast = d.polls > 0 && now - d.last_poll < std::chrono::seconds(d.interval);
+    d.last_poll = now;
+    if (too_fast) {  // not a step of the script: the client ignored the interval
+      ++counts["too_fast"];
+      d.interval += 5;
+      return json_error(400, "slow_down", "polling too fast");
+    }
+    const std::string& step = device_script[std::min(d.polls, device_script.size() - 1)];
+    ++d.polls;
+    if (step == "slow_down") d.interval += 5;
     if (step != "approve") {
       if (step == "access_denied" || step == "expired_token") it->second.done = true;
       return json_error(400, step, "");
@@ -239,7 +249,7 @@ std::string Idp::Impl::devicecode_endpoint(const http::Request& req, const Form&
   std::string dc = "dc-" + random_token(16);
   std::string user_code = random_token(4);
   for (char& c : user_code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  devices[dc] = Device{a.id, 0, false, Clock::now() + std::chrono::seconds(opt.device_expires_in)};
+  devices[dc] = Device{a.id, 0, false, Clock::now() + std::chrono::seconds(opt.device_expires_in), {}, opt.device_interval};
   std::string host = opt.bind.find(':') != std::string::npos ? "[" + opt.bind + "]" : opt.bind;
   std::string body = "{\"device_code\":" + quote(dc) + ",\"user_code\":" + quote(user_code) +
                      ",\"verification_uri\":" + quote("https://" + host + ":" + std::to_string(port) + "/device") +

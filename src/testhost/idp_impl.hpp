@@ -42,6 +42,9 @@ struct Idp::Impl {
     std::size_t polls = 0;
     bool done = false;
     Clock::time_point expires;
+    Clock::time_point last_poll{};  // RFC 8628 §3.5: polls closer than `interval` get slow_down
+    int interval = 0;               // seconds; 5 more after every slow_down answered
+
   };
   struct Code {
     std::string client_id, redirect_uri, challenge;

@@ -95,6 +95,7 @@ TEST_F(LoginTest, DeviceGrantSlowDownWaitsLongerAndStillSucceeds) {
   Child c({program("nullq-oauth"), "login"}, login_options(login_request("device")));
   EXPECT_EQ(c.wait(std::chrono::seconds(40)), 0) << c.err;
   EXPECT_EQ(idp_->count("urn:ietf:params:oauth:grant-type:device_code"), 2u);
+  EXPECT_EQ(idp_->count("too_fast"), 0u) << "the poll after slow_down came sooner than 5 seconds";
   EXPECT_TRUE(idp_->refresh_token_live(read_store().value("refresh_token", "")));
 }
 

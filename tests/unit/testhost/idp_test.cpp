@@ -190,7 +190,7 @@ TEST_F(IdpTest, EveryRefreshRotatesAndTheOldTokenIsRefused) {
 }
 
 TEST_F(IdpTest, DeviceFlowFollowsItsScript) {
-  idp_->set_device_script({"authorization_pending", "slow_down", "approve"});
+  idp_->set_device_script({"authorization_pending", "authorization_pending", "approve"});
   Answer d = send(post("/devicecode", "client_id=public&scope=mail"));
   ASSERT_EQ(d.status, 200) << d.body;
   std::string dc = field(d.body, "device_code");
@@ -200,7 +200,7 @@ TEST_F(IdpTest, DeviceFlowFollowsItsScript) {
   EXPECT_EQ(field(d.body, "expires_in"), "600");
   std::string poll = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=public&device_code=" + dc;
   EXPECT_EQ(field(token(poll).body, "error"), "authorization_pending");
-  EXPECT_EQ(field(token(poll).body, "error"), "slow_down");
+  EXPECT_EQ(field(token(poll).body, "error"), "authorization_pending");
   Answer ok = token(poll);
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_FALSE(field(ok.body, "refresh_token").empty());
@@ -213,6 +213,18 @@ TEST_F(IdpTest, DeviceFlowFollowsItsScript) {
   }
   EXPECT_EQ(idp_->count("devicecode"), 3u);
   EXPECT_EQ(idp_->count("urn:ietf:params:oauth:grant-type:device_code"), 6u);
+  EXPECT_EQ(idp_->count("too_fast"), 0u);
+}
+
+TEST_F(IdpTest, DevicePollsSoonerThanTheIntervalGetSlowDown) {
+  // After a scripted slow_down the interval is 5 seconds: an immediate poll is too fast and does
+  // not take the script's next step.
+  idp_->set_device_script({"slow_down", "approve"});
+  std::string dc = field(send(post("/devicecode", "client_id=public")).body, "device_code");
+  std::string poll = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=public&device_code=" + dc;
+  EXPECT_EQ(field(token(poll).body, "error"), "slow_down");
+  EXPECT_EQ(field(token(poll).body, "error"), "slow_down");
+  EXPECT_EQ(idp_->count("too_fast"), 1u);
 }
 
 TEST_F(IdpTest, AuthorizationCodeNeedsTheRightVerifierAndIsSingleUse) {
