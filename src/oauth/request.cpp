@@ -9,14 +9,16 @@ namespace nullq::oauth {
 
 namespace {
 
-Error bad(std::string why) { return Error::permanent(ErrorDomain::usage, std::move(why)); }
+// code 1: the request is a JSON object with a wrong field (the token command answers that in
+// JSON); code 0: it is not a JSON object at all.
+Error bad(std::string why, int code = 1) { return Error::permanent(ErrorDomain::usage, std::move(why), code); }
 
 }  // namespace
 
 Result<Request> parse_request(std::string_view text, bool login) {
-  if (text.size() > max_request) return bad("the request is larger than 64 KiB");
+  if (text.size() > max_request) return bad("the request is larger than 64 KiB", 0);
   auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return bad("the request is not a JSON object");
+  if (j.is_discarded() || !j.is_object()) return bad("the request is not a JSON object", 0);
   Request r;
   std::string wrong;
   auto str = [&](const char* name, std::string& out, bool required) {

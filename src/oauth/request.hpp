@@ -3,7 +3,8 @@
 // Purpose:   one checked reading of the request for both commands.
 // Trust:     the request comes from nullq-send or `nullq oauth` (trusted callers), but it carries
 //            the client secret: no field is ever echoed, and bad values are named, not quoted.
-// Errors:    a permanent usage Error saying which field is wrong.
+// Errors:    a permanent usage Error saying which field is wrong (code 1), or that the text is not
+//            a JSON object at all (code 0).
 // Threading: plain values.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.hpp"
@@ -68,6 +69,14 @@ int main(int argc, char** argv) {
   if (login) ::close(3);
   auto request = nullq::oauth::parse_request(text, login);
   wipe(text);
+  if (!request && !login && request.error().code == 1) {
+    // A JSON request with a wrong field: the caller gets an answer that needs the admin, not a
+    // failure it would retry.
+    nlohmann::json j = {{"ok", false}, {"error", "bad_request"}, {"description", request.error().detail},
+                        {"temporary", false}};
+    std::printf("%s\n", j.dump().c_str());
+    return std::fflush(stdout) == 0 ? 0 : 74;
+  }
   if (!request) {
     std::fprintf(stderr, "nullq-oauth: %s\n", request.error().message().c_str());
     return 64;

@@ -188,30 +188,33 @@ TEST_F(TokenTest, AnHttpUrlIsRefusedBeforeAnythingIsSent) {
     nlohmann::json r = token_request("client_credentials");
     r["token_url"] = url;
     TokenRun t = run_token(r);
-    EXPECT_EQ(t.run.code, 64) << url;
-    EXPECT_NE(t.run.err.find("token_url must be an https:// URL"), std::string::npos) << url << ": " << t.run.err;
-    EXPECT_EQ(t.run.out, "");
-    EXPECT_EQ(t.run.err.find(client_secret), std::string::npos);
+    expect_failure(t, "bad_request", false);
+    EXPECT_EQ(t.answer.value("description", ""), "token_url must be an https:// URL") << url;
   }
 }
 
-TEST_F(TokenTest, BadRequestsGetOneLineAndExit64) {
+TEST_F(TokenTest, WrongFieldsAreAnsweredAsBadRequestsAndNotJsonExits64) {
   struct Case {
     std::string input, says;
   } cases[] = {
-      {"not json", "not a JSON object"},
-      {"[1]", "not a JSON object"},
       {R"({"flow":"password","token_url":"https://x/","client_id":"a"})", "\"flow\" must be"},
       {R"({"flow":"client_credentials","client_id":"a"})", "lacks \"token_url\""},
       {R"({"flow":"client_credentials","token_url":"https://x/","client_id":7})", "\"client_id\" in the request"},
       {R"({"flow":"refresh_token","token_url":"https://x/","client_id":"a"})", "needs \"store\""},
       {R"({"flow":"client_credentials","token_url":"https://x/","client_id":"a","timeout":0})", "\"timeout\""},
+      {R"({"flow":"refresh_token","token_url":"https://x/","client_id":"a","store":"relative.json"})", "absolute"},
   };
   for (const auto& c : cases) {
-    auto r = run({program("nullq-oauth"), "token"}, with_input(c.input));
-    EXPECT_EQ(r.code, 64) << c.input;
-    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.input << ": " << r.err;
+    TokenRun t = run_token(nlohmann::json::parse(c.input));
+    expect_failure(t, "bad_request", false);
+    EXPECT_NE(t.answer.value("description", "").find(c.says), std::string::npos) << c.input << ": " << t.run.out;
+  }
+  for (std::string bad : {"not json", "[1]", "{\"a\":"}) {
+    auto r = run({program("nullq-oauth"), "token"}, with_input(bad));
+    EXPECT_EQ(r.code, 64) << bad;
+    EXPECT_NE(r.err.find("the request is not a JSON object"), std::string::npos) << bad << ": " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, "");
   }
   auto big = run({program("nullq-oauth"), "token"}, with_input(std::string(70000, ' ')));
   EXPECT_EQ(big.code, 64);
