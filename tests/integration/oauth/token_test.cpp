@@ -2,6 +2,8 @@
 // and its durability order, the error classification, https only, and no secret where it must not be.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -138,6 +140,33 @@ TEST_F(TokenTest, TheRotatedTokenIsStoredBeforeTheAnswerIsPrinted) {
   ASSERT_FALSE(answer.is_discarded()) << c.out;
   EXPECT_EQ(answer.value("ok", false), true);
   EXPECT_TRUE(idp_->refresh_token_live(stored));
+}
+
+TEST_F(TokenTest, ARefreshWaitsForTheStoreLockBeforeAsking) {
+  std::string old = idp_->issue_refresh_token("app");
+  seed_store(old);
+  int lock = ::open((store_ + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+  ChildOptions opt;
+  opt.stdin_text = token_request("refresh_token").dump();
+  Child c({program("nullq-oauth"), "token"}, opt);
+  // /proc/locks lists a process blocked on a lock as "N: -> FLOCK ... <pid> ...".
+  std::string waiter = " " + std::to_string(c.pid()) + " ";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool blocked = false;
+  while (!blocked && std::chrono::steady_clock::now() < deadline) {
+    std::string locks = read_file("/proc/locks");
+    for (std::size_t at = locks.find("-> FLOCK"); at != std::string::npos && !blocked; at = locks.find("-> FLOCK", at + 1))
+      blocked = locks.substr(at, locks.find('\n', at) - at).find(waiter) != std::string::npos;
+    if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(blocked) << "nullq-oauth never waited for the store lock";
+  EXPECT_EQ(idp_->count("refresh_token"), 0u) << "it asked the provider without holding the lock";
+  ::close(lock);
+  EXPECT_EQ(c.wait(), 0) << c.err;
+  EXPECT_NE(c.out.find("\"ok\":true"), std::string::npos) << c.out;
+  EXPECT_EQ(idp_->count("refresh_token"), 1u);
 }
 
 TEST_F(TokenTest, InvalidGrantNeedsTheAdminAndKeepsTheStoredToken) {
