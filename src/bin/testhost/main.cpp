@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "nullq/testcerts.hpp"
 #include "nullq/testhost.hpp"
+#include "nullq/testhost_idp.hpp"
 #include "nullq_build_config.h"
 
 namespace {
@@ -26,7 +28,7 @@ constexpr const char* usage_text =
     "usage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
     "[--smtp] [--smtps] [--caps LIST] [--auth USER:PASSFILE]... [--cert PEM --key PEM] "
     "[--smtp-script S] [--refuse-long-lines] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
-    "[--ready-file PATH]\n       nullq-testhost --make-certs DIR\n       nullq-testhost --help | --version\n";
+    "[--ready-file PATH]\n       [--idp --cert PEM --key PEM [--idp-client ID:SECRETFILE]... [--idp-user USER] [--token-lifetime SECONDS]]\n       nullq-testhost --make-certs DIR\n       nullq-testhost --help | --version\n";
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr, "nullq-testhost: %s\n%s", why.c_str(), usage_text);
@@ -58,12 +60,27 @@ void add_credentials(nullq::testhost::Options& opt, const std::string& spec) {
   opt.credentials[spec.substr(0, colon)] = password;
 }
 
+// ID:SECRETFILE: the client secret is the file's first line (an empty file: a public client).
+void add_idp_client(nullq::testhost::IdpOptions& idp, const std::string& spec) {
+  std::size_t colon = spec.find(':');
+  if (colon == 0 || colon == std::string::npos || colon + 1 == spec.size())
+    usage("--idp-client wants ID:SECRETFILE, not " + spec);
+  std::string file = spec.substr(colon + 1);
+  std::ifstream in(file);
+  std::string secret;
+  if (!in) usage("cannot read the client secret file " + file);
+  std::getline(in, secret);
+  idp.clients[spec.substr(0, colon)] = secret;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   nullq::testhost::Options opt;
   opt.qmtp = opt.qmqp = false;
   std::string store, ready, make_certs;
+  bool idp_on = false;
+  nullq::testhost::IdpOptions idp_opt;
   long count = 0, timeout = 60;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -98,6 +115,10 @@ int main(int argc, char** argv) {
     else if (a == "--smtp-script") opt.smtp_script = value();
     else if (a == "--refuse-long-lines") opt.refuse_long_lines = true;
     else if (a == "--make-certs") make_certs = value();
+    else if (a == "--idp") idp_on = true;
+    else if (a == "--idp-client") add_idp_client(idp_opt, value());
+    else if (a == "--idp-user") idp_opt.user = value();
+    else if (a == "--token-lifetime") idp_opt.token_lifetime = static_cast<int>(number("--token-lifetime", value()));
     else usage("unknown option '" + a + "'");
   }
   if (!make_certs.empty()) {
@@ -110,7 +131,9 @@ int main(int argc, char** argv) {
                 make_certs.c_str());
     return 0;
   }
-  if (!opt.qmtp && !opt.qmqp && !opt.smtp && !opt.smtps) opt.qmtp = opt.qmqp = true;
+  if (!opt.qmtp && !opt.qmqp && !opt.smtp && !opt.smtps && !idp_on) opt.qmtp = opt.qmqp = true;
+  if (idp_on && (opt.cert_file.empty() || opt.key_file.empty())) usage("--idp needs --cert and --key");
+  if (idp_opt.token_lifetime <= 0) usage("--token-lifetime must be positive");
   if (timeout <= 0) usage("--timeout must be positive");
 
   std::mutex out_mu;
@@ -140,12 +163,29 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto server = nullq::testhost::Server::start(opt);
+  std::unique_ptr<nullq::testhost::Idp> idp;
+  if (idp_on) {
+    idp_opt.bind = opt.bind;
+    idp_opt.cert_file = opt.cert_file;
+    idp_opt.key_file = opt.key_file;
+    auto started = nullq::testhost::Idp::start(idp_opt);
+    if (!started) {
+      std::fprintf(stderr, "nullq-testhost: %s\n", started.error().message().c_str());
+      return 71;
+    }
+    idp = std::move(*started);
+    // TODO(merge): once testhost::Options::oauth_check exists (the sasl branch adds it), set
+    //   opt.oauth_check = [&idp](std::string_view u, std::string_view t) { return idp->check_token(u, t); };
+    // so the SMTP side accepts XOAUTH2/OAUTHBEARER with the tokens this identity provider issued.
+  }
+  bool mail = opt.qmtp || opt.qmqp || opt.smtp || opt.smtps;
+  auto server = mail ? nullq::testhost::Server::start(opt) : nullq::Result<std::unique_ptr<nullq::testhost::Server>>(nullptr);
   if (!server) {
     std::fprintf(stderr, "nullq-testhost: %s\n", server.error().message().c_str());
     return 71;
   }
   std::string lines;
+  if (idp) lines += "idp " + opt.bind + " " + std::to_string(idp->port()) + "\n";
   if (opt.qmtp) lines += "qmtp " + opt.bind + " " + std::to_string((*server)->qmtp_port()) + "\n";
   if (opt.qmqp) lines += "qmqp " + opt.bind + " " + std::to_string((*server)->qmqp_port()) + "\n";
   if (opt.smtp) lines += "smtp " + opt.bind + " " + std::to_string((*server)->smtp_port()) + "\n";
@@ -164,18 +204,23 @@ int main(int argc, char** argv) {
     }
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+  auto stop_all = [&] {
+    if (*server) (*server)->stop();
+    if (idp) idp->stop();
+  };
   while (!got_term) {
-    if (count > 0 && (*server)->wait_for(static_cast<std::size_t>(count), std::chrono::milliseconds(50))) {
-      (*server)->stop();
+    if (count > 0 && *server && (*server)->wait_for(static_cast<std::size_t>(count), std::chrono::milliseconds(50))) {
+      stop_all();
       return 0;
     }
-    if (count == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (count == 0 || !*server) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() >= deadline) {
-      std::fprintf(stderr, "nullq-testhost: timed out after %ld s with %zu messages\n", timeout, (*server)->received().size());
-      (*server)->stop();
+      std::fprintf(stderr, "nullq-testhost: timed out after %ld s with %zu messages\n", timeout,
+                   *server ? (*server)->received().size() : std::size_t{0});
+      stop_all();
       return 1;
     }
   }
-  (*server)->stop();
+  stop_all();
   return 0;
 }
