@@ -174,9 +174,9 @@ int main(int argc, char** argv) {
       return 71;
     }
     idp = std::move(*started);
-    // TODO(merge): once testhost::Options::oauth_check exists (the sasl branch adds it), set
-    //   opt.oauth_check = [&idp](std::string_view u, std::string_view t) { return idp->check_token(u, t); };
-    // so the SMTP side accepts XOAUTH2/OAUTHBEARER with the tokens this identity provider issued.
+    // The SMTP side takes XOAUTH2/OAUTHBEARER with the tokens this identity provider issued (the
+    // server below is stopped before the provider).
+    opt.oauth_check = [p = idp.get()](std::string_view u, std::string_view t) { return p->check_token(u, t); };
   }
   bool mail = opt.qmtp || opt.qmqp || opt.smtp || opt.smtps;
   auto server = mail ? nullq::testhost::Server::start(opt) : nullq::Result<std::unique_ptr<nullq::testhost::Server>>(nullptr);
