@@ -24,6 +24,24 @@ namespace nullq::config {
 
 namespace {
 
+// The keys of each mapping, which check_keys() accepts and accepted_keys() lists (for the test that
+// holds etc/nullq.yaml and nullq.yaml(5) to them).
+namespace keys {
+constexpr std::string_view top[] = {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue",
+                                    "delivery", "bounce", "log", "smtp"};
+constexpr std::string_view rewrite[] = {"sender", "header_from"};
+constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls"};
+constexpr std::string_view auth[] = {"user", "password_file", "allow_plaintext", "password"};
+constexpr std::string_view tls[] = {"verify", "ca_file", "cert_file", "key_file", "min_version"};
+constexpr std::string_view queue[] = {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size",
+                                      "min_free"};
+constexpr std::string_view delivery[] = {"connections", "connect_timeout", "timeout", "session_max", "cooldown", "memory"};
+constexpr std::string_view smtp[] = {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout",
+                                     "body_timeout", "dot_timeout"};
+constexpr std::string_view bounce[] = {"enabled", "admin", "delay_warning"};
+constexpr std::string_view log[] = {"level"};
+}  // namespace keys
+
 // Thrown inside this file only; parse() turns it into an Error.
 struct Fail {
   std::string text;
@@ -78,7 +96,7 @@ class Reader {
 
   // Every key of `map` must be one of `known`; fails on the first stranger (leniently: only on one
   // whose nearest known key is in `hard`, a setting the injector needs).
-  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> known,
+  void check_keys(const YAML::Node& map, const std::string& where, std::span<const std::string_view> known,
                   std::initializer_list<std::string_view> hard = {}) const {
     if (!map.IsMap()) fail(map, where.empty() ? "the file must be a mapping of settings" : "'" + where + "' must be a mapping");
     for (const auto& kv : map) {
@@ -92,7 +110,7 @@ class Reader {
       if (key == "port")
         fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
              " \xe2\x80\x94 a smart host's port goes in its URL (smtp://host:587)");
-      std::string_view best = closest(key, std::span<const std::string_view>(known.begin(), known.size()));
+      std::string_view best = closest(key, known);
       std::string full = where.empty() ? key : where + "." + key;
       std::string hint = best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?";
       if (problem_ && (best.empty() || std::find(hard.begin(), hard.end(), best) == hard.end())) {
@@ -184,7 +202,7 @@ void read_smtp_keys(const Reader& r, const YAML::Node& item, SmartHost& h) {
     else r.fail(n, "'starttls' must be required, opportunistic or off, not '" + v + "'");
   }
   if (auto a = item["auth"]) {
-    r.check_keys(a, "auth", {"user", "password_file", "allow_plaintext", "password"});
+    r.check_keys(a, "auth", keys::auth);
     if (a["password"])
       r.fail(a["password"], "passwords do not go into nullq.yaml (every user can read it): put it in a file "
                             "readable by nullq only and name it with 'password_file'");
@@ -201,7 +219,7 @@ void read_smtp_keys(const Reader& r, const YAML::Node& item, SmartHost& h) {
       r.fail(a["allow_plaintext"], "'auth.allow_plaintext' needs 'starttls: off' (otherwise TLS is used for AUTH)");
   }
   if (auto t = item["tls"]) {
-    r.check_keys(t, "tls", {"verify", "ca_file", "cert_file", "key_file", "min_version"});
+    r.check_keys(t, "tls", keys::tls);
     h.tls_configured = true;
     if (auto n = t["verify"]) h.tls.verify = r.boolean(n, "tls.verify");
     auto path = [&](const char* key, std::string& out) {
@@ -230,7 +248,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
   // (an SMTP smart host given as a plain string keeps the defaults of its URL)
   for (const auto& item : list) {
     if (item.IsMap()) {
-      r.check_keys(item, "smarthosts[]", {"url", "connections", "pipeline", "starttls", "auth", "tls"});
+      r.check_keys(item, "smarthosts[]", keys::smarthost);
       if (!item["url"]) r.fail(item, "a smart host mapping needs 'url'");
     }
     // (yaml-cpp's Node::operator= writes through to the document, so no reassigned Node here.)
@@ -248,7 +266,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
 }
 
 void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
-  r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown", "memory"});
+  r.check_keys(s, "delivery", keys::delivery);
   if (auto n = s["connections"]) c.connections = r.count(n, "delivery.connections", 1, 10000);
   if (auto n = s["connect_timeout"]) c.connect_timeout = r.duration(n, "delivery.connect_timeout", false);
   if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
@@ -258,8 +276,7 @@ void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
 }
 
 void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
-  r.check_keys(s, "smtp", {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout", "body_timeout",
-                           "dot_timeout"});
+  r.check_keys(s, "smtp", keys::smtp);
   if (auto n = s["helo"]) c.smtp.helo = r.host(n, "smtp.helo");
   if (auto n = s["mx_tls"]) {
     std::string v = r.str(n, "smtp.mx_tls");
@@ -280,22 +297,19 @@ void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
 // and the size limit. Everything else is nullq-send's and `nullq check`'s to refuse.
 void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;
-  r.check_keys(root, "", {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue", "delivery",
-                          "bounce", "log", "smtp"},
-               {"hostname", "domain", "idhost", "admin", "rewrite", "queue"});
+  r.check_keys(root, "", keys::top, {"hostname", "domain", "idhost", "admin", "rewrite", "queue"});
   if (auto n = root["hostname"]) c.hostname = r.host(n, "hostname");
   if (auto n = root["domain"]) c.domain = r.host(n, "domain");
   if (auto n = root["idhost"]) c.idhost = r.host(n, "idhost");
   if (auto n = root["admin"]) c.admin = r.address(n, "admin");
   if (auto s = root["rewrite"]) {
-    r.check_keys(s, "rewrite", {"sender", "header_from"}, {"sender", "header_from"});
+    r.check_keys(s, "rewrite", keys::rewrite, {"sender", "header_from"});
     if (auto n = s["sender"]) c.rewrite_sender = r.address(n, "rewrite.sender");
     if (auto n = s["header_from"]) c.rewrite_header_from = r.boolean(n, "rewrite.header_from");
   }
   if (auto n = root["smarthosts"]) r.soft([&] { read_smarthosts(r, n, c); });
   if (auto s = root["queue"]) {
-    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size", "min_free"},
-                 {"dir", "max_message_size", "min_free"});
+    r.check_keys(s, "queue", keys::queue, {"dir", "max_message_size", "min_free"});
     if (auto n = s["dir"]) {
       c.queue_dir = r.str(n, "queue.dir");
       if (c.queue_dir.empty() || c.queue_dir[0] != '/') r.fail(n, "'queue.dir' must be an absolute path");
@@ -315,7 +329,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (auto s = root["smtp"]) r.soft([&] { read_smtp(r, s, c); });
   if (auto s = root["bounce"]) {
     r.soft([&] {
-      r.check_keys(s, "bounce", {"enabled", "admin", "delay_warning"});
+      r.check_keys(s, "bounce", keys::bounce);
       if (auto n = s["enabled"]) c.bounce_enabled = r.boolean(n, "bounce.enabled");
       if (auto n = s["admin"]) c.bounce_admin = r.address(n, "bounce.admin");
       if (auto n = s["delay_warning"]) c.delay_warning = r.duration(n, "bounce.delay_warning", true);
@@ -323,7 +337,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   }
   if (auto s = root["log"]) {
     r.soft([&] {
-      r.check_keys(s, "log", {"level"});
+      r.check_keys(s, "log", keys::log);
       if (auto n = s["level"]) {
         std::string v = r.str(n, "log.level");
         if (v == "error") c.log_level = LogLevel::error;
@@ -493,6 +507,24 @@ Status validate_for_delivery(const Config& c) {
     return Error::permanent(ErrorDomain::config,
                             (c.path.empty() ? std::string("config") : c.path) + ": no smart hosts configured ('smarthosts')");
   return {};
+}
+
+std::vector<std::string> accepted_keys() {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& prefix, std::span<const std::string_view> names) {
+    for (std::string_view n : names) out.push_back(prefix + std::string(n));
+  };
+  add("", keys::top);
+  add("rewrite.", keys::rewrite);
+  add("smarthosts[].", keys::smarthost);
+  add("smarthosts[].auth.", keys::auth);
+  add("smarthosts[].tls.", keys::tls);
+  add("queue.", keys::queue);
+  add("delivery.", keys::delivery);
+  add("smtp.", keys::smtp);
+  add("bounce.", keys::bounce);
+  add("log.", keys::log);
+  return out;
 }
 
 }  // namespace nullq::config

@@ -23,13 +23,11 @@ constexpr const char* usage_text =
     "       nullq --help | --version\n"
     "  -c, --config PATH  configuration file (default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n";
 
-constexpr std::array<std::string_view, 9> commands = {"status", "list", "check", "flush", "show",
-                                                      "retry",  "bounce", "drop", "import-nullmailer"};
 
 // "unknown command 'lsit' (did you mean 'list'?)"; an option gets "unknown option '--bogus'".
 std::string unknown(const std::string& word) {
   if (word.size() > 1 && word[0] == '-') return "unknown option '" + nullq::printable(word, 80) + "'";
-  std::string_view best = nullq::closest(word, commands);
+  std::string_view best = nullq::closest(word, nullq::admin::command_names);
   return "unknown command '" + nullq::printable(word, 80) + "'" +
          (best.empty() ? std::string() : " (did you mean '" + std::string(best) + "'?)");
 }
@@ -109,8 +107,9 @@ int main(int argc, char** argv) {
   if (cmd == "list") return nullq::admin::list(*cfg, stdout, stderr);
   if (cmd == "check") return nullq::admin::check(*cfg, stdout, stderr);
   if (cmd == "flush") return nullq::admin::flush(*cfg, stdout, stderr);
-  if (cmd == "show") return nullq::admin::show(*cfg, args[1], stdout, stderr);
-  if (cmd == "retry") return nullq::admin::retry(*cfg, args[1], stdout, stderr);
-  if (cmd == "bounce") return nullq::admin::bounce(*cfg, args[1], stdout, stderr);
-  return nullq::admin::drop(*cfg, args[1], stdout, stderr);
+  const std::string id = nullq::admin::message_id(args[1]);
+  if (cmd == "show") return nullq::admin::show(*cfg, id, stdout, stderr);
+  if (cmd == "retry") return nullq::admin::retry(*cfg, id, stdout, stderr);
+  if (cmd == "bounce") return nullq::admin::bounce(*cfg, id, stdout, stderr);
+  return nullq::admin::drop(*cfg, id, stdout, stderr);
 }
