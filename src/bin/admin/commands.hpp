@@ -43,5 +43,9 @@ int bounce(const config::Config& cfg, const std::string& id, std::FILE* out, std
 int drop(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
 // Resolves and connects to every smart host; one verdict line each.
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err);
+// `check --send ADDRESS`: queues one test message to ADDRESS with nullq-sendmail, runs
+// nullq-send --once, and says where the message ended up, one "send: " line per step. 0 when a
+// smart host accepted it (or the running flusher has it), 1 when not.
+int check_send(const config::Config& cfg, const std::string& address, std::FILE* out);
 
 }  // namespace nullq::admin

@@ -16,7 +16,7 @@
 namespace {
 
 constexpr const char* usage_text =
-    "usage: nullq [--config PATH] status [--json]|list|check|flush\n"
+    "usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
     "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n"
@@ -87,7 +87,16 @@ int main(int argc, char** argv) {
   const bool json = cmd == "status" && args.size() == 2 && args[1] == "--json";
   if (cmd == "status" && args.size() != 1 && !json)
     return usage("status takes only --json, not '" + nullq::printable(args.back(), 80) + "'");
-  if (plain && args.size() != 1 && !json) return usage(cmd + " takes no arguments");
+  // check --send ADDRESS: one real test message after the checks.
+  std::string send_to;
+  if (cmd == "check" && args.size() >= 2 && (args[1] == "--send" || args[1].rfind("--send=", 0) == 0)) {
+    send_to = args[1] == "--send" ? (args.size() == 3 ? args[2] : "") : args[1].substr(7);
+    if (send_to.empty() || args.size() != (args[1] == "--send" ? 3u : 2u))
+      return usage("check --send needs one address");
+  } else if (cmd == "check" && args.size() != 1) {
+    return usage("check takes only --send ADDRESS, not '" + nullq::printable(args[1], 80) + "'");
+  }
+  if (plain && args.size() != 1 && !json && send_to.empty()) return usage(cmd + " takes no arguments");
 
   auto cfg = nullq::config::load(path);
   if (!cfg) {
@@ -105,7 +114,13 @@ int main(int argc, char** argv) {
   }
   if (cmd == "status") return json ? nullq::admin::status_json(*cfg, stdout, stderr) : nullq::admin::status(*cfg, stdout, stderr);
   if (cmd == "list") return nullq::admin::list(*cfg, stdout, stderr);
-  if (cmd == "check") return nullq::admin::check(*cfg, stdout, stderr);
+  if (cmd == "check") {
+    int rc = nullq::admin::check(*cfg, stdout, stderr);
+    if (send_to.empty() || rc == 78) return rc;
+    std::fflush(stdout);
+    int sent = nullq::admin::check_send(*cfg, send_to, stdout);
+    return rc != 0 ? rc : sent;
+  }
   if (cmd == "flush") return nullq::admin::flush(*cfg, stdout, stderr);
   const std::string id = nullq::admin::message_id(args[1]);
   if (cmd == "show") return nullq::admin::show(*cfg, id, stdout, stderr);

@@ -145,13 +145,15 @@ class CheckScheme : public ::testing::Test {
     host_ = std::move(h).value();
   }
   // `url` with the test CA; `more` is added to the file (an smtp: section).
-  nullq::testing::Run check(const std::string& url, const std::string& more = "") {
+  nullq::testing::Run check(const std::string& url, const std::string& more = "", std::vector<std::string> extra = {}) {
     tmp_.write("nullq.yaml", "hostname: box.example.org\nsmarthosts:\n  - {url: '" + url + "', tls: {ca_file: " +
                                  certs_.ca_cert + "}}\nqueue:\n  dir: " + (tmp_ / "spool") + "\n" + more);
     EXPECT_TRUE(nullq::queue::ensure_spool(nullq::queue::Spool{tmp_ / "spool"}).ok());
     RunOptions o;
     o.env = {{"NULLQ_CONFIG", tmp_ / "nullq.yaml"}};
-    return run({program("nullq"), "check"}, o);
+    std::vector<std::string> argv{program("nullq"), "check"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, o);
   }
   void no_mail_was_sent() {
     EXPECT_TRUE(host_->received().empty()) << "a check sends no mail";
@@ -223,6 +225,34 @@ TEST_F(CheckScheme, FittingSchemesAreOk) {
   r = check("smtp://127.0.0.1:" + std::to_string(host_->smtp_port()), "smtp:\n  banner_timeout: 1s\n");
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_FALSE(contains(r.out, "instead of")) << r.out;
+}
+
+// check --send: one real message through nullq-sendmail and nullq-send --once, each step said.
+TEST_F(CheckScheme, SendDeliversOneTestMessageAndSaysEachStep) {
+  const std::string url = "smtp://127.0.0.1:" + std::to_string(host_->smtp_port());
+  auto r = check(url, "", {"--send", "ops@example.net"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "nullq check: OK\nsend: queued for <ops@example.net> as ")) << r.out;
+  EXPECT_TRUE(contains(r.out, " delivered: a smart host accepted it\n")) << r.out;
+  ASSERT_TRUE(host_->wait_for(1, std::chrono::seconds(10)));
+  auto got = host_->received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].recipients, std::vector<std::string>{"ops@example.net"});
+  EXPECT_TRUE(contains(got[0].message, "Subject: nullq check: test message from box.example.org\n")) << got[0].message;
+  EXPECT_TRUE(got[0].tls);
+}
+
+TEST_F(CheckScheme, SendThatIsDeferredSaysWhyAndKeepsTheMessage) {
+  ASSERT_TRUE(host_->set_smtp_script("rcpt=451:4.3.0").ok());
+  const std::string url = "smtp://127.0.0.1:" + std::to_string(host_->smtp_port());
+  auto r = check(url, "", {"--send", "ops@example.net"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, " not delivered, kept for a later attempt: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "451 4.3.0")) << r.out;
+  EXPECT_EQ(nullq::testing::list_dir(tmp_ / "spool/queue").size(), 1u);
+  auto bad = check(url, "", {"--send"});
+  EXPECT_EQ(bad.code, 64);
+  EXPECT_EQ(bad.err.rfind("nullq: check --send needs one address\n", 0), 0u) << bad.err;
 }
 
 }  // namespace
