@@ -224,7 +224,7 @@ TEST_F(Admin, HelpAndVersion) {
   for (const char* flag : {"--help", "-h"}) {
     auto r = run({program("nullq"), flag});
     EXPECT_EQ(r.code, 0) << flag << ": " << r.err;
-    EXPECT_EQ(r.out.rfind("usage: nullq [--config PATH] status [--json]|list|check|flush\n", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.rfind("usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n", 0), 0u) << r.out;
     EXPECT_EQ(r.err, "");
   }
   auto v = run({program("nullq"), "--version"});
