@@ -212,6 +212,11 @@ struct Config {
   LogLevel log_level = LogLevel::info;
 };
 
+// Every key the loader accepts, by its full name: "hostname", "queue.dir", "smarthosts[].url",
+// "smarthosts[].auth.user". Made from the lists the loader checks keys against, so that a test can
+// hold etc/nullq.yaml and nullq.yaml(5) to them.
+std::vector<std::string> accepted_keys();
+
 // NULLQ_CONFIG if set and non-empty, else the compiled-in /etc/nullq/nullq.yaml.
 std::string default_path();
 

@@ -91,8 +91,7 @@ void apply_preset(const Reader& r, const YAML::Node& o, OAuthSettings& s) {
 }
 
 void read_oauth(const Reader& r, const YAML::Node& o, SmartHost& h) {
-  r.check_keys(o, "auth.oauth", {"provider", "flow", "tenant", "client_id", "client_secret_file", "scope", "token_url",
-                                 "device_url", "authorize_url", "ca_file", "token_command", "timeout"});
+  r.check_keys(o, "auth.oauth", keys::oauth);
   OAuthSettings& s = h.oauth;
   if (auto n = o["timeout"]) s.timeout = r.duration(n, "auth.oauth.timeout", false);
   if (auto n = o["token_command"]) {
@@ -146,7 +145,7 @@ void read_oauth(const Reader& r, const YAML::Node& o, SmartHost& h) {
 }  // namespace
 
 void read_auth(const Reader& r, const YAML::Node& a, SmartHost& h) {
-  r.check_keys(a, "auth", {"user", "password_file", "allow_plaintext", "password", "mechanism", "oauth"});
+  r.check_keys(a, "auth", keys::auth);
   if (a["password"])
     r.fail(a["password"], "passwords do not go into nullq.yaml (every user can read it): put it in a file "
                           "readable by nullq only and name it with 'password_file'");

@@ -25,6 +25,7 @@ namespace nullq::config {
 
 using detail::Fail;
 using detail::Reader;
+namespace keys = detail::keys;
 
 namespace {
 
@@ -58,7 +59,7 @@ void read_smtp_keys(const Reader& r, const YAML::Node& item, SmartHost& h) {
   }
   if (auto a = item["auth"]) detail::read_auth(r, a, h);
   if (auto t = item["tls"]) {
-    r.check_keys(t, "tls", {"verify", "ca_file", "cert_file", "key_file", "min_version"});
+    r.check_keys(t, "tls", keys::tls);
     h.tls_configured = true;
     if (auto n = t["verify"]) h.tls.verify = r.boolean(n, "tls.verify");
     auto path = [&](const char* key, std::string& out) {
@@ -87,7 +88,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
   // (an SMTP smart host given as a plain string keeps the defaults of its URL)
   for (const auto& item : list) {
     if (item.IsMap()) {
-      r.check_keys(item, "smarthosts[]", {"url", "connections", "pipeline", "starttls", "auth", "tls"});
+      r.check_keys(item, "smarthosts[]", keys::smarthost);
       if (!item["url"]) r.fail(item, "a smart host mapping needs 'url'");
     }
     // (yaml-cpp's Node::operator= writes through to the document, so no reassigned Node here.)
@@ -105,7 +106,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
 }
 
 void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
-  r.check_keys(s, "delivery", {"connections", "connect_timeout", "timeout", "session_max", "cooldown", "memory"});
+  r.check_keys(s, "delivery", keys::delivery);
   if (auto n = s["connections"]) c.connections = r.count(n, "delivery.connections", 1, 10000);
   if (auto n = s["connect_timeout"]) c.connect_timeout = r.duration(n, "delivery.connect_timeout", false);
   if (auto n = s["timeout"]) c.io_timeout = r.duration(n, "delivery.timeout", false);
@@ -115,8 +116,7 @@ void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
 }
 
 void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
-  r.check_keys(s, "smtp", {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout", "body_timeout",
-                           "dot_timeout"});
+  r.check_keys(s, "smtp", keys::smtp);
   if (auto n = s["helo"]) c.smtp.helo = r.host(n, "smtp.helo");
   if (auto n = s["mx_tls"]) {
     std::string v = r.str(n, "smtp.mx_tls");
@@ -137,21 +137,20 @@ void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
 // and the size limit. Everything else is nullq-send's and `nullq check`'s to refuse.
 void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (root.IsNull()) return;
-  r.check_keys(root, "", {"hostname", "domain", "idhost", "admin", "rewrite", "smarthosts", "queue", "delivery",
-                          "bounce", "log", "smtp", "state_dir"},
+  r.check_keys(root, "", keys::top,
                {"hostname", "domain", "idhost", "admin", "rewrite", "queue"});
   if (auto n = root["hostname"]) c.hostname = r.host(n, "hostname");
   if (auto n = root["domain"]) c.domain = r.host(n, "domain");
   if (auto n = root["idhost"]) c.idhost = r.host(n, "idhost");
   if (auto n = root["admin"]) c.admin = r.address(n, "admin");
   if (auto s = root["rewrite"]) {
-    r.check_keys(s, "rewrite", {"sender", "header_from"}, {"sender", "header_from"});
+    r.check_keys(s, "rewrite", keys::rewrite, {"sender", "header_from"});
     if (auto n = s["sender"]) c.rewrite_sender = r.address(n, "rewrite.sender");
     if (auto n = s["header_from"]) c.rewrite_header_from = r.boolean(n, "rewrite.header_from");
   }
   if (auto n = root["smarthosts"]) r.soft([&] { read_smarthosts(r, n, c); });
   if (auto s = root["queue"]) {
-    r.check_keys(s, "queue", {"dir", "lifetime", "keep_failed", "retry_min", "retry_max", "max_message_size", "min_free"},
+    r.check_keys(s, "queue", keys::queue,
                  {"dir", "max_message_size", "min_free"});
     if (auto n = s["dir"]) {
       c.queue_dir = r.str(n, "queue.dir");
@@ -180,7 +179,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   if (auto s = root["smtp"]) r.soft([&] { read_smtp(r, s, c); });
   if (auto s = root["bounce"]) {
     r.soft([&] {
-      r.check_keys(s, "bounce", {"enabled", "admin", "delay_warning"});
+      r.check_keys(s, "bounce", keys::bounce);
       if (auto n = s["enabled"]) c.bounce_enabled = r.boolean(n, "bounce.enabled");
       if (auto n = s["admin"]) c.bounce_admin = r.address(n, "bounce.admin");
       if (auto n = s["delay_warning"]) c.delay_warning = r.duration(n, "bounce.delay_warning", true);
@@ -188,7 +187,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
   }
   if (auto s = root["log"]) {
     r.soft([&] {
-      r.check_keys(s, "log", {"level"});
+      r.check_keys(s, "log", keys::log);
       if (auto n = s["level"]) {
         std::string v = r.str(n, "log.level");
         if (v == "error") c.log_level = LogLevel::error;
@@ -358,6 +357,25 @@ Status validate_for_delivery(const Config& c) {
     return Error::permanent(ErrorDomain::config,
                             (c.path.empty() ? std::string("config") : c.path) + ": no smart hosts configured ('smarthosts')");
   return {};
+}
+
+std::vector<std::string> accepted_keys() {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& prefix, std::span<const std::string_view> names) {
+    for (std::string_view n : names) out.push_back(prefix + std::string(n));
+  };
+  add("", keys::top);
+  add("rewrite.", keys::rewrite);
+  add("smarthosts[].", keys::smarthost);
+  add("smarthosts[].auth.", keys::auth);
+  add("smarthosts[].auth.oauth.", keys::oauth);
+  add("smarthosts[].tls.", keys::tls);
+  add("queue.", keys::queue);
+  add("delivery.", keys::delivery);
+  add("smtp.", keys::smtp);
+  add("bounce.", keys::bounce);
+  add("log.", keys::log);
+  return out;
 }
 
 }  // namespace nullq::config

@@ -22,6 +22,28 @@
 
 namespace nullq::config::detail {
 
+// The keys of each mapping, which check_keys() accepts and accepted_keys() lists (for the test that
+// holds etc/nullq.yaml and nullq.yaml(5) to them).
+namespace keys {
+inline constexpr std::string_view top[] = {"hostname", "domain", "idhost", "admin",  "rewrite", "smarthosts",
+                                           "queue",    "delivery", "bounce", "log",  "smtp",    "state_dir"};
+inline constexpr std::string_view rewrite[] = {"sender", "header_from"};
+inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls"};
+inline constexpr std::string_view auth[] = {"user", "password_file", "allow_plaintext", "password", "mechanism", "oauth"};
+inline constexpr std::string_view oauth[] = {"provider", "flow", "tenant", "client_id", "client_secret_file", "scope",
+                                             "token_url", "device_url", "authorize_url", "ca_file", "token_command",
+                                             "timeout"};
+inline constexpr std::string_view tls[] = {"verify", "ca_file", "cert_file", "key_file", "min_version"};
+inline constexpr std::string_view queue[] = {"dir", "lifetime", "keep_failed", "retry_min", "retry_max",
+                                             "max_message_size", "min_free"};
+inline constexpr std::string_view delivery[] = {"connections", "connect_timeout", "timeout", "session_max", "cooldown",
+                                                "memory"};
+inline constexpr std::string_view smtp[] = {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout",
+                                            "body_timeout", "dot_timeout"};
+inline constexpr std::string_view bounce[] = {"enabled", "admin", "delay_warning"};
+inline constexpr std::string_view log[] = {"level"};
+}  // namespace keys
+
 // Thrown inside src/config only; parse() turns it into an Error.
 struct Fail {
   std::string text;
@@ -63,7 +85,7 @@ class Reader {
 
   // Every key of `map` must be one of `known`; fails on the first stranger (leniently: only on one
   // whose nearest known key is in `hard`, a setting the injector needs).
-  void check_keys(const YAML::Node& map, const std::string& where, std::initializer_list<std::string_view> known,
+  void check_keys(const YAML::Node& map, const std::string& where, std::span<const std::string_view> known,
                   std::initializer_list<std::string_view> hard = {}) const {
     if (!map.IsMap()) fail(map, where.empty() ? "the file must be a mapping of settings" : "'" + where + "' must be a mapping");
     for (const auto& kv : map) {
@@ -77,7 +99,7 @@ class Reader {
       if (key == "port")
         fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) + "'",
              " \xe2\x80\x94 a smart host's port goes in its URL (smtp://host:587)");
-      std::string_view best = closest(key, std::span<const std::string_view>(known.begin(), known.size()));
+      std::string_view best = closest(key, known);
       std::string full = where.empty() ? key : where + "." + key;
       std::string hint = best.empty() ? std::string() : " \xe2\x80\x94 did you mean '" + std::string(best) + "'?";
       if (problem_ && (best.empty() || std::find(hard.begin(), hard.end(), best) == hard.end())) {

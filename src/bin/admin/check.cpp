@@ -1,7 +1,10 @@
 // `nullq check`: can this machine reach its smart hosts? Resolution (c-ares for MX, with MXPS) and a
 // TCP connect test per address, with one verdict line each. SMTP smart hosts get a whole session
 // without mail: banner, EHLO extensions, TLS (version, cipher, certificate and whether it
-// verified) and AUTH, then QUIT.
+// verified) and AUTH, then QUIT, with the timeouts nullq-send uses (delivery.*, smtp.*_timeout).
+// What would fail later is said now: a server that offers AUTH when none is configured (a warning:
+// it may require it), and a scheme that does not fit what the server does on its port (smtp:// to
+// an implicit-TLS port, smtps:// to a plain-text one), found by trying the other scheme once.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +13,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -30,8 +35,16 @@ namespace nullq::admin {
 
 namespace {
 
-// "ok", "connection refused", "timed out", ... for one address.
-std::string connect_test(const sockaddr* sa, socklen_t len) {
+// "5m", "90s", "1h" (as the configuration writes durations).
+std::string seconds_text(std::chrono::milliseconds d) {
+  const long long s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (s > 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s > 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+// "ok", "connection refused", "timed out", ... for one address, within delivery.connect_timeout.
+std::string connect_test(const sockaddr* sa, socklen_t len, std::chrono::milliseconds timeout) {
   int fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::string("socket: ") + std::strerror(errno);
   std::string verdict = "ok";
@@ -40,7 +53,7 @@ std::string connect_test(const sockaddr* sa, socklen_t len) {
       verdict = std::strerror(errno);
     } else {
       pollfd p{fd, POLLOUT, 0};
-      int rc = ::poll(&p, 1, 5000);
+      int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(timeout.count(), 24 * 3600 * 1000LL)));
       int soerr = 0;
       socklen_t sl = sizeof soerr;
       if (rc == 0) verdict = "timed out";
@@ -74,7 +87,8 @@ Result<T> lookup(const std::string& what, Start start) {
 }
 
 // Tests every address of host:port; returns the number of problems.
-int check_host(const std::string& label, const std::string& host, std::uint16_t port, std::FILE* out) {
+int check_host(const config::Config& cfg, const std::string& label, const std::string& host, std::uint16_t port,
+               std::FILE* out) {
   auto addrs = lookup<std::vector<dns::Address>>(
       host, [&host](dns::Resolver& r, dns::Resolver::HostCallback cb) { r.resolve_host(host, std::move(cb)); });
   if (!addrs || addrs->empty()) {
@@ -86,15 +100,107 @@ int check_host(const std::string& label, const std::string& host, std::uint16_t 
     const bool v6 = a.addr.ss_family == AF_INET6;
     if (v6) reinterpret_cast<sockaddr_in6*>(&a.addr)->sin6_port = htons(port);
     else reinterpret_cast<sockaddr_in*>(&a.addr)->sin_port = htons(port);
-    std::string v = connect_test(reinterpret_cast<const sockaddr*>(&a.addr), a.len);
+    std::string v = connect_test(reinterpret_cast<const sockaddr*>(&a.addr), a.len,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout));
     std::fprintf(out, "%s: %s%s%s:%u %s\n", label.c_str(), v6 ? "[" : "", a.text.c_str(), v6 ? "]" : "", port, v.c_str());
     if (v != "ok") ++problems;
   }
   return problems;
 }
 
+// What one session without mail learned.
+struct Probe {
+  std::string banner, tls, err;
+  std::vector<std::string> ext;
+  bool authed = false;
+};
+
+// The client's timeouts from the configuration (delivery.connect_timeout, delivery.timeout,
+// delivery.session_max; the smtp.*_timeout are in `o`), as nullq-send uses them.
+client::Timeouts timeouts_of(const config::Config& cfg) {
+  using ms = std::chrono::milliseconds;
+  client::Timeouts t;
+  t.connect = std::chrono::duration_cast<ms>(cfg.connect_timeout);
+  t.io = std::chrono::duration_cast<ms>(cfg.io_timeout);
+  t.session = std::chrono::duration_cast<ms>(cfg.session_max);
+  return t;
+}
+
+Probe probe(const client::Endpoint& ep, const client::Timeouts& t, const client::SmtpOptions& o) {
+  event::Loop loop;
+  bool closed = false;
+  Probe p;
+  client::SmtpConnection c(loop, ep, t, o, [] {}, [&closed] { closed = true; });
+  c.probe();
+  // The session keeps its own timeouts; this bound only guards against a session that never ends:
+  // connect, banner, EHLO, STARTTLS, EHLO, AUTH (LOGIN takes three), QUIT.
+  const auto bound = std::min<std::chrono::milliseconds>(t.session, t.connect + o.timeouts.banner +
+                                                                        8 * o.timeouts.command + std::chrono::seconds(10));
+  loop.run_until([&closed] { return closed; }, bound);
+  p.banner = c.banner();
+  p.ext = c.extensions();
+  p.tls = c.tls_description();
+  p.err = closed ? c.error() : "no end of the session within " + seconds_text(bound);
+  p.authed = c.authenticated();
+  return p;
+}
+
+// The same host under the other scheme, on the same port: smtps:// (TLS at once, certificate not
+// checked: the question is only whether the server speaks TLS first) or smtp:// (no TLS, no AUTH:
+// the question is only whether it greets in plain text).
+std::optional<Probe> probe_other_scheme(const config::Config& cfg, const config::SmartHost& h,
+                                        const client::Endpoint& ep) {
+  config::Config alt = cfg;
+  config::SmartHost o = h;
+  o.port = h.effective_port();
+  o.auth_user.clear();
+  o.password.reset();
+  o.allow_plaintext = false;
+  if (h.protocol == config::Protocol::smtp) {
+    o.protocol = config::Protocol::smtps;
+    o.starttls = config::StartTls::opportunistic;
+    o.tls.verify = false;
+  } else {
+    o.protocol = config::Protocol::smtp;
+    o.starttls = config::StartTls::off;
+  }
+  alt.smarthosts = {o};
+  std::vector<std::string> ignored;
+  auto setup = send::make_smtp_setup(alt, ignored);
+  if (!setup.ok()) return std::nullopt;
+  auto opts = send::smtp_options(*setup, o, o.host, false);
+  return probe(ep, timeouts_of(cfg), *opts);
+}
+
+// "smtp://relay.example.org:465" for the same host under `scheme`.
+std::string with_scheme(const config::SmartHost& h, const char* scheme) {
+  const bool v6 = h.host.find(':') != std::string::npos;
+  return std::string(scheme) + "://" + (v6 ? "[" + h.host + "]" : h.host) + ":" + std::to_string(h.effective_port());
+}
+
+// A scheme that does not fit what the server does on that port: smtp:// where the server waits for
+// a TLS handshake (port 465: no banner comes), or smtps:// where it greets in plain text (587, 25:
+// OpenSSL reads the banner as a TLS record, "wrong version number"). Asked only when the session
+// got no banner at all; "" when the other scheme does not work either.
+std::string scheme_hint(const config::Config& cfg, const config::SmartHost& h, const client::Endpoint& ep,
+                        const Probe& p) {
+  if (!p.banner.empty() || p.err.empty()) return "";
+  // No connection at all says nothing about the scheme.
+  if (p.err == "connection refused" || p.err == "connection timed out" || p.err.rfind("cannot connect: ", 0) == 0)
+    return "";
+  auto other = probe_other_scheme(cfg, h, ep);
+  if (!other || other->banner.empty()) return "";
+  if (h.protocol == config::Protocol::smtp) {
+    if (other->tls.empty()) return "";
+    return "the server speaks TLS at once (implicit TLS, as on port 465) and sends no banner before it: use " +
+           with_scheme(h, "smtps") + " instead of smtp://";
+  }
+  return "the server greets in plain text (" + other->banner +
+         "), it does not speak TLS at once: use " + with_scheme(h, "smtp") + " (STARTTLS) instead of smtps://";
+}
+
 // One SMTP session without mail against every address of an SMTP smart host.
-int check_smtp(const send::SmtpSetup& setup, const config::SmartHost& h, std::FILE* out) {
+int check_smtp(const config::Config& cfg, const send::SmtpSetup& setup, const config::SmartHost& h, std::FILE* out) {
   auto addrs = lookup<std::vector<dns::Address>>(
       h.host, [&h](dns::Resolver& r, dns::Resolver::HostCallback cb) { r.resolve_host(h.host, std::move(cb)); });
   if (!addrs || addrs->empty()) {
@@ -105,41 +211,40 @@ int check_smtp(const send::SmtpSetup& setup, const config::SmartHost& h, std::FI
   auto opts = send::smtp_options(setup, h, h.host, false);
   for (const auto& a : *addrs) {
     client::Endpoint ep = send::make_endpoint(a, h.effective_port());
-    event::Loop loop;
-    bool closed = false;
-    std::string banner, tls, err;
-    std::vector<std::string> ext;
-    bool authed = false;
-    {
-      client::Timeouts t;
-      t.connect = std::chrono::seconds(10);
-      client::SmtpOptions o = *opts;
-      o.timeouts.banner = o.timeouts.command = std::chrono::seconds(30);
-      client::SmtpConnection c(loop, ep, t, o, [] {}, [&closed] { closed = true; });
-      c.probe();
-      loop.run_until([&closed] { return closed; }, std::chrono::seconds(120));
-      banner = c.banner();
-      ext = c.extensions();
-      tls = c.tls_description();
-      err = closed ? c.error() : "no answer within 120s";
-      authed = c.authenticated();
-    }
+    Probe p = probe(ep, timeouts_of(cfg), *opts);
     const char* l = h.text.c_str();
-    std::fprintf(out, "%s: %s banner: %s\n", l, ep.text.c_str(), banner.empty() ? "(none)" : banner.c_str());
-    if (!ext.empty()) {
+    std::fprintf(out, "%s: %s banner: %s\n", l, ep.text.c_str(), p.banner.empty() ? "(none)" : p.banner.c_str());
+    std::string offered_auth;
+    if (!p.ext.empty()) {
       std::string e;
-      for (const auto& x : ext) e += (e.empty() ? "" : ", ") + x;
+      for (const auto& x : p.ext) {
+        e += (e.empty() ? "" : ", ") + x;
+        if (x == "AUTH" || x.rfind("AUTH ", 0) == 0) offered_auth = x;
+      }
       std::fprintf(out, "%s: %s extensions: %s\n", l, ep.text.c_str(), e.c_str());
     }
-    std::fprintf(out, "%s: %s TLS: %s\n", l, ep.text.c_str(), tls.empty() ? "none" : tls.c_str());
+    std::fprintf(out, "%s: %s TLS: %s\n", l, ep.text.c_str(), p.tls.empty() ? "none" : p.tls.c_str());
     if (!h.auth_user.empty())
-      std::fprintf(out, "%s: %s AUTH as %s: %s\n", l, ep.text.c_str(), h.auth_user.c_str(), authed ? "ok" : "not done");
-    if (!err.empty()) {
-      std::fprintf(out, "%s: %s problem: %s\n", l, ep.text.c_str(), err.c_str());
-      ++problems;
-    } else {
+      std::fprintf(out, "%s: %s AUTH as %s: %s\n", l, ep.text.c_str(), h.auth_user.c_str(), p.authed ? "ok" : "not done");
+    else if (!offered_auth.empty())
+      std::fprintf(out,
+                   "%s: %s warning: the server offers %s but no auth is configured; if it requires AUTH, every "
+                   "MAIL will be refused: add auth: {user: NAME, password_file: FILE} to this smart host\n",
+                   l, ep.text.c_str(), offered_auth.c_str());
+    if (p.err.empty()) {
       std::fprintf(out, "%s: %s ok\n", l, ep.text.c_str());
+      continue;
     }
+    std::string why = p.err;
+    // No banner before the timeout: name the setting, so that a slow greeter can be given longer.
+    if (p.banner.empty() && p.tls.empty() && why == "timed out waiting for the server" &&
+        h.protocol == config::Protocol::smtp)
+      why = "no banner within " + seconds_text(opts->timeouts.banner) + " (smtp.banner_timeout)";
+    // The scheme's hint replaces OpenSSL's "wrong version number"; a missing banner stays said.
+    if (std::string hint = scheme_hint(cfg, h, ep, p); !hint.empty())
+      why = h.protocol == config::Protocol::smtp ? why + "; " + hint : hint;
+    std::fprintf(out, "%s: %s problem: %s\n", l, ep.text.c_str(), why.c_str());
+    ++problems;
   }
   return problems;
 }
@@ -204,11 +309,11 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   for (const auto& h : sc.smarthosts) {
     if (h.is_smtp()) {
       if (!setup.ok() || (!h.auth_user.empty() && !h.password)) continue;  // said above
-      problems += check_smtp(*setup, h, out);
+      problems += check_smtp(sc, *setup, h, out);
       continue;
     }
     if (h.protocol != config::Protocol::mx) {
-      problems += check_host(h.text, h.host, h.effective_port(), out);
+      problems += check_host(sc, h.text, h.host, h.effective_port(), out);
       continue;
     }
     auto mx = lookup<std::vector<dns::Exchanger>>(
@@ -226,12 +331,12 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
     for (const auto& x : *mx) {
       if (!dns::mxps_qmtp(x.preference)) {
         std::fprintf(out, "%s: mx %s preference %u: SMTP\n", h.text.c_str(), x.host.c_str(), x.preference);
-        problems += check_host(h.text, x.host, send::mx_smtp_port(), out);
+        problems += check_host(sc, h.text, x.host, send::mx_smtp_port(), out);
         continue;
       }
       std::fprintf(out, "%s: mx %s preference %u: QMTP (MXPS), SMTP when QMTP cannot connect\n", h.text.c_str(),
                    x.host.c_str(), x.preference);
-      problems += check_host(h.text, x.host, dns::mxps_qmtp_port(), out);
+      problems += check_host(sc, h.text, x.host, dns::mxps_qmtp_port(), out);
     }
   }
   if (problems == 0) std::fputs("nullq check: OK\n", out);

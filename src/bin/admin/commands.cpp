@@ -313,6 +313,11 @@ int flush(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   return 0;
 }
 
+std::string message_id(const std::string& given) {
+  auto q = queue::parse_queue_name(given);
+  return q && queue::valid_id(q->id) ? q->id : given;
+}
+
 int retry(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err) {
   queue::Spool s{cfg.queue_dir};
   Found f;

@@ -9,13 +9,20 @@
 // Threading: single-threaded program.
 #pragma once
 
+#include <array>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nullq/config.hpp"
 
 namespace nullq::admin {
+
+// Every command `nullq` takes (main.cpp; the test of nullq(8) holds the page to it).
+inline constexpr std::array<std::string_view, 9> command_names = {"status", "list",   "check", "flush",
+                                                                  "show",   "retry",  "bounce", "drop",
+                                                                  "import-nullmailer"};
 
 int status(const config::Config& cfg, std::FILE* out, std::FILE* err);
 // The same as one JSON object, for monitoring (the keys are documented in nullq(8)):
@@ -26,6 +33,9 @@ int status(const config::Config& cfg, std::FILE* out, std::FILE* err);
 // queued message's last-error record names it. Exit codes as status.
 int status_json(const config::Config& cfg, std::FILE* out, std::FILE* err);
 int list(const config::Config& cfg, std::FILE* out, std::FILE* err);
+// The id a command line names: an id, or a queue file name pasted from `ls queue/`
+// (ID,ATTEMPTS,NEXT), which stands for its id. Anything else is returned as given (and refused).
+std::string message_id(const std::string& given);
 int show(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
 int flush(const config::Config& cfg, std::FILE* out, std::FILE* err);
 int retry(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
@@ -33,5 +43,9 @@ int bounce(const config::Config& cfg, const std::string& id, std::FILE* out, std
 int drop(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
 // Resolves and connects to every smart host; one verdict line each.
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err);
+// `check --send ADDRESS`: queues one test message to ADDRESS with nullq-sendmail, runs
+// nullq-send --once, and says where the message ended up, one "send: " line per step. 0 when a
+// smart host accepted it (or the running flusher has it), 1 when not.
+int check_send(const config::Config& cfg, const std::string& address, std::FILE* out);
 
 }  // namespace nullq::admin

@@ -301,6 +301,16 @@ std::vector<Remote> parse_remotes(const std::string& text, const std::string& fi
   return out;
 }
 
+// Why `dir` cannot take password files ("" when it can be tried).
+std::string password_dir_problem(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    const int e = errno;
+    return e == ENOENT ? "does not exist: create it (mkdir -m 0750 " + dir + ") or name another" : std::strerror(e);
+  }
+  return S_ISDIR(st.st_mode) ? "" : "is not a directory";
+}
+
 // Writes `password` to a new file in `dir` named after the host; never replaces a file (a
 // different one of the same name gets a suffix), never leaves a partial one. Returns the path.
 Result<std::string> write_password(const std::string& dir, const std::string& host, const std::string& password,
@@ -547,6 +557,12 @@ int import_config(const ImportOptions& opt, std::FILE* out, std::FILE* err) {
   for (std::size_t i = 0; i < remotes.size(); ++i) {
     const Remote& r = remotes[i];
     if (r.dropped || r.proto != "smtp" || r.user.empty() || r.pass.empty()) continue;
+    // The directory itself, named as such (not the temporary file that could not be created in it).
+    if (std::string why = password_dir_problem(opt.password_dir); !why.empty()) {
+      std::fprintf(err, "nullq: the password directory %s (--password-dir) %s; the password for %s (remotes line %u) goes there\n",
+                   opt.password_dir.c_str(), why.c_str(), r.host.c_str(), r.line);
+      return why.rfind(std::strerror(EACCES), 0) == 0 ? 77 : 73;
+    }
     std::string owner;
     auto p = write_password(opt.password_dir, r.host, r.pass, owner);
     if (!p) {

@@ -16,20 +16,18 @@
 namespace {
 
 constexpr const char* usage_text =
-    "usage: nullq [--config PATH] status [--json]|list|check|flush\n"
+    "usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
     "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n"
     "       nullq --help | --version\n"
     "  -c, --config PATH  configuration file (default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n";
 
-constexpr std::array<std::string_view, 9> commands = {"status", "list", "check", "flush", "show",
-                                                      "retry",  "bounce", "drop", "import-nullmailer"};
 
 // "unknown command 'lsit' (did you mean 'list'?)"; an option gets "unknown option '--bogus'".
 std::string unknown(const std::string& word) {
   if (word.size() > 1 && word[0] == '-') return "unknown option '" + nullq::printable(word, 80) + "'";
-  std::string_view best = nullq::closest(word, commands);
+  std::string_view best = nullq::closest(word, nullq::admin::command_names);
   return "unknown command '" + nullq::printable(word, 80) + "'" +
          (best.empty() ? std::string() : " (did you mean '" + std::string(best) + "'?)");
 }
@@ -89,7 +87,16 @@ int main(int argc, char** argv) {
   const bool json = cmd == "status" && args.size() == 2 && args[1] == "--json";
   if (cmd == "status" && args.size() != 1 && !json)
     return usage("status takes only --json, not '" + nullq::printable(args.back(), 80) + "'");
-  if (plain && args.size() != 1 && !json) return usage(cmd + " takes no arguments");
+  // check --send ADDRESS: one real test message after the checks.
+  std::string send_to;
+  if (cmd == "check" && args.size() >= 2 && (args[1] == "--send" || args[1].rfind("--send=", 0) == 0)) {
+    send_to = args[1] == "--send" ? (args.size() == 3 ? args[2] : "") : args[1].substr(7);
+    if (send_to.empty() || args.size() != (args[1] == "--send" ? 3u : 2u))
+      return usage("check --send needs one address");
+  } else if (cmd == "check" && args.size() != 1) {
+    return usage("check takes only --send ADDRESS, not '" + nullq::printable(args[1], 80) + "'");
+  }
+  if (plain && args.size() != 1 && !json && send_to.empty()) return usage(cmd + " takes no arguments");
 
   auto cfg = nullq::config::load(path);
   if (!cfg) {
@@ -107,10 +114,17 @@ int main(int argc, char** argv) {
   }
   if (cmd == "status") return json ? nullq::admin::status_json(*cfg, stdout, stderr) : nullq::admin::status(*cfg, stdout, stderr);
   if (cmd == "list") return nullq::admin::list(*cfg, stdout, stderr);
-  if (cmd == "check") return nullq::admin::check(*cfg, stdout, stderr);
+  if (cmd == "check") {
+    int rc = nullq::admin::check(*cfg, stdout, stderr);
+    if (send_to.empty() || rc == 78) return rc;
+    std::fflush(stdout);
+    int sent = nullq::admin::check_send(*cfg, send_to, stdout);
+    return rc != 0 ? rc : sent;
+  }
   if (cmd == "flush") return nullq::admin::flush(*cfg, stdout, stderr);
-  if (cmd == "show") return nullq::admin::show(*cfg, args[1], stdout, stderr);
-  if (cmd == "retry") return nullq::admin::retry(*cfg, args[1], stdout, stderr);
-  if (cmd == "bounce") return nullq::admin::bounce(*cfg, args[1], stdout, stderr);
-  return nullq::admin::drop(*cfg, args[1], stdout, stderr);
+  const std::string id = nullq::admin::message_id(args[1]);
+  if (cmd == "show") return nullq::admin::show(*cfg, id, stdout, stderr);
+  if (cmd == "retry") return nullq::admin::retry(*cfg, id, stdout, stderr);
+  if (cmd == "bounce") return nullq::admin::bounce(*cfg, id, stdout, stderr);
+  return nullq::admin::drop(*cfg, id, stdout, stderr);
 }

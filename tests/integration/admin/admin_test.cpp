@@ -145,6 +145,31 @@ TEST_F(Admin, DropDeletes) {
   EXPECT_EQ(again.err, "nullq: no message " + id + "\n");
 }
 
+// The queue file name as `ls queue/` shows it (ID,ATTEMPTS,NEXT) stands for the id; an id that
+// is well-formed but not in the spool is exit 1, one that no id can be is a usage error (64).
+TEST_F(Admin, QueueFileNameStandsForItsId) {
+  std::string id = queued();
+  const std::string file = list_dir(spool_.queue()).at(0);
+  ASSERT_EQ(file, id + ",0,0");
+  auto s = nullq({"show", file});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("\nSubject: hello\n\nbody\n"), std::string::npos) << s.out;
+  auto absent = nullq({"show", "1796152069853111P29695Rce4913d24ae3120e"});
+  EXPECT_EQ(absent.code, 1);
+  EXPECT_EQ(absent.err, "nullq: no message 1796152069853111P29695Rce4913d24ae3120e\n");
+  auto bad = nullq({"show", id + ",x"});
+  EXPECT_EQ(bad.code, 64);
+  EXPECT_EQ(bad.err, "nullq: '" + id + ",x' is not a message id\n");
+  ASSERT_EQ(::rename((spool_.queue() + "/" + file).c_str(), (spool_.queue() + "/" + id + ",3,4000000000").c_str()), 0);
+  auto r = nullq({"retry", id + ",3,4000000000"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, id + " is due now\n");
+  EXPECT_EQ(list_dir(spool_.queue()), std::vector<std::string>{id + ",3,0"});
+  auto d = nullq({"drop", id + ",3,0"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_TRUE(list_dir(spool_.queue()).empty());
+}
+
 struct Bad {
   std::vector<std::string> args;
   int code;
@@ -199,7 +224,7 @@ TEST_F(Admin, HelpAndVersion) {
   for (const char* flag : {"--help", "-h"}) {
     auto r = run({program("nullq"), flag});
     EXPECT_EQ(r.code, 0) << flag << ": " << r.err;
-    EXPECT_EQ(r.out.rfind("usage: nullq [--config PATH] status [--json]|list|check|flush\n", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.rfind("usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n", 0), 0u) << r.out;
     EXPECT_EQ(r.err, "");
   }
   auto v = run({program("nullq"), "--version"});

@@ -172,6 +172,27 @@ TEST(Import, UnreadableDirectoryIsAnErrorAndWritesNothing) {
   EXPECT_TRUE(list_dir(pw.path()).empty());
 }
 
+// A --password-dir that is not there is named as such (not the temporary file that could not be
+// created in it), before anything is printed or written.
+TEST(Import, MissingPasswordDirectoryIsNamed) {
+  TempDir tmp;
+  auto i = import(data("smtp-forms/etc"), tmp / "absent");
+  EXPECT_EQ(i.r.code, 73);
+  EXPECT_EQ(i.r.out, "");
+  EXPECT_EQ(i.err.rfind("nullq: the password directory @PW@ (--password-dir) does not exist: create it "
+                          "(mkdir -m 0750 @PW@) or name another; the password for ",
+                          0),
+            0u)
+      << i.err;
+  EXPECT_EQ(std::count(i.err.begin(), i.err.end(), '\n'), 1) << i.err;
+  EXPECT_EQ(i.err.find(".import-"), std::string::npos) << i.err;
+  tmp.write("file", "x\n");
+  auto f = import(data("smtp-forms/etc"), tmp / "file");
+  EXPECT_EQ(f.r.code, 73);
+  EXPECT_NE(f.err.find("(--password-dir) is not a directory; "), std::string::npos) << f.err;
+  EXPECT_EQ(list_dir(tmp.path()), std::vector<std::string>{"file"});
+}
+
 TEST(Import, UsageErrors) {
   auto r = run({program("nullq"), "import-nullmailer", "--bogus"});
   EXPECT_EQ(r.code, 64);

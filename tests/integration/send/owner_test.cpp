@@ -113,7 +113,7 @@ TEST_F(Owned, RootFlushesAsTheOwnerAndTheDaemonDeliversWhatRootFlushed) {
   auto flush_env = env();
   flush_env.push_back(std::string("NULLQ_SEND_PROGRAM=") + NULLQ_TEST_SEND_OWNER);
   auto q = run({bin_dir() + "/nullq-sendmail", "-q"}, flush_env);
-  EXPECT_EQ(q.status, 75) << q.err;
+  EXPECT_EQ(q.status, 0) << q.err;  // mail left queued for later: the flush itself worked
   ASSERT_EQ(queued().size(), 1u) << q.err;
   const std::string retried = queued()[0];
   // Rewritten with the error and a new time; no attempt charged (the host refused, not the mail).

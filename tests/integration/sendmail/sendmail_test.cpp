@@ -64,6 +64,20 @@ class Sendmail : public ::testing::Test {
 };
 
 const std::string plain = "Subject: test\n\nline one\n.\nline after a lone dot\n";
+
+// sendmail -q with mail the smart host cannot take now (127.0.0.1:1 refuses): the flush ran, the
+// mail stays queued for its next attempt, and the exit status is 0, as Postfix's sendmail -q (a
+// cron job that runs it must not report a failure for every deferral).
+TEST_F(Sendmail, FlushThatLeavesMailDeferredExitsZeroAndKeepsIt) {
+  auto q = sendmail({"someone@example.net"}, "Subject: deferred\n\nbody\n");
+  ASSERT_EQ(q.code, 0) << q.err;
+  auto f = sendmail({"-q"}, "");
+  EXPECT_EQ(f.code, 0) << f.err;
+  EXPECT_EQ(f.err, "");
+  EXPECT_EQ(f.out, "");
+  EXPECT_EQ(list_dir(spool() + "/queue").size(), 1u) << "the message waits for its next attempt";
+  EXPECT_TRUE(list_dir(spool() + "/new").empty());
+}
 const std::string with_to = "To: Ops <ops@example.net>, bob\nCc: carol@example.net\nBcc: hidden@example.net\nSubject: t\n\nbody\n";
 
 struct Caller {
