@@ -28,6 +28,8 @@
 #include "nullq/identity.hpp"
 #include "nullq/queue.hpp"
 #include "nullq/send/router.hpp"
+#include "nullq/send/tokens.hpp"
+#include "oauth.hpp"
 #include "../../send/smtp_tls.hpp"
 #include "nullq_build_config.h"
 
@@ -126,10 +128,20 @@ client::Timeouts timeouts_of(const config::Config& cfg) {
   return t;
 }
 
-Probe probe(const client::Endpoint& ep, const client::Timeouts& t, const client::SmtpOptions& o) {
+// With `tokens` (an OAuth smart host), the access token comes from a token manager on this probe's
+// loop, as nullq-send gets it: the helper or token_command runs, and its log lines go to `out`.
+Probe probe(const client::Endpoint& ep, const client::Timeouts& t, client::SmtpOptions o,
+            const send::TokenSettings* tokens = nullptr, std::FILE* out = nullptr, const std::string& label = {}) {
   event::Loop loop;
   bool closed = false;
   Probe p;
+  std::shared_ptr<send::TokenManager> tm;
+  if (tokens) {
+    tm = send::TokenManager::make(loop, *tokens, [out, label](send::Priority, const std::string& line) {
+      if (out) std::fprintf(out, "%s: token: %s\n", label.c_str(), line.c_str());
+    });
+    o.auth_token = tm;
+  }
   client::SmtpConnection c(loop, ep, t, o, [] {}, [&closed] { closed = true; });
   c.probe();
   // The session keeps its own timeouts; this bound only guards against a session that never ends:
@@ -142,6 +154,7 @@ Probe probe(const client::Endpoint& ep, const client::Timeouts& t, const client:
   p.tls = c.tls_description();
   p.err = closed ? c.error() : "no end of the session within " + seconds_text(bound);
   p.authed = c.authenticated();
+  if (tm) tm->close();
   return p;
 }
 
@@ -209,10 +222,17 @@ int check_smtp(const config::Config& cfg, const send::SmtpSetup& setup, const co
   }
   int problems = 0;
   auto opts = send::smtp_options(setup, h, h.host, false);
+  const bool oauth = h.oauth.flow != config::OAuthFlow::none;
+  const send::TokenSettings tokens = oauth ? send::token_settings(cfg, h) : send::TokenSettings{};
+  const char* l = h.text.c_str();
+  if (oauth) {
+    bool usable = true;
+    std::fprintf(out, "%s: OAuth %s (%s): %s\n", l, config::to_string(h.oauth.flow), config::to_string(h.oauth.provider),
+                 oauth_store_summary(cfg, h, usable).c_str());
+  }
   for (const auto& a : *addrs) {
     client::Endpoint ep = send::make_endpoint(a, h.effective_port());
-    Probe p = probe(ep, timeouts_of(cfg), *opts);
-    const char* l = h.text.c_str();
+    Probe p = probe(ep, timeouts_of(cfg), *opts, oauth ? &tokens : nullptr, out, h.text);
     std::fprintf(out, "%s: %s banner: %s\n", l, ep.text.c_str(), p.banner.empty() ? "(none)" : p.banner.c_str());
     std::string offered_auth;
     if (!p.ext.empty()) {
@@ -250,6 +270,18 @@ int check_smtp(const config::Config& cfg, const send::SmtpSetup& setup, const co
 }
 
 }  // namespace
+
+int check_smtp_host(const config::Config& cfg, const config::SmartHost& h, std::FILE* out) {
+  std::vector<std::string> warnings;
+  auto setup = send::make_smtp_setup(cfg, warnings);
+  for (const auto& w : warnings) std::fprintf(out, "warning: %s\n", w.c_str());
+  if (!setup.ok()) {
+    std::fprintf(out, "%s\n", setup.error().message().c_str());
+    return 1;
+  }
+  return check_smtp(cfg, *setup, h, out);
+}
+
 
 // The spool as nullq-send needs it: there, a directory, the nullq user's when it is the compiled-in
 // one (a private spool belongs to whoever runs it), with its trigger FIFO. Returns the problems.
@@ -308,7 +340,9 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   }
   for (const auto& h : sc.smarthosts) {
     if (h.is_smtp()) {
-      if (!setup.ok() || (!h.auth_user.empty() && !h.password)) continue;  // said above
+      // A secret that could not be read was said above.
+      if (!setup.ok() || (!h.password_file.empty() && !h.password)) continue;
+      if (!h.oauth.client_secret_file.empty() && !h.oauth.client_secret) continue;
       problems += check_smtp(sc, *setup, h, out);
       continue;
     }

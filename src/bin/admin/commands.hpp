@@ -20,9 +20,9 @@
 namespace nullq::admin {
 
 // Every command `nullq` takes (main.cpp; the test of nullq(8) holds the page to it).
-inline constexpr std::array<std::string_view, 9> command_names = {"status", "list",   "check", "flush",
-                                                                  "show",   "retry",  "bounce", "drop",
-                                                                  "import-nullmailer"};
+inline constexpr std::array<std::string_view, 10> command_names = {"status", "list",   "check", "flush",
+                                                                   "show",   "retry",  "bounce", "drop",
+                                                                   "oauth",  "import-nullmailer"};
 
 int status(const config::Config& cfg, std::FILE* out, std::FILE* err);
 // The same as one JSON object, for monitoring (the keys are documented in nullq(8)):
@@ -41,6 +41,9 @@ int flush(const config::Config& cfg, std::FILE* out, std::FILE* err);
 int retry(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
 int bounce(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
 int drop(const config::Config& cfg, const std::string& id, std::FILE* out, std::FILE* err);
+// One SMTP smart host's session without mail, as check does it (banner, EHLO, TLS, AUTH with its
+// password or OAuth token); `cfg` has its secrets loaded. Returns the number of problems.
+int check_smtp_host(const config::Config& cfg, const config::SmartHost& h, std::FILE* out);
 // Resolves and connects to every smart host; one verdict line each.
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err);
 // `check --send ADDRESS`: queues one test message to ADDRESS with nullq-sendmail, runs

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "import_nullmailer.hpp"
+#include "oauth.hpp"
 #include "nullq/printable.hpp"
 #include "nullq/privilege.hpp"
 #include "nullq/suggest.hpp"
@@ -18,6 +19,7 @@ namespace {
 constexpr const char* usage_text =
     "usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
+    "       nullq [--config PATH] oauth login HOST | oauth status\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
     "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n"
     "       nullq --help | --version\n"
@@ -80,6 +82,26 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "import-nullmailer") return nullq::admin::import_nullmailer(args, path, stdout, stderr);
+  if (cmd == "oauth") {
+    const bool login = args.size() >= 2 && args[1] == "login";
+    if (!login && !(args.size() == 2 && args[1] == "status"))
+      return usage(args.size() < 2 ? "oauth needs login HOST or status"
+                                   : "oauth takes login HOST or status, not '" + nullq::printable(args[1], 80) + "'");
+    if (login && args.size() != 3) return usage("oauth login needs one smart host (its host name or URL)");
+    auto cfg = nullq::config::load(path);
+    if (!cfg) {
+      std::fprintf(stderr, "nullq: %s\n", cfg.error().detail.c_str());
+      return 78;
+    }
+    // login makes the token store for the spool's user, then becomes that user itself.
+    if (login) return nullq::admin::oauth_login(*cfg, {args.begin() + 1, args.end()}, spool_owner(), stdout, stderr);
+    std::string error;
+    if (int rc = nullq::privilege::become(cfg->queue_dir, spool_owner(), "nullq", error); rc != 0) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return rc;
+    }
+    return nullq::admin::oauth_status(*cfg, stdout, stderr);
+  }
   const bool wants_id = cmd == "show" || cmd == "retry" || cmd == "bounce" || cmd == "drop";
   const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush";
   if (!wants_id && !plain) return usage(unknown(cmd));
