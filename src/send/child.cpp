@@ -3,12 +3,15 @@
 // The handles (process, three pipes, timer) live in a heap box freed when the last of them is
 // closed, as the event module's owners do. The run is over when the process has exited and both
 // output pipes have reached EOF, or at once when it times out or prints too much (the process is
-// then killed, and its handle stays open until libuv reaps it, so no zombie is left).
+// then killed, and its handle stays open until libuv reaps it, so no zombie is left; a run abandoned
+// by its owner is killed and reaped at once).
 #include "nullq/send/child.hpp"
 
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -185,10 +188,18 @@ Child::~Child() {
   box_ = nullptr;
   b->done = nullptr;
   b->wipe_input();
+  // The loop may be about to end: close everything now. libuv reaps only processes whose handles
+  // are open, so a child still running is killed and reaped here (a run abandoned by close(),
+  // reload or shutdown), or it would stay a zombie for the daemon's life. SIGKILL ends it within
+  // milliseconds; the wait is bounded all the same.
+  const int pid = b->proc_alive ? b->proc.pid : 0;
   kill_child(b);
-  // The loop may be about to end: close everything now. A child killed just now is then not
-  // reaped by libuv (it waits only for processes whose handles are open) and stays a zombie until
-  // this process ends; that happens only when a run is abandoned (close(), reload, shutdown).
+  if (pid > 0) {
+    for (int i = 0; i < 1000 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
+      struct timespec ms {0, 1'000'000};
+      ::nanosleep(&ms, nullptr);
+    }
+  }
   close_handle(b, &b->in);
   close_handle(b, &b->out);
   close_handle(b, &b->err);

@@ -165,6 +165,25 @@ TEST_F(Tokens, TokenCommandThatHangsIsKilledAtTheTimeout) {
   m->close();
 }
 
+// A run abandoned by close() (a reload or shutdown while a token_command runs) is killed and
+// reaped: no zombie is left for the daemon's life.
+TEST_F(Tokens, ARunAbandonedByCloseLeavesNoZombie) {
+  const std::string pidfile = dir_.path + "/pid";
+  auto m = make(command_settings("echo $$ > " + pidfile + "\nexec sleep 60\n", 30s));
+  bool answered = false;
+  m->get([&](Result<client::TokenSource::Token>) { answered = true; });
+  // (The loop has nothing to wake it while the command runs: look every 10 ms, for up to 10 s.)
+  for (int i = 0; i < 1000 && read_file(pidfile).empty(); ++i) loop_.run_until([] { return false; }, 10ms);
+  const int pid = std::atoi(read_file(pidfile).c_str());
+  ASSERT_GT(pid, 0);
+  m->close();
+  EXPECT_FALSE(answered);
+  // Gone entirely: a zombie would still have /proc/PID (state Z) until this process reaped it.
+  struct stat st {};
+  EXPECT_NE(::stat(("/proc/" + std::to_string(pid)).c_str(), &st), 0)
+      << "the killed token_command is still in the process table (a zombie)";
+}
+
 TEST_F(Tokens, TokenCommandThatPrintsNothingOrTooMuch) {
   auto m = make(command_settings("exit 0\n"));
   auto t = get(*m);
