@@ -556,7 +556,7 @@ int Flusher::run() {
   if (options_.once) {
     summary_.left = sched_.size();
     if (!options_.quiet) std::fprintf(stderr, "nullq-send: %s\n", format_summary(summary_).c_str());
-    return sched_.size() == 0 ? 0 : 75;
+    return sched_.size() == 0 || options_.deferred_ok ? 0 : 75;
   }
   log_line(Priority::info, "stopped: " + std::to_string(sched_.size()) + " message(s) left queued");
   return 0;

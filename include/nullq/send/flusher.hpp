@@ -34,6 +34,8 @@ struct Options {
   std::string config_path;  // "" = config::default_path()
   bool once = false;
   bool quiet = false;  // --once: no summary line (cron mails any output)
+  bool deferred_ok = false;  // --once: mail left queued for later exits 0, not 75 (sendmail -q);
+                             // every other failure keeps its code
   bool force_stderr = false;
   bool help = false;
   bool version = false;

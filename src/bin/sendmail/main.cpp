@@ -88,11 +88,10 @@ int main(int argc, char** argv) {
     if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
     ::setenv("NULLQ_CONFIG", path.c_str(), 1);
     // Quiet as Postfix's sendmail -q: cron mails whatever a job prints. Errors still show.
-    int rc = nullq::sendmail::run_inherit({send, "--once", "--quiet"});
-    // 75 from `nullq-send --once` is mail left queued for a later attempt (deferred, not yet due):
-    // the flush did what it could and the queue stays, as after Postfix's `sendmail -q`, so the
-    // exit status is 0. What stops a flush (a spool or resolver problem) nullq-send says on stderr.
-    return rc == 75 ? 0 : rc;
+    // Mail left queued for a later attempt (deferred, not yet due) is not a failure of the flush: the
+    // queue stays, as after Postfix's `sendmail -q`, and the exit status is 0 (--deferred-ok). What
+    // stops a flush (a spool or resolver problem) keeps its code and its line on stderr.
+    return nullq::sendmail::run_inherit({send, "--once", "--quiet", "--deferred-ok"});
   }
 
   // Exit 0 means queued: an error in a setting this program does not use must not cost the

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <random>
 
 #include "nullq/envelope.hpp"
@@ -77,6 +78,18 @@ TEST_F(Sendmail, FlushThatLeavesMailDeferredExitsZeroAndKeepsIt) {
   EXPECT_EQ(f.out, "");
   EXPECT_EQ(list_dir(spool() + "/queue").size(), 1u) << "the message waits for its next attempt";
   EXPECT_TRUE(list_dir(spool() + "/new").empty());
+}
+// Only mail left for later becomes 0: a flush that cannot run at all (here queue/ is a file) keeps
+// nullq-send's temporary-failure code and its line, so cron reports it.
+TEST_F(Sendmail, FlushThatCannotRunKeepsItsFailure) {
+  auto q = sendmail({"someone@example.net"}, "Subject: kept\n\nbody\n");
+  ASSERT_EQ(q.code, 0) << q.err;
+  std::filesystem::remove_all(spool() + "/queue");
+  tmp_.write("spool/queue", "not a directory\n");
+  auto f = sendmail({"-q"}, "");
+  EXPECT_EQ(f.code, 75) << f.err;
+  EXPECT_TRUE(f.err.find("queue exists and is not a directory") != std::string::npos) << f.err;
+  EXPECT_EQ(list_dir(spool() + "/new").size(), 1u) << "the message is still there";
 }
 const std::string with_to = "To: Ops <ops@example.net>, bob\nCc: carol@example.net\nBcc: hidden@example.net\nSubject: t\n\nbody\n";
 
