@@ -13,6 +13,8 @@
 
 #include "nullq/result.hpp"
 
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace nullq::testhost {
 
 struct CertFiles {
@@ -29,5 +31,9 @@ struct CertFiles {
 CertFiles cert_files(const std::string& dir);
 // Writes all of them into `dir` (which must exist); certificates valid from an hour ago for 30 days.
 Result<CertFiles> make_certs(const std::string& dir);
+
+// A server SSL_CTX with that certificate chain and key (the test host's SMTP listeners and its
+// identity provider); the caller frees it. An Error names the file OpenSSL refused.
+Result<SSL_CTX*> server_tls_context(const std::string& cert_file, const std::string& key_file);
 
 }  // namespace nullq::testhost

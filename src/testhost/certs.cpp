@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -170,6 +171,24 @@ Result<CertFiles> make_certs(const std::string& dir) {
     }
   }
   return f;
+}
+
+Result<SSL_CTX*> server_tls_context(const std::string& cert_file, const std::string& key_file) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return Error::temporary(ErrorDomain::config, "SSL_CTX_new failed");
+  auto fail = [&](const std::string& what) {
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return Error::permanent(ErrorDomain::config, what + ": " + buf);
+  };
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) return fail("certificate " + cert_file);
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) return fail("key " + key_file);
+  static const unsigned char sid[] = "nullq-testhost";
+  SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+  return ctx;
 }
 
 }  // namespace nullq::testhost

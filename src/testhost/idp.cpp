@@ -12,29 +12,13 @@
 #include <cstdio>
 
 #include "idp_impl.hpp"
+#include "nullq/testcerts.hpp"
 
 namespace nullq::testhost {
 
 namespace {
 
 constexpr int poll_ms = 100;  // how often blocked threads look at the stop flag
-
-Result<SSL_CTX*> server_context(const std::string& cert_file, const std::string& key_file) {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) return Error::temporary(ErrorDomain::config, "SSL_CTX_new failed");
-  auto fail = [&](const std::string& what) {
-    unsigned long e = ERR_get_error();
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    return Error::permanent(ErrorDomain::config, what + ": " + buf);
-  };
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) return fail("certificate " + cert_file);
-  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) return fail("key " + key_file);
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  return ctx;
-}
 
 // Waits until `fd` is readable (or writable); false on stop or error.
 bool wait_fd(int fd, short events, const std::atomic<bool>& stopping) {
@@ -133,9 +117,10 @@ void Idp::Impl::accept_loop() {
 Result<std::unique_ptr<Idp>> Idp::start(IdpOptions opt) {
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(opt);
-  auto ctx = server_context(impl->opt.cert_file, impl->opt.key_file);
+  auto ctx = server_tls_context(impl->opt.cert_file, impl->opt.key_file);
   if (!ctx) return ctx.error();
   impl->tls = *ctx;
+  SSL_CTX_set_min_proto_version(impl->tls, TLS1_2_VERSION);
   bool v6 = impl->opt.bind.find(':') != std::string::npos;
   int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Error::from_errno(errno, "socket");

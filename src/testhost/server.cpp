@@ -16,6 +16,7 @@
 #include "nullq/netstring.hpp"
 #include "nullq/qmqp.hpp"
 #include "nullq/qmtp.hpp"
+#include "nullq/testcerts.hpp"
 #include "nullq/testhost.hpp"
 #include "smtp_session.hpp"
 
@@ -366,7 +367,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
       return Error::permanent(ErrorDomain::usage, "SMTPS and STARTTLS need a certificate and a key file");
   }
   if (!impl->opt.cert_file.empty() || !impl->opt.key_file.empty()) {
-    auto ctx = make_tls_context(impl->opt.cert_file, impl->opt.key_file);
+    auto ctx = server_tls_context(impl->opt.cert_file, impl->opt.key_file);
     if (!ctx) return std::move(ctx).error();
     impl->tls = *ctx;
   }

@@ -2,7 +2,7 @@
 //
 // Purpose:   serve one SMTP or SMTPS connection the way an SmtpStep says and record what came.
 // Trust:     the client is the code under test: every line is capped and parsed strictly.
-// Errors:    a broken connection just ends the session; make_tls_context() returns an Error
+// Errors:    a broken connection just ends the session; server_tls_context() (testcerts.hpp) returns an Error
 //            naming the file it could not use.
 // Threading: one session per connection thread; `mu` guards the SmtpConnection and records.
 #pragma once
@@ -47,6 +47,5 @@ struct AuthRun {
 AuthRun run_auth(const Options& opt, const std::string& arg, bool scripted,
                  const std::function<bool(const std::string& challenge, std::string& line)>& ask);
 
-Result<SSL_CTX*> make_tls_context(const std::string& cert_file, const std::string& key_file);
 
 }  // namespace nullq::testhost
