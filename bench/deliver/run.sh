@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 . scripts/deps.sh
 install_deps python3
 setup_build "$build" -Dbuildtype=release -Dtests=false
-ninja -C "$build" src/bin/nullq-send src/bin/nullq-queue src/bin/nullq-testhost >/dev/null
+ninja -C "$build" src/bin/nullq-send src/bin/nullq-queue src/bin/nullq-oauth src/bin/nullq-testhost >/dev/null
 g++ -std=c++20 -O2 -pthread -o "$work/benchtool" bench/deliver/benchtool.cpp $(pkg-config --cflags --libs libuv)
 gcc -O2 -static -o "$work/maxrss" bench/deliver/maxrss.c
 

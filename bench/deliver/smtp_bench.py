@@ -8,6 +8,10 @@ with STARTTLS (verified against the test CA), and Debian's nullmailer smtp modul
 message, as nullmailer-send does: remotes line `127.0.0.1 smtp --port=N`, and `--starttls
 --insecure` for the TLS row). The nullq rows are skipped, with a line saying so, when this
 nullq-send does not take an smtp:// smart host.
+Then the OAuth row: a second receiver, `nullq-testhost --smtp --idp` (STARTTLS, AUTH PLAIN for a
+password user, XOAUTH2 for the tokens of its own identity provider, both in one process), and the
+same N messages through nullq-send --once with STARTTLS and AUTH PLAIN, then with STARTTLS and
+XOAUTH2 (auth.oauth flow client_credentials against that provider, through nullq-oauth).
 """
 import os, subprocess, sys, tempfile, time
 
@@ -76,16 +80,15 @@ with tempfile.TemporaryDirectory() as tmp:
 
         tls_host = ("url: smtp://localhost:%d\n    starttls: required\n    connections: 4\n"
                     "    tls: {ca_file: %s}" % (port, os.path.join(certs, "ca.pem")))
-        for name, smarthost in (("nullq smtp", "url: smtp://127.0.0.1:%d\n    starttls: off\n    connections: 4" % port),
-                                ("nullq smtp+starttls", tls_host)):
+        def nullq_row(name, smarthost):
             with tempfile.TemporaryDirectory() as t2:
                 cfg = config(t2, smarthost)
                 fill_spool(os.path.join(t2, "spool"), 0)
                 _, _, rc, err = run_child([os.path.join(bin_dir, "nullq-send"), "--once", "--stderr", "--config", cfg])
                 if rc != 0:
-                    skipped.append("%s: skipped (this nullq-send does not take an smtp:// smart host: %s)"
+                    skipped.append("%s: skipped (this nullq-send does not take this smart host: %s)"
                                    % (name, (err.strip().splitlines() or ["exit %d" % rc])[-1]))
-                    continue
+                    return
                 fill_spool(os.path.join(t2, "spool"), n)
                 rss = os.path.join(t2, "rss")
                 secs, ru, rc, err = run_child([maxrss, rss, os.path.join(bin_dir, "nullq-send"), "--once",
@@ -94,6 +97,40 @@ with tempfile.TemporaryDirectory() as tmp:
                 if rc != 0 or left:
                     print("%s: exit %d, %d left\n%s" % (name, rc, left, err[-2000:]))
                 results[name] = (n / secs, (ru.ru_utime + ru.ru_stime) * 1e6 / n, peak_kb(rss) / 1024)
+        for name, smarthost in (("nullq smtp", "url: smtp://127.0.0.1:%d\n    starttls: off\n    connections: 4" % port),
+                                ("nullq smtp+starttls", tls_host)):
+            nullq_row(name, smarthost)
+
+        # OAuth: AUTH PLAIN and XOAUTH2 against one receiver that is also the identity provider.
+        secret, password = os.path.join(tmp, "client.secret"), os.path.join(tmp, "bench.password")
+        for path, text in ((secret, "bench-client-secret\n"), (password, "bench-password\n")):
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o600)
+        auth_ready = os.path.join(tmp, "auth-ready")
+        auth_host = subprocess.Popen([os.path.join(bin_dir, "nullq-testhost"), "--smtp",
+                                      "--caps", "PIPELINING,8BITMIME,ENHANCEDSTATUSCODES,STARTTLS,AUTH",
+                                      "--auth", "bench:" + password, "--idp", "--idp-client", "bench:" + secret,
+                                      "--cert", os.path.join(certs, "server.pem"),
+                                      "--key", os.path.join(certs, "server.key"),
+                                      "--timeout", "3600", "--ready-file", auth_ready], stdout=subprocess.DEVNULL)
+        try:
+            for _ in range(500):
+                if os.path.exists(auth_ready):
+                    break
+                time.sleep(0.01)
+            ports = {l.split()[0]: int(l.split()[2]) for l in open(auth_ready).read().splitlines()}
+            auth_base = ("url: smtp://localhost:%d\n    starttls: required\n    connections: 4\n"
+                         "    tls: {ca_file: %s}\n" % (ports["smtp"], os.path.join(certs, "ca.pem")))
+            nullq_row("nullq starttls+plain", auth_base + "    auth: {user: bench, password_file: %s}" % password)
+            nullq_row("nullq starttls+xoauth2", auth_base +
+                      "    auth: {user: bench@example.org, oauth: {provider: generic, flow: client_credentials, "
+                      "client_id: bench, client_secret_file: %s, scope: mail, "
+                      "token_url: 'https://127.0.0.1:%d/token', ca_file: %s}}"
+                      % (secret, ports["idp"], os.path.join(certs, "ca.pem")))
+        finally:
+            auth_host.terminate()
+            auth_host.wait()
 
         # nullmailer's smtp module: one process per message, serially, like nullmailer-send.
         nm_n = min(n, 300)  # a few per second here: 300 keeps each row near a minute
@@ -150,4 +187,9 @@ if "nullq smtp+starttls" in results:
     ratios.append("client CPU with TLS %.2f s / 1000 msg (target <= 0.3)" % (results["nullq smtp+starttls"][1] / 1000))
 if "nullq smtp" in results:
     ratios.append("smtp/raw %.0f%%" % (100 * results["nullq smtp"][0] / raw_rate))
+if "nullq starttls+xoauth2" in results and "nullq starttls+plain" in results:
+    xo, pl = results["nullq starttls+xoauth2"][0], results["nullq starttls+plain"][0]
+    # What XOAUTH2 adds in all: one token fetch (a nullq-oauth run) before the first AUTH.
+    ratios.append("xoauth2/plain %.2f (target >= 0.90; +%.0f ms over the %d messages)"
+                  % (xo / pl, 1000 * (n / xo - n / pl), n))
 print("ratios: " + ("; ".join(ratios) if ratios else "none (nullq rows skipped)"))

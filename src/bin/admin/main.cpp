@@ -1,4 +1,7 @@
 // nullq: the admin command. `nullq [--config PATH] COMMAND [ID]` (--config may also follow).
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <csignal>
@@ -53,6 +56,12 @@ nullq::privilege::Owner spool_owner() {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  // fds 0-2 must exist: a socket or pipe opened later would otherwise take one of them, and libuv
+  // aborts when it closes a descriptor <= 2 (nullq check and oauth status started with stdin closed).
+  for (int fd = 0; fd <= 2; ++fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 && ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) return 71;
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string path = nullq::config::default_path();
   // --config PATH (or --config=PATH, or -c PATH as nullq-send takes it) before or after the command:

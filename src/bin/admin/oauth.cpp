@@ -74,8 +74,9 @@ int run_login(const std::string& request, std::FILE* err) {
     return 71;
   }
   if (pid == 0) {
-    // fd 3 = the request (dup2 clears close-on-exec on the copy).
-    if (::dup2(p[0], 3) < 0) ::_exit(71);
+    // fd 3 = the request. dup2 clears close-on-exec on the copy, but does nothing when the pipe
+    // already is fd 3 (fds 0-2 open, nothing else: the usual case): clear it there by hand.
+    if (p[0] == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(p[0], 3) < 0) ::_exit(71);
     char* const argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>("login"), nullptr};
     ::execv(program.c_str(), argv);
     std::fprintf(stderr, "nullq: cannot run %s: %s\n", program.c_str(), std::strerror(errno));
