@@ -12,6 +12,10 @@ void Flusher::make_tokens(SmtpSetup& setup) {
     auto m = TokenManager::make(loop_->get(), token_settings(cfg_, h),
                                 [](Priority p, const std::string& line) { log_line(p, line); });
     all_tokens_.push_back(m);
+    // With mail waiting, the first token is asked for now, so that the helper's run (a process,
+    // an HTTPS request: tens of milliseconds) overlaps the start-up and the first connections
+    // instead of holding up their AUTH. Without mail nothing is asked until a message needs it.
+    if (sched_.size() > 0) m->get([](Result<client::TokenSource::Token>) {});
     tokens_[h.text] = std::move(m);
   }
   // By value: connections made before a reload keep the accounts they started with.

@@ -137,7 +137,7 @@ class Flusher {
 
   // accounts.cpp: one TokenManager per OAuth smart host, made anew at start and on every reload
   // (a reload also ends a failure pause, e.g. after `nullq oauth login`), handed to the router.
-  void make_tokens(SmtpSetup& setup);
+  void make_tokens(SmtpSetup& setup);  // one TokenManager per OAuth host; the first token asked for at once when mail waits
   void close_tokens();
   // A smart host could not take a message for a reason of its own (held, logged once).
   void host_failed(const std::string& host, const std::string& why);
