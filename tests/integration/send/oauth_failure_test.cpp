@@ -99,8 +99,9 @@ TEST_F(SendOAuth, AnIdentityProviderAnswering503DelaysTheMailUntilItIsBack) {
   auto d = daemon(log);
   s.inject("alice@example.org", {"a@example.org"}, kBody);
   ASSERT_TRUE(eventually([&] { return contains(read_file(log), "http_503"); }, 30s)) << read_file(log);
-  // Retried while it is down (the token manager pauses 10 s after the first failure).
-  ASSERT_TRUE(eventually([&] { return idp->count("client_credentials") >= 2; }, 40s)) << read_file(log);
+  // Asked again while it is down (the token manager pauses 10 s after the first failure; a 503 is
+  // answered before the IdP counts the grant, so count its connections).
+  ASSERT_TRUE(eventually([&] { return idp->connections() >= 2; }, 40s)) << read_file(log);
   EXPECT_TRUE(host->received().empty());
   auto q = s.queued();
   ASSERT_EQ(q.size(), 1u) << read_file(log);
@@ -157,7 +158,13 @@ TEST_F(SendOAuth, TokenCommandFailuresKeepTheMailWithOneLineEach) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(s.queued().empty()) << r.err;
   EXPECT_TRUE(delivered("a@example.org") && delivered("b@example.org")) << r.err;
-  for (const auto& c : host->smtp_connections()) EXPECT_EQ(c.auth_mechanism, "XOAUTH2");
+  std::size_t authenticated = 0;
+  for (const auto& c : host->smtp_connections()) {
+    if (c.auth_user.empty()) continue;  // the failed runs' connections, which had no token to offer
+    EXPECT_EQ(c.auth_mechanism, "XOAUTH2");
+    ++authenticated;
+  }
+  EXPECT_GE(authenticated, 1u);
   EXPECT_FALSE(contains(r.err, kCommandToken)) << r.err;
 }
 
