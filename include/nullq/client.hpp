@@ -63,6 +63,8 @@ struct Outcome {
   bool auth_token_rejected = false;      // SMTP with OAuth: AUTH was refused (535) with a token the
                                          // TokenSource had not just fetched; it was told (rejected()),
                                          // so one more connection at once may succeed with a new one
+  bool token_unavailable = false;        // SMTP with OAuth: no access token could be had (setup_failed
+                                         // too): the account's failure, not the server address's
 };
 
 using DoneCallback = std::function<void(Outcome)>;

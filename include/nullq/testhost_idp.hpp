@@ -90,6 +90,9 @@ class Idp {
   // "authorize"), counted whatever the answer; "too_fast" for device polls that ignored the interval.
   std::size_t count(std::string_view what) const;
   std::size_t connections() const;
+  // Every access and refresh token issued so far (rotated, revoked and expired ones too), in order:
+  // what a test looks for where no secret may appear.
+  std::vector<std::string> issued_tokens() const;
 
   struct Impl;
 

@@ -112,11 +112,13 @@ void SmtpAuth::start(const smtp::Capabilities& caps, bool encrypted) {
     if (alive.expired() || !waiting_) return;
     waiting_ = false;
     if (!t.ok()) {
+      token_unavailable_ = true;
       hooks_.failed("no OAuth access token for " + proto::sanitize(opts_.auth_user, 200) + ": " + t.error().message());
       return;
     }
     token_ = std::move(t).value();
     if (!token_ || token_->empty()) {
+      token_unavailable_ = true;
       hooks_.failed("no OAuth access token for " + proto::sanitize(opts_.auth_user, 200) +
                     ": the token source gave an empty one");
       return;

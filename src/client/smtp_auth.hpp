@@ -57,6 +57,8 @@ class SmtpAuth {
 
   bool waiting_for_token() const { return waiting_; }
   bool token_rejected() const { return token_rejected_; }
+  // The token source had no token to give (OAuth): the session failed without AUTH being tried.
+  bool token_unavailable() const { return token_unavailable_; }
 
  private:
   void begin(proto::smtp::Sasl mech, std::string_view secret);
@@ -69,6 +71,7 @@ class SmtpAuth {
   TokenSource::Token token_;
   bool waiting_ = false;
   bool token_rejected_ = false;
+  bool token_unavailable_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with this object
 };
 

@@ -133,6 +133,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     if (t.on_wire) o.notice = t.prepared_note;
     o.connect_failed = connect_failed;
     o.auth_token_rejected = auth && auth->token_rejected();
+    o.token_unavailable = auth && auth->token_unavailable();
     o.setup_failed = setup_failed && !connect_failed && !t.on_wire;
     o.replies.reserve(t.replies.size());
     for (auto& r : t.replies) o.replies.push_back(r ? std::move(*r) : detail::temporary(why));

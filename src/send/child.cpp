@@ -54,6 +54,7 @@ struct Child::Box {
   bool owner_gone = false;  // the Child was destroyed: no callback, free when closed
   bool finished = false;    // the callback has been given its result
   bool proc_alive = false;  // spawned and not yet reaped
+  int pgid = 0;             // the child's process group (its pid), 0 before the spawn
   bool out_eof = false, err_eof = false;
   std::string input;        // may hold a secret: wiped when written or dropped
   ChildSpec spec;
@@ -82,7 +83,11 @@ void close_handle(Box*, void* handle) {
   uv_close(h, on_closed);
 }
 
+// The child leads a process group of its own (UV_PROCESS_DETACHED: setsid), so that what it
+// started (a shell script's commands) goes with it. The group is killed while the child lives or
+// something in it still holds the output pipes.
 void kill_child(Box* b) {
+  if (b->pgid > 0 && (b->proc_alive || !b->out_eof || !b->err_eof)) (void)::kill(-b->pgid, SIGKILL);
   if (b->proc_alive) (void)uv_process_kill(&b->proc, SIGKILL);
 }
 
@@ -261,6 +266,7 @@ void Child::start(ChildSpec spec, std::function<void(ChildResult)> done) {
   o.env = envp.data();
   o.stdio_count = 3;
   o.stdio = stdio;
+  o.flags = UV_PROCESS_DETACHED;  // a process group of its own: see kill_child
   int rc = UV_EINVAL;
   if (!b->spec.argv.empty()) {
     rc = uv_spawn(loop_, &b->proc, &o);
@@ -273,6 +279,7 @@ void Child::start(ChildSpec spec, std::function<void(ChildResult)> done) {
     return;
   }
   b->proc_alive = true;
+  b->pgid = b->proc.pid;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&b->out), on_alloc, on_read);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&b->err), on_alloc, on_read);
   if (feed) {

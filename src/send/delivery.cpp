@@ -202,7 +202,9 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
   }
   if (o.connect_failed || o.setup_failed) {
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
-    if (breaker_->allowed(t.endpoint.text, now_ms())) breaker_->record_refused(t.endpoint.text, now_ms());
+    // No token to offer says nothing about the address: the host's hold paces the retries.
+    if (!o.token_unavailable && breaker_->allowed(t.endpoint.text, now_ms()))
+      breaker_->record_refused(t.endpoint.text, now_ms());
     a.any_temporary = true;
     // Named by its smart host, so that `nullq status` can attribute it (as for every failure).
     a.last_error = a.host_text + " (" + t.endpoint.text + "): " + why;

@@ -281,6 +281,9 @@ void Flusher::start_loop() {
     });
     rescan_timer_.start(std::chrono::milliseconds(rescan_interval_ms), std::chrono::milliseconds(rescan_interval_ms));
   }
+  // new/ was read before the trigger and the watch were there: a message dropped in between poked
+  // no one and would wait for the rescan. Look once more, now that every later drop wakes us.
+  need_accept_ = true;
 }
 
 // Crashed submissions in tmp/, and failed/ files kept for longer than queue.keep_failed. At start

@@ -320,6 +320,9 @@ void TokenManager::fail(Error e, const std::string& reason) {
   hold_until_ms_ = t + pause_.count();
   if ((!failing_ || reason != failing_reason_) && log_)
     log_(e.is_permanent() ? Priority::err : Priority::warning, e.detail);
+  // The fix ("; run: nullq oauth login HOST") is in that one line; every message's deferral line,
+  // the host's hold line and the queue files say what is wrong without repeating it.
+  if (auto at = e.detail.find("; run: nullq oauth login "); at != std::string::npos) e.detail.resize(at);
   failing_ = true;
   failing_reason_ = reason;
   last_error_ = e;

@@ -205,6 +205,7 @@ std::string Idp::issue_refresh_token(std::string_view client_id) {
   std::lock_guard lock(impl_->mu);
   std::string t = "rt-" + random_token(24);
   impl_->refresh[t] = std::string(client_id);
+  impl_->issued.push_back(t);
   return t;
 }
 
@@ -242,6 +243,11 @@ std::size_t Idp::count(std::string_view what) const {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->counts.find(std::string(what));
   return it == impl_->counts.end() ? 0 : it->second;
+}
+
+std::vector<std::string> Idp::issued_tokens() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->issued;
 }
 
 std::size_t Idp::connections() const {

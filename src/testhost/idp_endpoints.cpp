@@ -81,11 +81,13 @@ std::string json_error(int status, std::string_view error, std::string_view desc
 std::string Idp::Impl::issue_tokens(const std::string& client_id, bool with_refresh) {
   std::string at = "at-" + random_token(24);
   access[at] = Access{Clock::now() + std::chrono::seconds(opt.token_lifetime)};
+  issued.push_back(at);
   std::string body = "{\"access_token\":" + quote(at) + ",\"token_type\":\"Bearer\",\"expires_in\":" +
                      std::to_string(opt.token_lifetime);
   if (with_refresh) {
     std::string rt = "rt-" + random_token(24);
     refresh[rt] = client_id;
+    issued.push_back(rt);
     body += ",\"refresh_token\":" + quote(rt);
   }
   return json_ok(body + "}");

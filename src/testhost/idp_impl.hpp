@@ -60,6 +60,7 @@ struct Idp::Impl {
   std::map<std::string, Device> devices;        // device_code -> state
   std::map<std::string, Code> codes;            // authorization code -> what it was issued for
   std::map<std::string, std::size_t> counts;
+  std::vector<std::string> issued;              // every access and refresh token ever issued
   std::size_t connections = 0;
 
   ~Impl() {

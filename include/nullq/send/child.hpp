@@ -2,7 +2,9 @@
 // stdout and stderr read with caps, a time limit.
 //
 // Purpose:   the token manager runs nullq-oauth and token_command with it (tokens.hpp): no shell,
-//            no blocking, the child killed (SIGKILL) when it runs too long or prints too much.
+//            no blocking, the child killed (SIGKILL) when it runs too long or prints too much;
+//            it leads a process group of its own, and the whole group is killed (a script's
+//            commands too), so nothing it started is left running.
 // Trust:     the child's output is hostile: capped (stdout_cap, stderr_cap), never interpreted here.
 //            `input` may hold a secret (the client secret): it goes to the child's stdin only and
 //            is wiped from memory once written (or when the run ends).

@@ -17,9 +17,10 @@
 //            The client secret goes into the helper's stdin only (never argv or environment);
 //            tokens and secrets never reach a log line or an error text.
 // Errors:    get() answers Error (temporary: the provider is down or slow, the helper or command
-//            failed; permanent: the provider refused the grant or the client) with one line
-//            naming the host and the fix, e.g. "invalid_grant: the refresh token for
-//            smtp.office365.com was revoked or expired; run: nullq oauth login smtp.office365.com".
+//            failed; permanent: the provider refused the grant or the client) naming the host, e.g.
+//            "invalid_grant: the refresh token for smtp.office365.com was revoked or expired"; the
+//            one log line of that state adds the fix ("; run: nullq oauth login smtp.office365.com"),
+//            which the per-message lines and queue files then do not repeat.
 // Threading: loop thread only; callbacks come from the loop, never from inside get(). Works on any
 //            uv loop (nullq-send's, `nullq check`'s): call close() before the loop ends; it kills a
 //            running child and drops the waiters without calling them.
