@@ -24,7 +24,7 @@ if ! awk -v f="$figure" -v l="$limit" 'BEGIN { exit !(f <= l) }'; then
   fail=1
 fi
 # The sandbox must not take away what delivery needs.
-for line in 'User=nullq' 'Group=nullq' 'SupplementaryGroups=nullq-drop' 'ReadWritePaths=/var/spool/nullq' \
+for line in 'User=nullq' 'Group=nullq' 'SupplementaryGroups=nullq-drop' 'ReadWritePaths=/var/spool/nullq /var/lib/nullq' \
             'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' 'ExecStart=/usr/sbin/nullq-send'; do
   grep -qx -- "$line" "$unit" || { echo "unit: $unit lacks '$line'" >&2; fail=1; }
 done
