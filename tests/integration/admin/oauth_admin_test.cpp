@@ -28,25 +28,6 @@ namespace {
 
 bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
 
-// One plain HTTP GET to the helper's loopback listener, as the browser does; the answer.
-std::string browser_get(int port, const std::string& target) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string in;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n";
-    (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return in;
-}
-
 struct Owner {
   uid_t uid = 9999;
   gid_t gid = 9999;

@@ -1,5 +1,5 @@
 // fixture.hpp — a test identity provider, its certificates and a state directory for the
-// nullq-oauth tests, plus the request and store helpers they share.
+// nullq-oauth tests, plus the request, store and browser helpers they share.
 //
 // Purpose:   every oauth integration test starts from the same place: an IdP on 127.0.0.1:0 with
 //            a confidential client ("app") and a public one ("public"), an empty state directory.
@@ -8,7 +8,11 @@
 // Threading: test thread.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -23,6 +27,26 @@
 namespace nullq::testing {
 
 inline const std::string client_secret = "CLIENT-SECRET-7f3a91";
+
+// One plain HTTP GET to nullq-oauth's loopback listener (the PKCE redirect), as the browser
+// does; the answer.
+inline std::string browser_get(int port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string in;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n";
+    (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return in;
+}
 
 class OAuthTest : public ::testing::Test {
  protected:
