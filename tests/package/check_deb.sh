@@ -21,7 +21,8 @@ dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$out/files"
 fail=0
 for path in /usr/share/man/man8/nullq-sendmail.8.gz /usr/share/man/man8/sendmail.8.gz /usr/share/man/man5/nullq.yaml.5.gz /usr/sbin/nullq-sendmail /usr/sbin/sendmail /usr/sbin/mailq /usr/sbin/newaliases /usr/lib/sendmail \
             /usr/bin/mailq /usr/bin/newaliases \
-            /usr/sbin/nullq-send /usr/sbin/nullq /usr/libexec/nullq/nullq-queue /etc/nullq/nullq.yaml \
+            /usr/sbin/nullq-send /usr/sbin/nullq /usr/libexec/nullq/nullq-queue /usr/libexec/nullq/nullq-oauth \
+            /usr/share/man/man8/nullq-oauth.8.gz /etc/nullq/nullq.yaml \
             /usr/lib/systemd/system/nullq-send.service /usr/lib/tmpfiles.d/nullq.conf \
             /usr/lib/sysusers.d/nullq.conf /usr/share/doc/nullq/README.md; do
   grep -qx -- "$path" "$out/files" || { echo "package: $deb lacks $path" >&2; fail=1; }

@@ -48,6 +48,7 @@ sort >"$topdir/want" <<'EOF'
 /usr/lib/sysusers.d/nullq.conf
 /usr/lib/tmpfiles.d/nullq.conf
 /usr/libexec/nullq
+/usr/libexec/nullq/nullq-oauth
 /usr/libexec/nullq/nullq-queue
 /usr/sbin/nullq
 /usr/sbin/nullq-send
@@ -60,6 +61,7 @@ sort >"$topdir/want" <<'EOF'
 /usr/share/licenses/nullq
 /usr/share/licenses/nullq/copyright
 /usr/share/man/man5/nullq.yaml.5.gz
+/usr/share/man/man8/nullq-oauth.8.gz
 /usr/share/man/man8/nullq-queue.8.gz
 /usr/share/man/man8/nullq-send.8.gz
 /usr/share/man/man8/nullq-sendmail.8.gz
