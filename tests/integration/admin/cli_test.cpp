@@ -70,7 +70,12 @@ TEST(AdminCli, ErrorsNameTheWholeWordAndSuggest) {
                        Bad{{"frobnicate"}, "nullq: unknown command 'frobnicate'"},
                        Bad{{"--bogus"}, "nullq: unknown option '--bogus'"},
                        Bad{{"status", "--jsn"}, "nullq: status takes only --json, not '--jsn'"},
-                       Bad{{"-c"}, "nullq: -c needs a file name"}}) {
+                       Bad{{"-c"}, "nullq: -c needs a file name"},
+                       Bad{{"oauth"}, "nullq: oauth needs login HOST or status"},
+                       Bad{{"oauth", "lgin", "h"}, "nullq: oauth takes login HOST or status, not 'lgin'"},
+                       Bad{{"oauth", "login"}, "nullq: oauth login needs one smart host (its host name or URL)"},
+                       Bad{{"oauth", "login", "a", "b"}, "nullq: oauth login needs one smart host (its host name or URL)"},
+                       Bad{{"oauth", "status", "x"}, "nullq: oauth takes login HOST or status, not 'status'"}}) {
     auto r = nullq_run(b.args);
     EXPECT_EQ(r.code, 64) << b.first_line;
     EXPECT_EQ(r.err.substr(0, r.err.find('\n')), b.first_line);
