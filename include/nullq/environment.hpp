@@ -11,6 +11,8 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 namespace nullq::environment {
 
 // True when the environment is not to be believed: the kernel set AT_SECURE for this program (it
@@ -22,5 +24,12 @@ bool unsafe();
 
 // getenv(name) when it is set, not empty and the environment is safe; nullptr otherwise.
 const char* trusted_getenv(const char* name);
+
+// The program `name` that this one runs: $env_name when the environment is trusted, else `name`
+// next to our own executable if it is there (the build tree keeps every program side by side),
+// else `installed_dir`/`name`. Started set-id (unsafe()), only `installed_dir`/`name`: neither the
+// environment nor the directory this program was run from (a hard link can put it anywhere)
+// chooses what runs.
+std::string locate(const char* env_name, const std::string& name, const std::string& installed_dir);
 
 }  // namespace nullq::environment

@@ -1,8 +1,5 @@
 // Names of the OAuth store and helper program (see include/nullq/oauth.hpp), and the names of the
 // auth enums (config.hpp).
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "nullq/environment.hpp"
 #include "nullq/oauth.hpp"
 #include "nullq_build_config.h"
@@ -61,19 +58,7 @@ std::string store_path(const config::Config& c, const config::SmartHost& host) {
 }
 
 std::string helper_program() {
-  const std::string installed = std::string(NULLQ_LIBEXECDIR) + "/nullq-oauth";
-  if (environment::unsafe()) return installed;
-  if (const char* e = environment::trusted_getenv("NULLQ_OAUTH_PROGRAM")) return e;
-  // In the build tree every program sits beside the others (src/bin/).
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<std::size_t>(n));
-    std::string sibling = dir.substr(0, dir.rfind('/')) + "/nullq-oauth";
-    struct stat st {};
-    if (::stat(sibling.c_str(), &st) == 0) return sibling;
-  }
-  return installed;
+  return environment::locate("NULLQ_OAUTH_PROGRAM", "nullq-oauth", NULLQ_LIBEXECDIR);
 }
 
 }  // namespace oauth

@@ -30,7 +30,7 @@ std::string id_token(std::int64_t now) {
 }
 
 std::vector<std::string> queue_argv(const config::Config& cfg) {
-  std::vector<std::string> argv{locate("NULLQ_QUEUE_PROGRAM", "nullq-queue", NULLQ_LIBEXECDIR)};
+  std::vector<std::string> argv{environment::locate("NULLQ_QUEUE_PROGRAM", "nullq-queue", NULLQ_LIBEXECDIR)};
   if (cfg.queue_dir != NULLQ_SPOOL_DIR) {
     argv.push_back("-d");
     argv.push_back(cfg.queue_dir);

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: asked the running nullq-send to deliver now\n", prog.c_str());
       return 0;
     }
-    std::string send = nullq::sendmail::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
+    std::string send = nullq::environment::locate("NULLQ_SEND_PROGRAM", "nullq-send", NULLQ_SBINDIR);
     if (::access(send.c_str(), X_OK) != 0) return fail(prog, 69, "cannot flush: " + send + " is not installed");
     ::setenv("NULLQ_CONFIG", path.c_str(), 1);
     // Quiet as Postfix's sendmail -q: cron mails whatever a job prints. Errors still show.

@@ -42,23 +42,6 @@ int wait_child(pid_t pid) {
 
 }  // namespace
 
-std::string locate(const char* env_name, const std::string& name, const std::string& installed_dir) {
-  // Started by a set-id program that kept its ids (or set-id itself), neither the environment nor
-  // the directory this program was run from (a hard link can put it anywhere) chooses what runs.
-  if (environment::unsafe()) return installed_dir + "/" + name;
-  if (const char* e = environment::trusted_getenv(env_name)) return e;
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<std::size_t>(n));
-    dir = dir.substr(0, dir.rfind('/'));
-    std::string sibling = dir + "/" + name;
-    struct stat st {};
-    if (::stat(sibling.c_str(), &st) == 0) return sibling;
-  }
-  return installed_dir + "/" + name;
-}
-
 Child start(const std::vector<std::string>& argv) {
   Child c;
   int in[2], out[2], err[2];

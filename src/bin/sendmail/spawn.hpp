@@ -21,9 +21,7 @@ struct Finished {
   std::string err;         // what it printed on stderr, trimmed
 };
 
-// $env_name if set, else `name` next to our own executable if it is there (the build tree keeps
-// every program side by side), else `installed_dir`/`name`.
-std::string locate(const char* env_name, const std::string& name, const std::string& installed_dir);
+// (Programs are found with environment::locate().)
 
 // A started child with a pipe on each of stdin, stdout and stderr.
 struct Child {
