@@ -21,6 +21,7 @@ namespace nullq::identity {
 struct User {
   std::string login;
   std::string gecos;  // the whole GECOS field
+  std::string home;   // the home directory field
 };
 
 // The passwd entry of `uid`: the first matching line of `passwd_file`, else `getent passwd UID`.

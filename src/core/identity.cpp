@@ -34,12 +34,13 @@ std::optional<User> parse_passwd_line(std::string_view line, uid_t uid) {
   std::string_view uid_text = field(rest);
   field(rest);  // gid
   std::string_view gecos = field(rest);
+  std::string_view home = field(rest);
   unsigned long value = 0;
   auto [end, ec] = std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), value);
   if (login.empty() || uid_text.empty() || ec != std::errc{} || end != uid_text.data() + uid_text.size() ||
       value >= 0xffffffffUL || value != uid)  // (uid_t)-1 and wider numbers are no uid
     return std::nullopt;
-  return User{std::string(login), std::string(gecos)};
+  return User{std::string(login), std::string(gecos), std::string(home)};
 }
 
 std::optional<std::string> capture(const char* const* argv, std::size_t max_bytes) {

@@ -7,7 +7,6 @@
 // by its owner is killed and reaped at once).
 #include "nullq/send/child.hpp"
 
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include <memory>
 
 #include "nullq/event.hpp"
+#include "nullq/identity.hpp"
 
 namespace nullq::send {
 
@@ -32,13 +32,11 @@ std::string ChildResult::describe(std::chrono::milliseconds timeout) const {
 
 std::vector<std::string> minimal_environment() {
   std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found) {
-    env.push_back(std::string("HOME=") + (pw.pw_dir && *pw.pw_dir ? pw.pw_dir : "/"));
-    env.push_back(std::string("USER=") + pw.pw_name);
-    env.push_back(std::string("LOGNAME=") + pw.pw_name);
+  // From /etc/passwd (then getent): nullq-send is static and must not load NSS in-process.
+  if (auto u = identity::user_by_uid(::geteuid())) {
+    env.push_back("HOME=" + (u->home.empty() ? std::string("/") : u->home));
+    env.push_back("USER=" + u->login);
+    env.push_back("LOGNAME=" + u->login);
   } else {
     env.push_back("HOME=/");
   }

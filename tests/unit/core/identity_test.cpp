@@ -21,11 +21,12 @@ std::string fake_getent(const TempDir& dir, const std::string& output, int code)
   return dir / "getent";
 }
 
-TEST(PasswdLine, ReadsLoginAndGecos) {
+TEST(PasswdLine, ReadsLoginGecosAndHome) {
   auto u = parse_passwd_line("alice:x:1001:1001:Alice Liddell,,,:/home/alice:/bin/sh\n", 1001);
   ASSERT_TRUE(u);
   EXPECT_EQ(u->login, "alice");
   EXPECT_EQ(u->gecos, "Alice Liddell,,,");
+  EXPECT_EQ(u->home, "/home/alice");
 }
 
 TEST(PasswdLine, RefusesOtherUidsNisAndMalformedLines) {
