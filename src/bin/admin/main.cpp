@@ -22,8 +22,8 @@
 namespace {
 
 constexpr const char* usage_text =
-    "usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush|metrics\n"
-    "       nullq [--config PATH] check --queue WARN,CRIT [--age WARN,CRIT]\n"
+    "usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n"
+    "       nullq [--config PATH] metrics | check --queue WARN,CRIT [--age WARN,CRIT]\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
     "       nullq [--config PATH] oauth login HOST | oauth status\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
