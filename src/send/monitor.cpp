@@ -3,6 +3,8 @@
 
 #include <uv.h>
 
+#include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <unistd.h>
 
@@ -45,8 +47,8 @@ void Monitor::changed() {
   dirty_ = true;
   if (in_flight_ || !work_ || soon_.active()) return;
   const std::int64_t since = now_ms() - last_census_ms_;
-  if (since < census_gap_ms) {
-    soon_.start(std::chrono::milliseconds(census_gap_ms - since));
+  if (since < census_gap_ms_) {
+    soon_.start(std::chrono::milliseconds(census_gap_ms_ - since));
     return;
   }
   take_census();
@@ -57,16 +59,25 @@ void Monitor::take_census() {
   in_flight_ = true;
   last_census_ms_ = now_ms();
   auto result = std::make_shared<Result<queue::Census>>(queue::Census{});
-  work_.post([result, spool = spool_] { *result = queue::take_census(spool); },
-             [this, result] {
-               in_flight_ = false;
-               if (result->ok()) {
-                 publish(result->value(), true);
-               } else if (log_enabled(Priority::debug)) {
-                 log_line(Priority::debug, "status: " + result->error().message());
-               }
-               if (dirty_) changed();
-             });
+  auto took_ms = std::make_shared<std::int64_t>(0);
+  work_.post(
+      [result, took_ms, spool = spool_] {
+        const auto t0 = std::chrono::steady_clock::now();
+        *result = queue::take_census(spool);
+        *took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+      },
+      [this, result, took_ms] {
+        in_flight_ = false;
+        // A large queue takes long to count (a stat per file): then count less often, so that the
+        // census never takes more than a twentieth of a pool thread.
+        census_gap_ms_ = std::max<std::int64_t>(census_gap_ms, *took_ms * 20);
+        if (result->ok()) {
+          publish(result->value(), true);
+        } else if (log_enabled(Priority::debug)) {
+          log_line(Priority::debug, "status: " + result->error().message());
+        }
+        if (dirty_) changed();
+      });
 }
 
 void Monitor::publish(const queue::Census& c, bool running) {

@@ -61,6 +61,7 @@ class Monitor {
   bool dirty_ = false;
   bool in_flight_ = false;
   std::int64_t last_census_ms_ = -1000000;
+  std::int64_t census_gap_ms_ = 1000;  // at least a second; 20 times what the last census took
   std::int64_t last_metrics_ms_ = -1000000;
   std::string last_status_key_;   // the status as written, without its time
   std::string last_metrics_;
