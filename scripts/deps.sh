@@ -6,6 +6,9 @@ nullq_packages=(build-essential meson ninja-build pkg-config g++ libuv1-dev libc
                 libgtest-dev googletest binutils python3 libssl-dev
                 libcurl4-openssl-dev nlohmann-json3-dev)
 nullq_packages+=(clang libclang-rt-14-dev)  # clang + libFuzzer: tests/fuzz (scripts/fuzz.sh)
+# Test tools the suites run (not skipped when missing): Prometheus's parser of the textfile (promtool)
+# and monitoring-plugins' check_mailq, which must read our mailq (tests/*/monitor_test.cpp).
+nullq_packages+=(prometheus monitoring-plugins-standard)
 nullq_packages+=(ccache)  # meson uses it when present: a second run of the test command rebuilds little
 # What scripts/test.sh needs beyond building: the .deb (debhelper, dpkg-dev, fakeroot, lintian), the
 # rpm (rpm, rpmlint), the unit's check (systemd-analyze) and the fresh root of the install test.

@@ -65,6 +65,9 @@ struct Outcome {
                                          // so one more connection at once may succeed with a new one
   bool token_unavailable = false;        // SMTP with OAuth: no access token could be had (setup_failed
                                          // too): the account's failure, not the server address's
+  bool tls_failed = false;               // SMTP, setup_failed: TLS could not be had (handshake,
+                                         // certificate, STARTTLS required but refused or not offered)
+  bool auth_failed = false;              // SMTP, setup_failed: AUTH was begun and did not succeed
 };
 
 using DoneCallback = std::function<void(Outcome)>;

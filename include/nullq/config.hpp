@@ -210,6 +210,8 @@ struct Config {
   seconds delay_warning{0};    // 0 = off
 
   LogLevel log_level = LogLevel::info;
+
+  std::string metrics_textfile;  // metrics.textfile: Prometheus textfile nullq-send keeps ("" = none)
 };
 
 // Every key the loader accepts, by its full name: "hostname", "queue.dir", "smarthosts[].url",

@@ -91,6 +91,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   std::optional<Txn> txn;
   std::string plain;  // decrypted bytes, reused
   std::string last_error;
+  bool tls_failed = false;  // TLS was required and could not be started
 
   bool usable() const { return state != State::closed && !finishing && !stream.write_failed(); }
   bool busy() const { return txn.has_value(); }
@@ -135,6 +136,10 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     o.auth_token_rejected = auth && auth->token_rejected();
     o.token_unavailable = auth && auth->token_unavailable();
     o.setup_failed = setup_failed && !connect_failed && !t.on_wire;
+    if (o.setup_failed) {  // where the session stopped, for metrics and nullq status
+      o.tls_failed = tls_failed || (filter && !filter->established());
+      o.auth_failed = !o.tls_failed && auth && !authed;
+    }
     o.replies.reserve(t.replies.size());
     for (auto& r : t.replies) o.replies.push_back(r ? std::move(*r) : detail::temporary(why));
     return o;
@@ -221,11 +226,13 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
 
   bool start_tls() {
     if (!opts.tls) {
+      tls_failed = true;
       fail_all("TLS is not available in this build", false);
       return false;
     }
     auto f = opts.tls(opts.host);
     if (!f.ok()) {
+      tls_failed = true;
       fail_all(f.error().message(), false);
       return false;
     }
@@ -241,6 +248,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
         return;
       }
       if (opts.starttls == StartTls::required) {
+        tls_failed = true;
         fail_all(caps.starttls ? "STARTTLS is required but TLS is not available in this build"
                                : "STARTTLS is required but the server does not offer it",
                  false);
@@ -469,6 +477,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
       case Step::starttls:
         if (r.code != 220) {
           if (opts.starttls == StartTls::required) {
+            tls_failed = true;
             fail_all("STARTTLS is required but the server refused it: " + r.text(), false);
             return;
           }

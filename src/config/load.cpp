@@ -185,6 +185,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
       if (auto n = s["delay_warning"]) c.delay_warning = r.duration(n, "bounce.delay_warning", true);
     });
   }
+  if (auto s = root["metrics"]) detail::read_metrics(r, s, c);
   if (auto s = root["log"]) {
     r.soft([&] {
       r.check_keys(s, "log", keys::log);
@@ -375,6 +376,7 @@ std::vector<std::string> accepted_keys() {
   add("smtp.", keys::smtp);
   add("bounce.", keys::bounce);
   add("log.", keys::log);
+  add("metrics.", keys::metrics);
   return out;
 }
 

@@ -26,7 +26,8 @@ namespace nullq::config::detail {
 // holds etc/nullq.yaml and nullq.yaml(5) to them).
 namespace keys {
 inline constexpr std::string_view top[] = {"hostname", "domain", "idhost", "admin",  "rewrite", "smarthosts",
-                                           "queue",    "delivery", "bounce", "log",  "smtp",    "state_dir"};
+                                           "queue",    "delivery", "bounce", "log",  "smtp",    "state_dir",
+                                           "metrics"};
 inline constexpr std::string_view rewrite[] = {"sender", "header_from"};
 inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls"};
 inline constexpr std::string_view auth[] = {"user", "password_file", "allow_plaintext", "password", "mechanism", "oauth"};
@@ -42,6 +43,8 @@ inline constexpr std::string_view smtp[] = {"helo", "mx_tls", "banner_timeout", 
                                             "body_timeout", "dot_timeout"};
 inline constexpr std::string_view bounce[] = {"enabled", "admin", "delay_warning"};
 inline constexpr std::string_view log[] = {"level"};
+// Monitoring (src/send/monitor.cpp).
+inline constexpr std::string_view metrics[] = {"textfile"};
 }  // namespace keys
 
 // Thrown inside src/config only; parse() turns it into an Error.
@@ -178,5 +181,7 @@ class Reader {
 
 // `auth` of one SMTP smart host mapping (auth.cpp): user, password_file or oauth, mechanism.
 void read_auth(const Reader& r, const YAML::Node& a, SmartHost& h);
+// metrics.cpp: the `metrics` mapping.
+void read_metrics(const Reader& r, const YAML::Node& m, Config& c);
 
 }  // namespace nullq::config::detail

@@ -141,6 +141,7 @@ void Flusher::on_route(std::uint64_t tag, std::shared_ptr<const Route> route) {
     const std::string why = route->error->message();
     a.last_error = why.find(a.host_text) == std::string::npos ? a.host_text + ": " + why : why;
     log_attempt(a, "-", perm ? 'D' : 'Z', nullptr, why, 0);
+    monitor_->metrics().route_failed(a.host_text, perm);
     if (!perm) host_failed(a.host_text, why);
     ++a.host_index;
     next_host(tag);
@@ -187,6 +188,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
   Active& a = it->second;
   const Target t = a.route->targets[a.target_index];
   const std::int64_t ms = now_ms() - a.attempt_started_ms;
+  monitor_->metrics().attempt(a.host_text, o);
   if (o.auth_token_rejected && !a.token_retried) {
     // The server refused an OAuth token the account had kept (expired or revoked early): the
     // token source was told, so a new connection at once gets a new token. Once per message and
@@ -317,6 +319,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, con
   bool bounced = false;
   bool to_failed = false;
   std::string failed_reason;
+  monitor_->metrics().delivered(a.host_text, a.proto, sp.delivered.size(), unix_now());
   if (a.msg->sender.empty()) {
     if (!sp.delivered.empty()) ++summary_.bounces_sent;
   } else {
@@ -330,6 +333,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, con
     if (fail_permanently(a, std::move(failures), remaining.empty(), reason, suppressed)) {
       bounced = true;
       summary_.bounced += sp.bounced.size();
+      monitor_->metrics().bounced(a.host_text, a.proto, sp.bounced.size());
       if (suppressed) {
         failed_reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
         if (remaining.empty()) {
@@ -369,6 +373,7 @@ void Flusher::unreached(std::uint64_t tag) {
     if (fail_permanently(a, std::move(failures), true, a.last_error, suppressed)) {
       retire(a.entry, suppressed, a.last_error);
       summary_.bounced += a.msg->recipients.size();
+      monitor_->metrics().bounced(a.host_text, a.proto, a.msg->recipients.size());
       done(tag);
       return;
     }
@@ -400,6 +405,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
       retire(a.entry, suppressed, diag);
       log_line(Priority::warning, "id=" + a.entry.id + " expired: " + printable(diag));
       summary_.bounced += expired;
+      monitor_->metrics().bounced(a.host_text, a.proto, expired);
       done(tag);
       return;
     }
@@ -407,6 +413,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
   }
 
   summary_.deferred += remaining.size();
+  monitor_->metrics().deferred(a.host_text, a.proto, remaining.size());
   ++summary_.deferred_messages;
   spool::Loaded upd;
   upd.envelope = a.envelope;

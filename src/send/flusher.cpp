@@ -181,6 +181,8 @@ int Flusher::start() {
     log_line(Priority::warning, h.text + ": " + note);
   });
   start_loop();
+  monitor_ = std::make_unique<Monitor>(loop_->get(), spool_, unix_now(), [this](std::int64_t t) { return host_statuses(t); });
+  monitor_->configure(cfg_);
   log_line(Priority::info, std::string(options_.once ? "flushing" : "started") + ": " +
                                std::to_string(sched_.size()) + " message(s) queued, " +
                                std::to_string(cfg_.smarthosts.size()) + " smart host(s)");
@@ -384,6 +386,7 @@ void Flusher::tick() {
   }
   dispatcher_->pump(now_ms());
   post_removals();
+  if (monitor_) monitor_->changed();
 
   if (stopping_) {
     if (active_.empty() && io_idle()) loop_->stop();
@@ -467,6 +470,7 @@ void Flusher::reload() {
   }
   ++generation_;
   log_set_level(cfg_.log_level);
+  monitor_->configure(cfg_);
   apply_limits();
   breaker_->clear();
   hold_.clear();
@@ -540,6 +544,8 @@ void Flusher::shutdown() {
     if (!st.ok()) log_line(Priority::err, "id=" + e.id + " " + st.error().message());
   }
   to_failed_.clear();
+  if (monitor_) monitor_->stop();  // the status marked stopped, the textfile's last values
+  monitor_.reset();
   io_.reset();  // jobs still out finish inside the loop's destructor, without their completions
   dispatcher_.reset();
   close_tokens();  // a helper still running is killed; its handles close with the loop

@@ -33,6 +33,7 @@
 #include "nullq/send/scheduler.hpp"
 #include "nullq/send/tokens.hpp"
 #include "nullq/spool.hpp"
+#include "monitor.hpp"
 
 namespace nullq::send {
 
@@ -142,6 +143,8 @@ class Flusher {
   // A smart host could not take a message for a reason of its own (held, logged once).
   void host_failed(const std::string& host, const std::string& why);
   void host_worked(const std::string& host);
+  // monitor.cpp: the smart hosts' state for the status file.
+  std::vector<HostStatus> host_statuses(std::int64_t now) const;
 
   // delivery.cpp
   void start_message(const spool::Entry& e, Result<spool::Loaded> loaded);
@@ -195,6 +198,7 @@ class Flusher {
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<ResolverLookup> lookup_;
   std::unique_ptr<Router> router_;
+  std::unique_ptr<Monitor> monitor_;  // status file and metrics (monitor.hpp)
   std::mt19937 rng_;
   std::uint64_t next_tag_ = 1;
   std::uint64_t generation_ = 0;

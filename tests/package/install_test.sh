@@ -133,10 +133,11 @@ say "alice: mail -s 'nullq install test' ops@example.org: queued"
 which_mailq=$(in_root runuser -l alice -c 'command -v mailq') || die "mailq is not on an ordinary user's PATH"
 [ "$which_mailq" = /usr/bin/mailq ] || die "alice's mailq is $which_mailq, not /usr/bin/mailq"
 rc=0; in_root runuser -l alice -c mailq >"$work/mailq.alice" 2>&1 || rc=$?
-# The queue is private to the nullq user (tmpfiles.d): users get a one-line reason and EX_NOPERM, not the list.
-[ $rc -eq 77 ] && grep -q 'run as root' "$work/mailq.alice" && ! grep -q 'ops@example.org' "$work/mailq.alice" ||
-  { cat "$work/mailq.alice" >&2; die "mailq as alice: exit $rc (want 77 and a one-line reason, no queue contents)"; }
-say "alice: $which_mailq: exit 77: $(head -1 "$work/mailq.alice")"
+# The queue is private to the nullq user (tmpfiles.d): users count it from the running nullq-send's
+# status file; with none running yet, a one-line reason and EX_UNAVAILABLE, not the list.
+[ $rc -eq 69 ] && grep -q 'not running' "$work/mailq.alice" && ! grep -q 'ops@example.org' "$work/mailq.alice" ||
+  { cat "$work/mailq.alice" >&2; die "mailq as alice without nullq-send: exit $rc (want 69 and a one-line reason, no queue contents)"; }
+say "alice: $which_mailq: exit 69: $(head -1 "$work/mailq.alice")"
 in_root mailq >"$work/mailq.root" 2>&1 || { cat "$work/mailq.root" >&2; die "mailq as root failed"; }
 grep -q '^1 message queued' "$work/mailq.root" && grep -q 'from <alice@install-test.example>' "$work/mailq.root" &&
   grep -q 'to   <ops@example.org>' "$work/mailq.root" || { cat "$work/mailq.root" >&2; die "mailq as root does not show alice's message"; }
@@ -176,6 +177,12 @@ for _ in $(seq 1 100); do in_root mailq 2>&1 | grep -q 'Mail queue is empty' && 
 in_root mailq >"$work/mailq.root" 2>&1 && grep -q 'Mail queue is empty' "$work/mailq.root" ||
   { cat "$work/mailq.root" >&2; die "mailq as root after delivery: the queue is not empty"; }
 say "root: mailq after delivery: Mail queue is empty"
+# The daemon's status file (UMask=0077 in the unit, written 0644 all the same) serves alice's mailq.
+for _ in $(seq 1 100); do in_root runuser -l alice -c mailq 2>/dev/null | grep -qx 'Mail queue is empty' && break; sleep 0.1; done
+rc=0; in_root runuser -l alice -c mailq >"$work/mailq.alice" 2>"$work/mailq.alice.err" || rc=$?
+[ $rc -eq 0 ] && [ "$(cat "$work/mailq.alice")" = "Mail queue is empty" ] && grep -q root "$work/mailq.alice.err" ||
+  { cat "$work/mailq.alice" "$work/mailq.alice.err" >&2; in_root ls -l /var/spool/nullq >&2; die "mailq as alice with nullq-send running: exit $rc (want 0 and the count line)"; }
+say "alice: mailq with nullq-send running: exit 0: Mail queue is empty ($(cat "$work/mailq.alice.err"))"
 kill "$daemon_pid"; rc=0; wait "$daemon_pid" || rc=$?; daemon_pid=
 [ $rc -eq 0 ] || { cat "$work/daemon.log" >&2; die "nullq-send exited $rc on SIGTERM"; }
 say "daemon: stopped by SIGTERM, exit 0"

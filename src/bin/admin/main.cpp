@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "check_queue.hpp"
 #include "commands.hpp"
+#include "metrics.hpp"
 #include "import_nullmailer.hpp"
 #include "oauth.hpp"
 #include "nullq/printable.hpp"
@@ -21,6 +23,7 @@ namespace {
 
 constexpr const char* usage_text =
     "usage: nullq [--config PATH] status [--json]|list|check [--send ADDRESS]|flush\n"
+    "       nullq [--config PATH] metrics | check --queue WARN,CRIT [--age WARN,CRIT]\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
     "       nullq [--config PATH] oauth login HOST | oauth status\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
@@ -111,8 +114,11 @@ int main(int argc, char** argv) {
     }
     return nullq::admin::oauth_status(*cfg, stdout, stderr);
   }
+  // The Nagios/Icinga plug-in: its own exit codes (3 for every problem), and no change of user,
+  // so that a monitoring agent's account can run it.
+  if (cmd == "check" && nullq::admin::is_check_queue(args)) return nullq::admin::check_queue(args, path, stdout);
   const bool wants_id = cmd == "show" || cmd == "retry" || cmd == "bounce" || cmd == "drop";
-  const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush";
+  const bool plain = cmd == "status" || cmd == "list" || cmd == "check" || cmd == "flush" || cmd == "metrics";
   if (!wants_id && !plain) return usage(unknown(cmd));
   if (wants_id && args.size() != 2) return usage(cmd + " needs one message id");
   const bool json = cmd == "status" && args.size() == 2 && args[1] == "--json";
@@ -145,6 +151,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "status") return json ? nullq::admin::status_json(*cfg, stdout, stderr) : nullq::admin::status(*cfg, stdout, stderr);
   if (cmd == "list") return nullq::admin::list(*cfg, stdout, stderr);
+  if (cmd == "metrics") return nullq::admin::metrics(*cfg, stdout, stderr);
   if (cmd == "check") {
     int rc = nullq::admin::check(*cfg, stdout, stderr);
     if (send_to.empty() || rc == 78) return rc;

@@ -255,6 +255,8 @@ TEST(Smtp, WrongPasswordKeepsMailQueuedAndSaysSo) {
   // About the host, not the mail: the caller may try the next smart host.
   EXPECT_TRUE(h.outcomes[0].setup_failed);
   EXPECT_FALSE(h.outcomes[0].connect_failed);
+  EXPECT_TRUE(h.outcomes[0].auth_failed) << "an AUTH failure for metrics and the status file";
+  EXPECT_FALSE(h.outcomes[0].tls_failed);
 }
 
 TEST(Smtp, NoPasswordOverPlaintextUnlessAllowed) {
@@ -293,6 +295,8 @@ TEST(Smtp, StarttlsRequiredButNotOfferedSendsNoMail) {
   EXPECT_EQ(rest.find("MAIL"), std::string::npos);
   EXPECT_EQ(h.outcomes[0].replies.at(0), Z("STARTTLS is required but the server does not offer it"));
   EXPECT_TRUE(h.outcomes[0].setup_failed);
+  EXPECT_TRUE(h.outcomes[0].tls_failed) << "a TLS failure for metrics and the status file";
+  EXPECT_FALSE(h.outcomes[0].auth_failed);
 }
 
 TEST(Smtp, BannerRefusalCountsAsNotReached) {
@@ -347,6 +351,8 @@ TEST(Smtp, BannerTimeoutIsASetupFailure) {
   EXPECT_EQ(h.outcomes[0].replies.at(0), Z("timed out waiting for the server"));
   EXPECT_TRUE(h.outcomes[0].setup_failed);
   EXPECT_FALSE(h.outcomes[0].connect_failed);
+  EXPECT_FALSE(h.outcomes[0].tls_failed);
+  EXPECT_FALSE(h.outcomes[0].auth_failed);
 }
 
 TEST(Smtp, HostileRepliesEndTheSession) {

@@ -172,6 +172,9 @@ void expect_refused(SmtpTls& t, const std::string& cert, const std::string& key,
   EXPECT_EQ(r.verdict, Verdict::temporary) << what;
   EXPECT_NE(r.text.find("certificate verify failed"), std::string::npos) << what << ": " << r.text;
   EXPECT_FALSE(out[0].connect_failed);
+  EXPECT_TRUE(out[0].setup_failed) << what;
+  EXPECT_TRUE(out[0].tls_failed) << what << ": counted as a TLS failure (metrics, status file)";
+  EXPECT_FALSE(out[0].auth_failed) << what;
   EXPECT_EQ(srv.received.find("MAIL FROM"), std::string::npos) << what;
   EXPECT_TRUE(inside.empty());
 }
