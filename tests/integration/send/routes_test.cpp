@@ -55,8 +55,9 @@ TEST_F(Routes, MessageOverTwoRoutesIsDeliveredOncePerRecipient) {
   ASSERT_EQ(relay.count(), 1u) << r.err;
   EXPECT_EQ(hub.received()[0].rcpts, (std::vector<std::string>{"a@corp.example", "b@EU.corp.example"}));
   EXPECT_EQ(relay.received()[0].rcpts, (std::vector<std::string>{"x@other.example", "y@other.example"}));
-  EXPECT_EQ(hub.received()[0].message, kBody);
-  EXPECT_EQ(relay.received()[0].message, kBody);
+  // The same message (with nullq-queue's Received: line) to both.
+  EXPECT_TRUE(hub.received()[0].message.ends_with(kBody));
+  EXPECT_EQ(relay.received()[0].message, hub.received()[0].message);
   EXPECT_TRUE(s.queued().empty()) << r.err;
   EXPECT_TRUE(s.failed().empty());
   // Nothing is left to send again.
@@ -81,7 +82,7 @@ TEST_F(Routes, OneRouteDeferredTheOtherDeliveredAndNotSentAgain) {
   hub.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Zhub busy"); });
   s.inject("alice@example.org", {"a@corp.example", "x@other.example"}, kBody);
   RunResult r = s.once();
-  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.status, 75) << r.err;  // mail left deferred
   EXPECT_EQ(tally(relay), (std::map<std::string, int>{{"x@other.example", 1}}));
   auto q = s.queued();
   ASSERT_EQ(q.size(), 1u) << r.err;
@@ -153,7 +154,8 @@ TEST_F(Routes, KillBetweenRouteGroupsLosesNothingAndResendsNothing) {
   RunResult r = s.once();
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(tally(hub), (std::map<std::string, int>{{"a@corp.example", 1}, {"b@corp.example", 1}})) << r.err;
-  EXPECT_EQ(tally(relay)["x@other.example"], 1) << r.err;  // the hung attempt was never answered
+  // Once in the killed run (never answered: at-least-once) and once now.
+  EXPECT_EQ(tally(relay), (std::map<std::string, int>{{"x@other.example", 2}})) << r.err;
   EXPECT_TRUE(s.queued().empty()) << r.err;
 }
 
@@ -176,9 +178,9 @@ TEST(RouteSource, SourceThatCannotBeBoundIsTheHostsFailure) {
   s.write_config({"{url: '" + srv.url() + "', source: 192.0.2.1}"});
   s.inject("alice@example.org", {"bob@example.org"}, kBody);
   RunResult r = s.once();
-  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.status, 75) << r.err;
   EXPECT_EQ(srv.count(), 0u);
-  EXPECT_TRUE(contains(r.err, "cannot bind the source address: ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "cannot bind the source address: address not available")) << r.err;
   ASSERT_EQ(s.queued().size(), 1u);
   EXPECT_TRUE(s.failed().empty());
 }
@@ -189,6 +191,7 @@ TEST(RouteSource, SourceOfTheOtherFamilyIsSkipped) {
   s.write_config({"{url: '" + srv.url() + "', source: '::1'}"});
   s.inject("alice@example.org", {"bob@example.org"}, kBody);
   RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
   EXPECT_EQ(srv.count(), 0u);
   EXPECT_TRUE(contains(r.err, "no IPv6 address of 127.0.0.1 to reach from source ::1")) << r.err;
   EXPECT_EQ(s.queued().size(), 1u);
