@@ -76,6 +76,8 @@ struct Endpoint {
   sockaddr_storage addr{};               // with port set
   socklen_t len = 0;
   std::string text;                      // "127.0.0.1:209" or "[::1]:209"
+  sockaddr_storage source{};             // local address bound before connecting (port 0)
+  socklen_t source_len = 0;              // 0 = none: the kernel chooses
 };
 
 // One QMTP connection carrying many pipelined packages.

@@ -35,6 +35,10 @@
 //           client_id: 00000000-0000-0000-0000-000000000000
 //           client_secret_file: /etc/nullq/m365.secret
 //       tls: {verify: true, ca_file: PATH, cert_file: PATH, key_file: PATH, min_version: 1.2}
+//   routes:                          # optional; by smart host name (`name:`, default its URL)
+//     - {sender: "*@billing.example.com", hosts: [m365-billing]}
+//     - {recipient_domain: [corp.example.com, "*.corp.example.com"], hosts: [qmtp-hub]}
+//     - {default: true, hosts: [gmail, backup]}
 //   state_dir: /var/lib/nullq         # nullq-send's own state (OAuth refresh tokens in oauth/)
 //   queue:
 //     dir: /var/spool/nullq
@@ -135,6 +139,9 @@ struct SmartHost {
   unsigned connections = 4;    // per-host bound
   unsigned pipeline = 32;      // QMTP packages in flight per connection
   std::string text;            // as written, for logs: "qmtp://relay.example.org"
+  std::string name;            // what routes call it (`name:`); default: text
+  std::string source;          // local address to bind before connecting (IP literal); "" = any
+  unsigned recipients_per_message = 0;  // most recipients one attempt carries; 0 = no limit
 
   // SMTP only.
   StartTls starttls = StartTls::opportunistic;  // port 587 without the key: required
@@ -157,6 +164,20 @@ struct SmartHost {
     }
   }
   bool is_smtp() const { return protocol == Protocol::smtp || protocol == Protocol::smtps; }
+};
+
+// One entry of `routes:` (routes.cpp). A recipient takes the first rule that matches it and its
+// message's envelope sender; `default` matches everything and is the last rule.
+//   senders:  "user@example.com" (exact), "*@example.com" (any user of the domain), "*.example.com"
+//             (any user of any subdomain, not the domain itself); lower case.
+//   domains:  "example.com" (the domain), "*.example.com" (its subdomains, not itself); lower case.
+// Both given: both must match. Domains and addresses compare case-insensitively.
+struct RouteRule {
+  std::vector<std::string> senders;
+  std::vector<std::string> domains;
+  bool is_default = false;
+  std::vector<std::size_t> hosts;  // indexes into Config::smarthosts, in the order to try them
+  int line = 0;                    // 1-based line in the file, for messages
 };
 
 struct SmtpSettings {
@@ -183,6 +204,7 @@ struct Config {
   bool rewrite_header_from = false;
 
   std::vector<SmartHost> smarthosts;
+  std::vector<RouteRule> routes;  // empty: every recipient takes every smart host in order
 
   std::string queue_dir = "/var/spool/nullq";
   std::string state_dir = "/var/lib/nullq";  // owned by nullq; OAuth tokens in oauth/

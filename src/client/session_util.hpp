@@ -22,7 +22,14 @@
 namespace nullq::client::detail {
 
 // Why the server was never reached, for the temporary reply of every recipient.
+// A failure to bind Endpoint::source comes as bind_failure(uv error): a status of its own, so that
+// the text says which step failed (TcpStream).
+inline constexpr int bind_failure_base = -1000000;
+inline constexpr int bind_failure(int uv_status) { return bind_failure_base + uv_status; }
+
 inline std::string connect_failure_text(int status) {
+  if (status < bind_failure_base / 2)
+    return std::string("cannot bind the source address: ") + uv_strerror(status - bind_failure_base);
   switch (status) {
     case UV_ECONNREFUSED: return "connection refused";
     case UV_ETIMEDOUT: return "connection timed out";

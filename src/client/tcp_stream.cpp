@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "nullq/event.hpp"
+#include "session_util.hpp"
 
 namespace nullq::client::detail {
 
@@ -238,7 +239,12 @@ void TcpStream::connect(const Endpoint& ep) {
     bb->connect_over = true;
     event::call_guarded("client connect timer", [bb] { bb->handler->on_connect(UV_ETIMEDOUT); });
   }, ms(b->timeouts.connect), 0);
-  int rc = uv_tcp_connect(&b->connect_req, &b->tcp, reinterpret_cast<const sockaddr*>(&ep.addr), Box::on_connected);
+  int rc = 0;
+  // A smart host's `source:`; a refusal is the host's failure, with a text of its own.
+  if (ep.source_len > 0) rc = uv_tcp_bind(&b->tcp, reinterpret_cast<const sockaddr*>(&ep.source), 0);
+  if (rc != 0) rc = bind_failure(rc);
+  if (rc == 0)
+    rc = uv_tcp_connect(&b->connect_req, &b->tcp, reinterpret_cast<const sockaddr*>(&ep.addr), Box::on_connected);
   if (rc != 0) {
     // E.g. ENETUNREACH or EAFNOSUPPORT come back at once: report them from the loop.
     b->deferred_connect = rc;

@@ -100,7 +100,9 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
       if (item["connections"]) h.connections = r.count(item["connections"], "connections", 1, 1000);
       if (item["pipeline"]) h.pipeline = r.count(item["pipeline"], "pipeline", 1, 10000);
       read_smtp_keys(r, item, h);
+      detail::read_host_routing(r, item, h);
     }
+    if (h.name.empty()) h.name = h.text;
     c.smarthosts.push_back(std::move(h));
   }
 }
@@ -149,6 +151,7 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
     if (auto n = s["header_from"]) c.rewrite_header_from = r.boolean(n, "rewrite.header_from");
   }
   if (auto n = root["smarthosts"]) r.soft([&] { read_smarthosts(r, n, c); });
+  r.soft([&] { detail::read_routes(r, root["routes"], c); });
   if (auto s = root["queue"]) {
     r.check_keys(s, "queue", keys::queue,
                  {"dir", "max_message_size", "min_free"});
@@ -371,6 +374,7 @@ std::vector<std::string> accepted_keys() {
   add("smarthosts[].auth.", keys::auth);
   add("smarthosts[].auth.oauth.", keys::oauth);
   add("smarthosts[].tls.", keys::tls);
+  add("routes[].", keys::route);
   add("queue.", keys::queue);
   add("delivery.", keys::delivery);
   add("smtp.", keys::smtp);

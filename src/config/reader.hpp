@@ -27,9 +27,14 @@ namespace nullq::config::detail {
 namespace keys {
 inline constexpr std::string_view top[] = {"hostname", "domain", "idhost", "admin",  "rewrite", "smarthosts",
                                            "queue",    "delivery", "bounce", "log",  "smtp",    "state_dir",
-                                           "metrics"};
+                                           "metrics",
+                                           // routes.cpp
+                                           "routes"};
 inline constexpr std::string_view rewrite[] = {"sender", "header_from"};
-inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls"};
+inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls",
+                                                 // routes.cpp
+                                                 "name", "source", "recipients_per_message"};
+inline constexpr std::string_view route[] = {"sender", "recipient_domain", "default", "hosts"};
 inline constexpr std::string_view auth[] = {"user", "password_file", "allow_plaintext", "password", "mechanism", "oauth"};
 inline constexpr std::string_view oauth[] = {"provider", "flow", "tenant", "client_id", "client_secret_file", "scope",
                                              "token_url", "device_url", "authorize_url", "ca_file", "token_command",
@@ -178,6 +183,11 @@ class Reader {
   const std::string& name_;
   std::string* problem_ = nullptr;  // lenient when set
 };
+
+// routes.cpp: a smart host mapping's name, source and recipients_per_message; then, once every
+// smart host is read, the `routes` list (names resolved, duplicate names refused).
+void read_host_routing(const Reader& r, const YAML::Node& item, SmartHost& h);
+void read_routes(const Reader& r, const YAML::Node& list, Config& c);
 
 // `auth` of one SMTP smart host mapping (auth.cpp): user, password_file or oauth, mechanism.
 void read_auth(const Reader& r, const YAML::Node& a, SmartHost& h);

@@ -82,11 +82,11 @@ void Flusher::start_message(const spool::Entry& e, Result<spool::Loaded> loaded)
   held_bytes_ += a.held;  // delivery.memory, until done()
   a.msg->body = std::move(loaded.value().message);
   a.msg->sender = a.envelope.sender;
-  a.msg->recipients = a.envelope.recipients;
+  a.pending = a.envelope.recipients;  // grouped by route in begin_group (route_groups.cpp)
   a.generation = generation_;
   const std::uint64_t tag = a.tag;
   active_.emplace(tag, std::move(a));
-  next_host(tag);
+  begin_group(tag);
 }
 
 void Flusher::next_host(std::uint64_t tag) {
@@ -95,17 +95,16 @@ void Flusher::next_host(std::uint64_t tag) {
   Active& a = it->second;
   if (a.generation != generation_) {
     // The configuration was reloaded while this message was being routed: start over with the
-    // new smart hosts (nothing has been sent anywhere yet).
-    a.generation = generation_;
-    a.host_index = 0;
-    a.permanent_routes = 0;
-    a.route.reset();
+    // new routes and smart hosts (nothing has been sent anywhere yet for this group).
+    a.pending.insert(a.pending.begin(), a.msg->recipients.begin(), a.msg->recipients.end());
+    begin_group(tag);
+    return;
   }
-  if (a.host_index >= router_->hosts().size()) {
+  if (a.host_index >= a.hosts.size()) {
     unreached(tag);
     return;
   }
-  const config::SmartHost& h = router_->hosts()[a.host_index];
+  const config::SmartHost& h = router_->hosts()[a.hosts[a.host_index]];
   a.host_text = h.text;
   // Until a route names a server: an mx:// host's exchangers take QMTP or SMTP each.
   a.proto = h.is_smtp() ? "smtp" : config::to_string(h.protocol);
@@ -119,7 +118,7 @@ void Flusher::next_host(std::uint64_t tag) {
     next_host(tag);
     return;
   }
-  router_->route(a.host_index, now_ms(),
+  router_->route(a.hosts[a.host_index], now_ms(),
                  [this, tag](std::shared_ptr<const Route> r) { on_route(tag, std::move(r)); });
 }
 
@@ -160,7 +159,7 @@ void Flusher::try_target(std::uint64_t tag) {
     next_host(tag);
     return;
   }
-  const config::SmartHost& h = router_->hosts()[a.host_index];
+  const config::SmartHost& h = router_->hosts()[a.hosts[a.host_index]];
   while (a.target_index < a.route->targets.size()) {
     const Target& t = a.route->targets[a.target_index];
     if (!breaker_->allowed(t.endpoint.text, now_ms())) {
@@ -172,6 +171,7 @@ void Flusher::try_target(std::uint64_t tag) {
     }
     a.attempt_started_ms = now_ms();
     a.proto = to_string(t.wire);  // mx:// mixes QMTP and SMTP targets
+    trim_group(a, h);             // recipients_per_message
     dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
                         [this, tag](client::Outcome o) { on_outcome(tag, std::move(o)); });
     return;
@@ -196,7 +196,7 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     a.token_retried = true;
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "token refused" : o.replies[0].text;
     log_attempt(a, t.endpoint.text, 'Z', nullptr, why + " (once more with a new token)", ms);
-    const config::SmartHost& h = router_->hosts()[a.host_index];
+    const config::SmartHost& h = router_->hosts()[a.hosts[a.host_index]];
     a.attempt_started_ms = now_ms();
     dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
                         [this, tag](client::Outcome next) { on_outcome(tag, std::move(next)); });
@@ -316,6 +316,8 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, con
   Active& a = it->second;
   std::vector<std::string> remaining = std::move(sp.remaining);
   std::string last = sp.last_temporary_text.empty() ? "" : where + ": " + sp.last_temporary_text;
+  // Other route groups of this attempt still to go, or kept: the message is not finished with.
+  const bool others = !a.pending.empty() || !a.deferred.empty();
   bool bounced = false;
   bool to_failed = false;
   std::string failed_reason;
@@ -330,13 +332,13 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, con
     for (const auto& [rcpt, text] : sp.bounced) failures.push_back(bounce::Failure{rcpt, true, text, remote, diag_type});
     bool suppressed = false;
     const std::string reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
-    if (fail_permanently(a, std::move(failures), remaining.empty(), reason, suppressed)) {
+    if (fail_permanently(a, std::move(failures), remaining.empty() && !others, reason, suppressed)) {
       bounced = true;
       summary_.bounced += sp.bounced.size();
       monitor_->metrics().bounced(a.host_text, a.proto, sp.bounced.size());
       if (suppressed) {
         failed_reason = sp.bounced.front().first + ": " + sp.bounced.front().second;
-        if (remaining.empty()) {
+        if (remaining.empty() && !others) {
           to_failed = true;
         } else {
           log_line(Priority::warning, "id=" + a.entry.id + " " + std::to_string(sp.bounced.size()) +
@@ -351,14 +353,14 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, con
       last = "failed permanently, but the bounce could not be queued yet: " + sp.bounced.front().second;
     }
   }
-  if (remaining.empty()) {
-    retire(a.entry, to_failed, failed_reason);
-    if (!bounced && !a.envelope.original_id.empty()) release_original(a);
-    done(tag);
-    return;
+  a.charged = true;
+  if (bounced) a.bounced_any = true;
+  if (to_failed) a.to_failed_reason = failed_reason;
+  if (!remaining.empty()) {
+    a.deferred_error = last.empty() ? "temporary failure" : last;
+    a.deferred.insert(a.deferred.end(), remaining.begin(), remaining.end());
   }
-  if (last.empty()) last = "temporary failure";
-  temporary(tag, std::move(remaining), last);
+  group_done(tag, !sp.delivered.empty() || bounced);
 }
 
 void Flusher::unreached(std::uint64_t tag) {
@@ -370,17 +372,21 @@ void Flusher::unreached(std::uint64_t tag) {
     std::vector<bounce::Failure> failures;
     for (const auto& r : a.msg->recipients) failures.push_back(bounce::Failure{r, true, a.last_error, "", ""});
     bool suppressed = false;
-    if (fail_permanently(a, std::move(failures), true, a.last_error, suppressed)) {
-      retire(a.entry, suppressed, a.last_error);
+    const bool whole = a.pending.empty() && a.deferred.empty();
+    if (fail_permanently(a, std::move(failures), whole, a.last_error, suppressed)) {
+      if (suppressed && whole) a.to_failed_reason = a.last_error;
+      a.bounced_any = true;
       summary_.bounced += a.msg->recipients.size();
       monitor_->metrics().bounced(a.host_text, a.proto, a.msg->recipients.size());
-      done(tag);
+      group_done(tag, true);
       return;
     }
   }
-  // No server said anything about the message: every smart host failed for reasons of its own.
-  std::string last = a.last_error.empty() ? "no smart host could be reached" : a.last_error;
-  temporary(tag, a.msg->recipients, last, false);
+  // No server said anything about these recipients: every smart host of their route failed for
+  // reasons of its own (not charged, unless another group of the attempt was answered).
+  a.deferred_error = a.last_error.empty() ? "no smart host could be reached" : a.last_error;
+  a.deferred.insert(a.deferred.end(), a.msg->recipients.begin(), a.msg->recipients.end());
+  group_done(tag, false);
 }
 
 void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, const std::string& last_error,

@@ -46,7 +46,7 @@ struct Active {
   std::uint64_t held = 0;                 // bytes of it counted against delivery.memory (file size)
   std::uint64_t body_offset = 0;          // where the message starts in its queue file
   std::uint64_t generation = 0;           // configuration it started with
-  std::size_t host_index = 0;             // smart host being tried
+  std::size_t host_index = 0;             // smart host being tried: an index into `hosts`
   std::string host_text;                  // its text, for logs ("qmtp://relay.example.org")
   const char* proto = "qmtp";
   std::shared_ptr<const Route> route;     // its addresses
@@ -56,6 +56,15 @@ struct Active {
   bool any_temporary = false;             // some smart host may work later
   bool token_retried = false;             // the one retry after a refused OAuth token was made
   std::string last_error;
+  // route_groups.cpp: the recipients of one route (and at most a host's recipients_per_message) are
+  // tried at a time; msg->recipients holds them.
+  std::vector<std::size_t> hosts;         // the group's smart hosts (router_->hosts() indexes), in order
+  std::vector<std::string> pending;       // not tried yet in this attempt, in envelope order
+  std::vector<std::string> deferred;      // tried in this attempt, kept for a retry
+  std::string deferred_error;             // why the last of them was kept
+  bool charged = false;                   // a server answered about the message: the attempt counts
+  bool bounced_any = false;               // a recipient failed permanently in this attempt
+  std::string to_failed_reason;           // a failure nobody can be told of: failed/ if nothing is left
 };
 
 class Flusher {
@@ -145,6 +154,15 @@ class Flusher {
   void host_worked(const std::string& host);
   // monitor.cpp: the smart hosts' state for the status file.
   std::vector<HostStatus> host_statuses(std::int64_t now) const;
+
+  // route_groups.cpp: one route group after the other within one attempt; between two, the queue
+  // file is rewritten with the recipients still pending when the group finished some.
+  void begin_group(std::uint64_t tag);
+  void group_done(std::uint64_t tag, bool changed);
+  void finish_attempt(std::uint64_t tag);
+  void checkpoint(std::uint64_t tag);
+  // recipients_per_message of smart host `h`: the rest go back to the front of `pending`.
+  void trim_group(Active& a, const config::SmartHost& h);
 
   // delivery.cpp
   void start_message(const spool::Entry& e, Result<spool::Loaded> loaded);

@@ -318,6 +318,11 @@ void Router::resolve_mx_hosts(std::size_t index, std::uint64_t gen, std::vector<
 
 void Router::finish(std::size_t index, std::uint64_t gen, std::shared_ptr<const Route> route) {
   if (gen != generation_) return;  // reset() already answered the waiters
+  if (!route->error) {
+    auto ordered = std::make_shared<Route>(*route);
+    order_targets(hosts_[index], *ordered);
+    route = std::move(ordered);
+  }
   Slot& s = *slots_[index];
   s.pending = false;
   s.cached = route;

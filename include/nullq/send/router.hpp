@@ -97,6 +97,13 @@ client::Endpoint make_endpoint(const dns::Address& a, std::uint16_t port);
 // Parses an IPv4/IPv6 literal without DNS (used for literals so delivery needs no resolver).
 bool literal_address(const std::string& host, dns::Address& out);
 
+// address_order.cpp, applied to every route before it is cached: a smart host's `source:` is set on
+// its targets, those of the other address family are dropped (in `notes`; none left: a temporary
+// error); and a name's addresses are put in RFC 8305 §4 order, the families interleaved starting
+// with the resolver's first, so that a broken IPv6 (or IPv4) path costs one failed connection
+// before the other family is tried -- every address is still tried, one at a time, no racing.
+void order_targets(const config::SmartHost& host, Route& route);
+
 class Router {
  public:
   using Callback = std::function<void(std::shared_ptr<const Route>)>;

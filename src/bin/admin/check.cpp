@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "route.hpp"
 #include "nullq/client.hpp"
 #include "nullq/dns.hpp"
 #include "nullq/environment.hpp"
@@ -324,6 +325,7 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
     return 78;
   }
   std::fprintf(out, "config: %s ok (hostname %s, spool %s)\n", cfg.path.c_str(), cfg.hostname.c_str(), cfg.queue_dir.c_str());
+  print_route_table(cfg, out);
   int problems = check_spool(cfg, out);
   // Secrets and TLS as nullq-send loads them (check may read the password_file too).
   config::Config sc = cfg;

@@ -20,10 +20,10 @@
 namespace nullq::admin {
 
 // Every command `nullq` takes (main.cpp; the test of nullq(8) holds the page to it).
-inline constexpr std::array<std::string_view, 11> command_names = {"status", "list",   "check", "flush",
+inline constexpr std::array<std::string_view, 12> command_names = {"status", "list",   "check", "flush",
                                                                    "show",   "retry",  "bounce", "drop",
                                                                    "oauth",  "import-nullmailer",
-                                                                   "metrics"};
+                                                                   "metrics", "route"};
 
 int status(const config::Config& cfg, std::FILE* out, std::FILE* err);
 // The same as one JSON object, for monitoring (the keys are documented in nullq(8)):

@@ -14,6 +14,7 @@
 #include "metrics.hpp"
 #include "import_nullmailer.hpp"
 #include "oauth.hpp"
+#include "route.hpp"
 #include "nullq/printable.hpp"
 #include "nullq/privilege.hpp"
 #include "nullq/suggest.hpp"
@@ -26,6 +27,7 @@ constexpr const char* usage_text =
     "       nullq [--config PATH] metrics | check --queue WARN,CRIT [--age WARN,CRIT]\n"
     "       nullq [--config PATH] show|retry|bounce|drop ID\n"
     "       nullq [--config PATH] oauth login HOST | oauth status\n"
+    "       nullq [--config PATH] route ADDRESS [--from SENDER]\n"
     "       nullq import-nullmailer [--password-dir DIR] [NULLMAILER-DIR]\n"
     "       nullq [--config PATH] import-nullmailer --queue [--spool NULLMAILER-SPOOL]\n"
     "       nullq --help | --version\n"
@@ -93,6 +95,7 @@ int main(int argc, char** argv) {
     std::printf("nullq %s\n", NULLQ_VERSION);
     return 0;
   }
+  if (cmd == "route") return nullq::admin::route_command(args, path, stdout, stderr);
   if (cmd == "import-nullmailer") return nullq::admin::import_nullmailer(args, path, stdout, stderr);
   if (cmd == "oauth") {
     const bool login = args.size() >= 2 && args[1] == "login";

@@ -51,6 +51,7 @@ class FakeServer {
   std::vector<Received> received();
   std::size_t count();
   std::size_t connections() const { return listener_.connections(); }
+  std::vector<std::string> peers() { return listener_.peers(); }
   std::size_t max_concurrent() const { return max_concurrent_; }
 
  private:

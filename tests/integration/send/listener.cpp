@@ -71,14 +71,22 @@ void Listener::accept_loop() {
   while (!stop_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
     if (fd < 0) continue;
     if (stop_ || connections_ >= max_connections_) {
       ::close(fd);
       continue;
     }
     ++connections_;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (peer.ss_family == AF_INET6)
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, text, sizeof text);
+    else
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, text, sizeof text);
     std::lock_guard<std::mutex> g(mu_);
+    peers_.push_back(text);
     open_fds_.push_back(fd);
     workers_.emplace_back([this, fd] {
       serve_(fd);
@@ -87,6 +95,11 @@ void Listener::accept_loop() {
       ::close(fd);
     });
   }
+}
+
+std::vector<std::string> Listener::peers() {
+  std::lock_guard<std::mutex> g(mu_);
+  return peers_;
 }
 
 void send_all(int fd, const std::string& s) {

@@ -34,6 +34,8 @@ class Listener {
   std::uint16_t port() const { return port_; }
   std::string url(const std::string& scheme) const;  // "qmtp://127.0.0.1:PORT", "smtp://[::1]:PORT"
   std::size_t connections() const { return connections_; }
+  // The peer address of every connection accepted, in order ("127.0.0.2", "::1").
+  std::vector<std::string> peers();
 
  private:
   void accept_loop();
@@ -48,6 +50,7 @@ class Listener {
   std::mutex mu_;
   std::vector<std::thread> workers_;
   std::vector<int> open_fds_;
+  std::vector<std::string> peers_;
   std::atomic<std::size_t> connections_{0};
 };
 
