@@ -28,7 +28,9 @@ namespace keys {
 inline constexpr std::string_view top[] = {"hostname", "domain", "idhost", "admin",  "rewrite", "smarthosts",
                                            "queue",    "delivery", "bounce", "log",  "smtp",    "state_dir"};
 inline constexpr std::string_view rewrite[] = {"sender", "header_from"};
-inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls"};
+inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls",
+                                                 // provider limits (limits.cpp)
+                                                 "preset", "messages_per_connection", "rate", "daily", "quota_reset"};
 inline constexpr std::string_view auth[] = {"user", "password_file", "allow_plaintext", "password", "mechanism", "oauth"};
 inline constexpr std::string_view oauth[] = {"provider", "flow", "tenant", "client_id", "client_secret_file", "scope",
                                              "token_url", "device_url", "authorize_url", "ca_file", "token_command",
@@ -178,5 +180,8 @@ class Reader {
 
 // `auth` of one SMTP smart host mapping (auth.cpp): user, password_file or oauth, mechanism.
 void read_auth(const Reader& r, const YAML::Node& a, SmartHost& h);
+// A smart host mapping's provider limits (limits.cpp): preset, messages_per_connection, rate,
+// daily, quota_reset; a preset first, then the keys given.
+void read_limits(const Reader& r, const YAML::Node& item, SmartHost& h);
 
 }  // namespace nullq::config::detail
