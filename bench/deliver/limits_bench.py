@@ -36,10 +36,12 @@ def fill_spool(spool, count):
 class Receiver:
     def __init__(self, tmp):
         self.ready = os.path.join(tmp, "ready")
+        # Its output goes to a file: a pipe nobody reads while the row runs would stop the receiver.
+        self.out = os.path.join(tmp, "receiver.out")
         self.p = subprocess.Popen([os.path.join(bin_dir, "nullq-testhost"), "--smtp", "--caps",
                                    "PIPELINING,8BITMIME,ENHANCEDSTATUSCODES", "--limit-connections", "3",
                                    "--limit-rate", "%d/1000" % rate, "--timeout", "3600", "--ready-file", self.ready],
-                                  stdout=subprocess.PIPE, text=True)
+                                  stdout=open(self.out, "w"))
         for _ in range(1000):
             if os.path.exists(self.ready):
                 break
@@ -47,7 +49,8 @@ class Receiver:
         self.port = int(open(self.ready).read().split()[2])
     def refusals(self):
         self.p.terminate()
-        out, _ = self.p.communicate()
+        self.p.wait()
+        out = open(self.out).read()
         self.received = sum(1 for l in out.splitlines() if l.startswith("received ") and "code=250" in l)
         return int([l for l in out.splitlines() if l.startswith("refusals ")][-1].split()[1])
 
@@ -70,6 +73,7 @@ def nullq_row(name, keys):
         if p.returncode != 0 or left:
             print("%s: exit %d, %d left\n%s" % (name, p.returncode, left, p.stderr[-2000:]))
         results.append((name, n - left, secs, refused, rcv.received))
+        print("row done: %s" % (results[-1],), flush=True)
 
 def nullmailer_row(name, count):
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,10 +87,14 @@ def nullmailer_row(name, count):
         while done < count and tries < count * 20:
             tries += 1
             fd = os.open(mail, os.O_RDONLY)
-            os.dup2(fd, 3, inheritable=True)
-            p = subprocess.run([nm_smtp], input=opts, pass_fds=(3,), env=env, capture_output=True)
-            os.close(fd)
-            os.close(3)
+            if fd != 3:
+                os.dup2(fd, 3, inheritable=True)
+            try:
+                p = subprocess.run([nm_smtp], input=opts, pass_fds=(3,), env=env, capture_output=True)
+            finally:
+                os.close(fd)
+                if fd != 3:
+                    os.close(3)
             done += p.returncode == 0
         secs = time.monotonic() - t0
         results.append((name, done, secs, rcv.refusals(), rcv.received))
