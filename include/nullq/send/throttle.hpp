@@ -6,7 +6,7 @@
 //            concurrency() before it opens a connection, and tells sent(); the delivery code
 //            tells throttled(), quota() and succeeded(), and skips a host that is held().
 //              throttled: the host said "too fast". Concurrency halves (floor 1), the pace halves,
-//                         the host pauses (1 s, doubling while refusals go on, halving after each
+//                         the host pauses (250 ms, doubling while refusals go on, halving after each
 //                         success, at most 15 min), then probes with one connection. Successes
 //                         raise concurrency by 1/concurrency each and the pace by 1/50 of the
 //                         rate each (a learned pace: by 0.2%) (additive increase,
@@ -50,7 +50,7 @@ struct HostView {
 class Throttle {
  public:
   static constexpr unsigned unbounded = std::numeric_limits<unsigned>::max();
-  static constexpr std::int64_t min_pause_ms = 1000;
+  static constexpr std::int64_t min_pause_ms = 250;
   static constexpr std::int64_t max_pause_ms = 15 * 60 * 1000;
   // A pause longer than this (or a hold) makes messages skip the host and wait in the queue
   // (uncharged) instead of waiting in memory for it.

@@ -82,21 +82,22 @@ TEST(Throttle, ThrottlingHalvesPausesProbesAndRecovers) {
   EXPECT_TRUE(t.throttled("smtp://a", "421 4.7.0 Try again later", t0 + 1000));
   // The echoes of the same burst change nothing.
   EXPECT_FALSE(t.throttled("smtp://a", "421 4.7.0 Try again later", t0 + 1001));
-  EXPECT_EQ(t.ready_at("smtp://a", t0 + 1500), t0 + 2000) << "paused for 1 s";
+  const std::int64_t end = t0 + 1000 + Throttle::min_pause_ms, mid = t0 + 1000 + Throttle::min_pause_ms / 2;
+  EXPECT_EQ(t.ready_at("smtp://a", mid), end) << "paused";
   EXPECT_EQ(t.concurrency("smtp://a"), 1u) << "probing with one connection";
-  EXPECT_FALSE(t.held("smtp://a", t0 + 1500)) << "a short pause waits in memory";
+  EXPECT_FALSE(t.held("smtp://a", mid)) << "a short pause waits in memory";
   std::vector<HostView> keep;
-  const HostView& v = view_of(t, "smtp://a", t0 + 1500, keep);
+  const HostView& v = view_of(t, "smtp://a", mid, keep);
   EXPECT_EQ(v.reason, "throttled: 421 4.7.0 Try again later");
-  EXPECT_EQ(v.until, (t0 + 2000) / 1000);
+  EXPECT_EQ(v.until, (end + 999) / 1000);
   EXPECT_EQ(v.concurrency, 1u);
   EXPECT_EQ(v.rate.rfind("learned ", 0), 0u) << v.rate;
   // After the pause: paced at the learned rate (~95/s, about 11 ms apart).
-  EXPECT_EQ(t.ready_at("smtp://a", t0 + 2000), 0);
-  t.sent("smtp://a", 1, t0 + 2000);
-  const std::int64_t next = t.ready_at("smtp://a", t0 + 2000);
-  EXPECT_GE(next, t0 + 2010);
-  EXPECT_LE(next, t0 + 2012);
+  EXPECT_EQ(t.ready_at("smtp://a", end), 0);
+  t.sent("smtp://a", 1, end);
+  const std::int64_t next = t.ready_at("smtp://a", end);
+  EXPECT_GE(next, end + 10);
+  EXPECT_LE(next, end + 12);
   EXPECT_TRUE(t.succeeded("smtp://a", t0 + 2005)) << "the probe went through: recovered";
   EXPECT_EQ(t.concurrency("smtp://a"), 4u) << "halved from 8, probing over";
   EXPECT_FALSE(t.succeeded("smtp://a", t0 + 2006));
@@ -126,21 +127,22 @@ TEST(Throttle, PauseGrowsWhileRefusalsGoOnAndShrinks) {
   t.configure({host("smtp://a")});
   std::int64_t now = t0;
   std::int64_t expected = Throttle::min_pause_ms;
-  for (int i = 0; i < 6; ++i) {
+  while (expected <= Throttle::hold_after_ms) {
     ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now));
     EXPECT_EQ(t.until_ms("smtp://a", now), now + expected);
+    EXPECT_FALSE(t.held("smtp://a", now));
     now += expected;
     expected *= 2;
   }
-  // 32 s and more: the messages wait in the queue instead, uncharged.
+  // A pause past hold_after_ms: the messages wait in the queue instead, uncharged.
   ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now));
   EXPECT_TRUE(t.held("smtp://a", now));
   EXPECT_EQ(t.why("smtp://a", now), "throttled: 450 4.7.1 too much mail");
-  now += 64'000;
+  now += expected;
   EXPECT_FALSE(t.held("smtp://a", now));
   t.succeeded("smtp://a", now);
   ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now + 1));
-  EXPECT_EQ(t.until_ms("smtp://a", now + 1), now + 1 + 64'000) << "a success halved the pause (64 s -> 32 s), this refusal doubled it";
+  EXPECT_EQ(t.until_ms("smtp://a", now + 1), now + 1 + expected) << "a success halved the pause, this refusal doubled it";
 }
 
 TEST(Throttle, ConfiguredRateHalvesAndComesBack) {
