@@ -23,3 +23,6 @@ python3 bench/deliver/bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/
 # SMTP: nullmailer's smtp module (plain and --starttls --insecure), nullq smtp:// (plain and
 # STARTTLS) and a raw pipelining client, all against nullq-testhost --smtp as the receiver.
 python3 bench/deliver/smtp_bench.py "$build/src/bin" "$work/benchtool" "$work/nm/usr/lib/nullmailer/smtp" "$work/maxrss" "$n"
+# Provider limits: nullq learning them, nullq told them (rate:, connections:), and nullmailer's smtp
+# module, each against a fresh nullq-testhost --smtp limited to 3 connections and a fixed rate window.
+python3 bench/deliver/limits_bench.py "$build/src/bin" "$work/nm/usr/lib/nullmailer/smtp" "$(( n < 1000 ? n : 1000 ))"

@@ -132,6 +132,20 @@ struct OAuthSettings {
   std::shared_ptr<const std::string> client_secret;  // filled by load_secrets(); never logged
 };
 
+// What a smart host (the account behind it) allows: proactive limits, and where the daily count
+// resets. A throttling or quota answer from the server slows or holds the host on top of these.
+struct HostLimits {
+  std::string preset;                   // "" or microsoft365|gmail|workspace-relay|ses
+  unsigned messages_per_connection = 0; // SMTP: QUIT and reconnect after N; QMTP: close after N packages
+  double rate = 0;                      // messages per second (rate: 30/min = 0.5); 0 = unlimited
+  std::string rate_text;                // as written ("30/min"), for status and logs
+  std::uint64_t daily = 0;              // messages handed to the host per quota window
+  seconds quota_reset{24 * 3600};       // the window: this long from its first message (and a
+                                        // quota answer holds the host this long) ...
+  int quota_reset_at = -1;              // ... or, >= 0, minutes after 00:00 UTC when it resets
+  unsigned recipients_per_message = 0;  // the preset's value, for the `routes` helper's key
+};
+
 struct SmartHost {
   Protocol protocol = Protocol::qmtp;
   std::string host;            // name, IPv4 literal, or IPv6 literal without brackets; for mx: the domain
@@ -142,6 +156,9 @@ struct SmartHost {
   std::string name;            // what routes call it (`name:`); default: text
   std::string source;          // local address to bind before connecting (IP literal); "" = any
   unsigned recipients_per_message = 0;  // most recipients one attempt carries; 0 = no limit
+
+  // Provider limits (src/config/limits.cpp; 0 = unlimited). A preset fills them; keys override.
+  HostLimits limits;
 
   // SMTP only.
   StartTls starttls = StartTls::opportunistic;  // port 587 without the key: required

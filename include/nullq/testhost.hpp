@@ -175,6 +175,27 @@ struct SmtpConnection {
   bool closed = false;               // the connection is over
 };
 
+// Limits like a provider's, over the whole server (0 = off), answered as Postfix's anvil and the
+// providers answer (issue 19). Checked when a connection opens (SMTP) and when a message starts
+// (SMTP: at MAIL; QMTP: per package, answered for every recipient; a refused message is not
+// recorded):
+//   connections     more SMTP connections at once get "421 4.7.0 Error: too many connections from
+//                   127.0.0.1" as their banner, then the close
+//   per_connection  the next message of a connection gets "421 4.7.0 Error: too many messages in
+//                   one connection", then the close (QMTP: Z with that text, then the close)
+//   rate            messages per rate_window, fixed windows from the start (anvil): "450 4.7.1
+//                   Error: too much mail from 127.0.0.1" (QMTP: Z)
+//   quota           messages per quota_window (0 = never resets): "550 5.4.5 Daily user sending
+//                   limit exceeded" (QMTP: D)
+struct ServerLimits {
+  unsigned connections = 0;
+  unsigned per_connection = 0;
+  unsigned rate = 0;
+  std::chrono::milliseconds rate_window{1000};
+  unsigned quota = 0;
+  std::chrono::milliseconds quota_window{0};
+};
+
 struct Options {
   std::string bind = "127.0.0.1";   // or "::1"
   bool qmtp = true;
@@ -192,6 +213,7 @@ struct Options {
   std::function<std::string(std::string_view user, std::string_view token)> oauth_check;
   std::string cert_file, key_file;   // PEM, for STARTTLS and smtps
   std::string smtp_script;           // see SMTP SCRIPT above
+  ServerLimits limits;               // provider-like limits; see ServerLimits
   bool refuse_long_lines = false;    // a DATA line over 998 bytes (RFC 5321 §4.5.3.1.6) gets
                                      // "500 5.5.2 Line too long" at the final dot, as strict servers do
 };
@@ -217,6 +239,7 @@ class Server {
   Status set_script(std::string_view script);
   unsigned connections() const;     // accepted so far
   unsigned max_concurrent() const;  // most connections open at once
+  unsigned refusals() const;        // answers given because of Options::limits
   void stop();
 
   struct Impl;

@@ -99,6 +99,7 @@ void read_smarthosts(const Reader& r, const YAML::Node& list, Config& c) {
     if (item.IsMap()) {
       if (item["connections"]) h.connections = r.count(item["connections"], "connections", 1, 1000);
       if (item["pipeline"]) h.pipeline = r.count(item["pipeline"], "pipeline", 1, 10000);
+      detail::read_limits(r, item, h);
       read_smtp_keys(r, item, h);
       detail::read_host_routing(r, item, h);
     }

@@ -33,7 +33,9 @@ inline constexpr std::string_view top[] = {"hostname", "domain", "idhost", "admi
 inline constexpr std::string_view rewrite[] = {"sender", "header_from"};
 inline constexpr std::string_view smarthost[] = {"url", "connections", "pipeline", "starttls", "auth", "tls",
                                                  // routes.cpp
-                                                 "name", "source", "recipients_per_message"};
+                                                 "name", "source", "recipients_per_message",
+                                                 // provider limits (limits.cpp)
+                                                 "preset", "messages_per_connection", "rate", "daily", "quota_reset"};
 inline constexpr std::string_view route[] = {"sender", "recipient_domain", "default", "hosts"};
 inline constexpr std::string_view auth[] = {"user", "password_file", "allow_plaintext", "password", "mechanism", "oauth"};
 inline constexpr std::string_view oauth[] = {"provider", "flow", "tenant", "client_id", "client_secret_file", "scope",
@@ -193,5 +195,8 @@ void read_routes(const Reader& r, const YAML::Node& list, Config& c);
 void read_auth(const Reader& r, const YAML::Node& a, SmartHost& h);
 // metrics.cpp: the `metrics` mapping.
 void read_metrics(const Reader& r, const YAML::Node& m, Config& c);
+// A smart host mapping's provider limits (limits.cpp): preset, messages_per_connection, rate,
+// daily, quota_reset; a preset first, then the keys given.
+void read_limits(const Reader& r, const YAML::Node& item, SmartHost& h);
 
 }  // namespace nullq::config::detail

@@ -118,6 +118,14 @@ void Flusher::next_host(std::uint64_t tag) {
     next_host(tag);
     return;
   }
+  if (throttle_.held(h.text, unix_ms())) {
+    // Out of its quota or daily count, or paused for long after throttling answers.
+    a.any_temporary = true;
+    a.last_error = h.text + ": " + throttle_.why(h.text, unix_ms());
+    ++a.host_index;
+    next_host(tag);
+    return;
+  }
   router_->route(a.hosts[a.host_index], now_ms(),
                  [this, tag](std::shared_ptr<const Route> r) { on_route(tag, std::move(r)); });
 }
@@ -172,7 +180,7 @@ void Flusher::try_target(std::uint64_t tag) {
     a.attempt_started_ms = now_ms();
     a.proto = to_string(t.wire);  // mx:// mixes QMTP and SMTP targets
     trim_group(a, h);             // recipients_per_message
-    dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
+    dispatcher_->submit(t, Limits{h.connections, h.pipeline, h.text}, a.msg,
                         [this, tag](client::Outcome o) { on_outcome(tag, std::move(o)); });
     return;
   }
@@ -198,10 +206,11 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     log_attempt(a, t.endpoint.text, 'Z', nullptr, why + " (once more with a new token)", ms);
     const config::SmartHost& h = router_->hosts()[a.hosts[a.host_index]];
     a.attempt_started_ms = now_ms();
-    dispatcher_->submit(t, Limits{h.connections, h.pipeline}, a.msg,
+    dispatcher_->submit(t, Limits{h.connections, h.pipeline, h.text}, a.msg,
                         [this, tag](client::Outcome next) { on_outcome(tag, std::move(next)); });
     return;
   }
+  if (paced_outcome(tag, o)) return;  // throttling or quota answers: the host's, not the message's
   if (o.connect_failed || o.setup_failed) {
     std::string why = o.replies.empty() || o.replies[0].text.empty() ? "connection failed" : o.replies[0].text;
     // No token to offer says nothing about the address: the host's hold paces the retries.
@@ -353,7 +362,7 @@ void Flusher::settle(std::uint64_t tag, Split sp, const std::string& remote, con
       last = "failed permanently, but the bounce could not be queued yet: " + sp.bounced.front().second;
     }
   }
-  a.charged = true;
+  if (!a.uncharged) a.charged = true;  // not when the host's pace or quota kept the rest (pacing.cpp)
   if (bounced) a.bounced_any = true;
   if (to_failed) a.to_failed_reason = failed_reason;
   if (!remaining.empty()) {
@@ -436,7 +445,7 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
     // Back when the first of its smart hosts comes out of its hold (no host held: retry_min).
     std::int64_t first = 0;
     for (const auto& h : router_->hosts()) {
-      const std::int64_t until = hold_.until(h.text);
+      const std::int64_t until = std::max(hold_.until(h.text), (throttle_.until_ms(h.text, now * 1000) + 999) / 1000);
       if (until > now && (first == 0 || until < first)) first = until;
     }
     next = first > 0 ? first : now + cfg_.retry_min.count();

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "nullq/send/breaker.hpp"
+#include "nullq/send/throttle.hpp"
 
 namespace nullq::send {
 
@@ -14,6 +15,7 @@ struct Dispatcher::Session {
   std::unique_ptr<Conn> conn;
   bool closed = false;     // on_closed ran: safe to destroy in pump()
   bool finishing = false;  // finish() called: takes no more messages
+  unsigned taken = 0;      // messages handed to it (messages_per_connection)
 };
 
 namespace {
@@ -74,7 +76,32 @@ Dispatcher::Pool& Dispatcher::pool_for(const Target& t, Limits limits) {
   return *it->second;
 }
 
+bool Dispatcher::host_ready(Pool& p) {
+  if (!throttle_ || p.limits.host.empty()) return true;
+  const std::int64_t at = throttle_->ready_at(p.limits.host, unix_ms_());
+  if (at == 0) return true;
+  if (paced_until_ == 0 || at < paced_until_) paced_until_ = at;
+  return false;
+}
+
+unsigned Dispatcher::host_connections(const Pool& p) const {
+  if (!throttle_ || p.limits.host.empty()) return Throttle::unbounded;
+  return throttle_->concurrency(p.limits.host);
+}
+
+std::size_t Dispatcher::host_sessions(const std::string& host) const {
+  std::size_t n = 0;
+  for (const auto& [key, q] : pools_) {
+    if (q->limits.host != host) continue;
+    for (const auto& c : q->smtp) n += !c->closed;
+    for (const auto& c : q->qmtp) n += !c->closed;
+    n += q->runs.size();
+  }
+  return n;
+}
+
 void Dispatcher::pump(std::int64_t now_ms) {
+  paced_until_ = 0;
   std::vector<Incoming> in;
   in.swap(incoming_);
   for (auto& i : in) pool_for(i.target, i.limits).waiting.push_back(std::move(i.job));
@@ -91,13 +118,28 @@ void Dispatcher::pump(std::int64_t now_ms) {
 template <class Conn, class Open>
 void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn>>>& sessions, Open open) {
   auto live = [](const Session<Conn>& c) { return !c.finishing && !c.closed && c.conn->usable(); };
+  const unsigned per_connection = throttle_ && !p.limits.host.empty() ? throttle_->messages_per_connection(p.limits.host) : 0;
+  // A message went to `c`: counted for the host's pace, and the connection ends after its last one.
+  auto handed = [&](Session<Conn>& c, const Job& j) {
+    if (throttle_ && !p.limits.host.empty()) throttle_->sent(p.limits.host, j.msg->recipients.size(), unix_ms_());
+    if (per_connection && ++c.taken >= per_connection && !c.finishing) {
+      c.finishing = true;
+      c.conn->finish();  // SMTP: QUIT after this message; QMTP: half-close after this package
+    }
+  };
+  bool paced = false;
   while (!p.waiting.empty()) {
+    if (!host_ready(p)) {
+      paced = true;
+      break;
+    }
     Job& j = p.waiting.front();
     bool taken = false;
     for (auto& c : sessions) {
       // A copy of the callback: submit() takes it by value even when it refuses the job.
       if (live(*c) && !busy(*c->conn) && c->conn->submit(j.msg, j.on_done)) {
         taken = true;
+        handed(*c, j);
         break;
       }
     }
@@ -105,9 +147,13 @@ void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn
       p.waiting.pop_front();
       continue;
     }
-    auto live_count = static_cast<std::size_t>(
-        std::count_if(sessions.begin(), sessions.end(), [&](const auto& c) { return live(*c); }));
+    // With messages_per_connection, a connection saying QUIT still counts: the server counts it.
+    auto live_count = static_cast<std::size_t>(std::count_if(sessions.begin(), sessions.end(), [&](const auto& c) {
+      return per_connection ? !c->closed : live(*c);
+    }));
     if (live_count >= p.limits.connections || open_ >= global_) break;
+    // Slowed by throttling answers: the bound is the host's, over all its addresses.
+    if (host_connections(p) != Throttle::unbounded && host_sessions(p.limits.host) >= host_connections(p)) break;
     auto c = std::make_unique<Session<Conn>>();
     Session<Conn>* raw = c.get();
     c->conn = open([this] { request_pump_(); },
@@ -119,9 +165,13 @@ void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn
     ++open_;
     ++opened_;
     if (!raw->conn->submit(j.msg, j.on_done)) break;  // a new connection takes one
+    handed(*raw, j);
     p.waiting.pop_front();
   }
-  if (p.waiting.empty()) {
+  // Held back for more than a moment by the host's pace: idle connections say goodbye meanwhile
+  // (a paused host is not kept busy with open sessions).
+  const bool long_wait = paced && paced_until_ - unix_ms_() > 2000;
+  if (p.waiting.empty() || long_wait) {
     // Nothing more for this server now. QMTP half-closes, so that servers which answer only when
     // they next read (qmail-qmtpd) flush their answers; an idle SMTP connection says QUIT (RFC 5321
     // §4.1.1.10). A later message opens a new connection.
@@ -156,6 +206,22 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
     return;
   }
 
+  // The host is held (quota, daily count, a long pause): its jobs go back to the delivery code,
+  // which sends them to the next smart host or back to the queue, uncharged (texts held_prefix...).
+  if (!p.waiting.empty() && throttle_ && !p.limits.host.empty() && throttle_->held(p.limits.host, unix_ms_())) {
+    std::deque<Job> jobs;
+    jobs.swap(p.waiting);
+    const std::string why = throttle_->why(p.limits.host, unix_ms_());
+    for (auto& j : jobs) {
+      client::Outcome o;
+      o.tag = j.msg->tag;
+      o.server = p.target.endpoint.text;
+      o.replies.assign(j.msg->recipients.size(), proto::Reply{proto::Verdict::temporary, std::string(held_prefix) + why});
+      j.on_done(std::move(o));
+    }
+    return;
+  }
+
   if (p.target.wire == Wire::smtp) {
     pump_sessions(p, p.smtp, [&](std::function<void()> idle, std::function<void()> closed) {
       return std::make_unique<client::SmtpConnection>(loop_, p.target.endpoint, timeouts_,
@@ -173,8 +239,10 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
     return;
   }
 
-  while (!p.waiting.empty() && p.runs.size() < p.limits.connections && open_ < global_) {
+  while (!p.waiting.empty() && p.runs.size() < std::min(p.limits.connections, host_connections(p)) &&
+         open_ < global_ && host_ready(p)) {
     Job j = std::move(p.waiting.front());
+    if (throttle_ && !p.limits.host.empty()) throttle_->sent(p.limits.host, j.msg->recipients.size(), unix_ms_());
     p.waiting.pop_front();
     auto r = std::make_unique<QmqpRun>();
     QmqpRun* raw = r.get();

@@ -203,6 +203,7 @@ void Flusher::apply_limits() {
   dispatcher_->set_global_limit(cfg_.connections);
   breaker_->set_cooldown(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.cooldown));
   hold_.set_limits(cfg_.retry_min, cfg_.retry_max);
+  apply_pacing();
   std::size_t per = static_cast<std::size_t>(cfg_.connections ? cfg_.connections : 1) * 32;
   max_active_ = std::clamp<std::size_t>(per, 64, 4096);
 }
@@ -235,6 +236,7 @@ void Flusher::start_loop() {
     tick();
   });
   wake_timer_ = event::Timer(loop, [this] { request_tick(); });
+  pace_timer_ = event::Timer(loop, [this] { request_tick(); });
   rescan_soon_timer_ = event::Timer(loop, [this] {
     need_rescan_ = true;
     request_tick();
@@ -385,6 +387,7 @@ void Flusher::tick() {
     load_due(now);
   }
   dispatcher_->pump(now_ms());
+  arm_pace_timer();
   post_removals();
   if (monitor_) monitor_->changed();
 
@@ -432,8 +435,9 @@ void Flusher::arm_wake_timer() {
   wake_timer_.start(std::chrono::milliseconds(delay));
 }
 
-std::string Flusher::status_text() const {
-  return std::to_string(sched_.size()) + " queued, " + std::to_string(active_.size()) + " in delivery";
+std::string Flusher::status_text() {
+  return std::to_string(sched_.size()) + " queued, " + std::to_string(active_.size()) + " in delivery" +
+         pacing_status();
 }
 
 void Flusher::reload() {
@@ -526,6 +530,7 @@ void Flusher::shutdown() {
   if (resolver_) resolver_->close();
   tick_idle_.reset();
   wake_timer_.reset();
+  pace_timer_.reset();
   rescan_timer_.reset();
   rescan_soon_timer_.reset();
   shutdown_timer_.reset();

@@ -31,6 +31,7 @@
 #include "nullq/send/outcome.hpp"
 #include "nullq/send/router.hpp"
 #include "nullq/send/scheduler.hpp"
+#include "nullq/send/throttle.hpp"
 #include "nullq/send/tokens.hpp"
 #include "nullq/spool.hpp"
 #include "monitor.hpp"
@@ -55,6 +56,8 @@ struct Active {
   std::size_t permanent_routes = 0;       // smart hosts that said "never" (NXDOMAIN)
   bool any_temporary = false;             // some smart host may work later
   bool token_retried = false;             // the one retry after a refused OAuth token was made
+  unsigned paced = 0;                     // times put back to its host after a throttling answer
+  bool uncharged = false;                 // every temporary answer was the host's pace or quota
   std::string last_error;
   // route_groups.cpp: the recipients of one route (and at most a host's recipients_per_message) are
   // tried at a time; msg->recipients holds them.
@@ -98,7 +101,7 @@ class Flusher {
   void report_unusable(const std::string& dir, const std::vector<spool::Quarantined>& bad);
   void clean_spool();
   void arm_wake_timer();
-  std::string status_text() const;
+  std::string status_text();
   void shutdown();
   std::int64_t unix_now() const;
   std::int64_t now_ms() const;
@@ -164,6 +167,15 @@ class Flusher {
   // recipients_per_message of smart host `h`: the rest go back to the front of `pending`.
   void trim_group(Active& a, const config::SmartHost& h);
 
+  // pacing.cpp: throttling and quota answers slow or hold the smart host (throttle.hpp), not the
+  // message. apply_pacing() at start and reload; paced_outcome() true when it disposed of the
+  // message (put back to its host, or back to the queue uncharged).
+  void apply_pacing();
+  bool paced_outcome(std::uint64_t tag, client::Outcome& o);
+  void arm_pace_timer();
+  std::int64_t unix_ms() const;
+  std::string pacing_status();
+
   // delivery.cpp
   void start_message(const spool::Entry& e, Result<spool::Loaded> loaded);
   // The message is finished with: its file moves to failed/ (to_failed) or is removed.
@@ -210,6 +222,8 @@ class Flusher {
   Scheduler sched_;
   std::unique_ptr<Breaker> breaker_;
   HostHold hold_{std::chrono::seconds(60), std::chrono::seconds(3600)};
+  Throttle throttle_;                 // each smart host's pace, pauses and quota holds
+  event::Timer pace_timer_;           // wakes the dispatcher when a paced message may go
   std::map<std::string, std::shared_ptr<TokenManager>> tokens_;  // by smart host text
   std::vector<std::weak_ptr<TokenManager>> all_tokens_;          // closed at shutdown
   std::unique_ptr<Dispatcher> dispatcher_;

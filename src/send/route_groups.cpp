@@ -51,6 +51,7 @@ void Flusher::begin_group(std::uint64_t tag) {
   a.permanent_routes = 0;
   a.any_temporary = false;
   a.token_retried = false;
+  a.uncharged = false;
   a.last_error.clear();
   a.generation = generation_;
   if (route != all_hosts && log_enabled(Priority::debug))

@@ -18,6 +18,7 @@
 #include "nullq/qmtp.hpp"
 #include "nullq/testcerts.hpp"
 #include "nullq/testhost.hpp"
+#include "allowance.hpp"
 #include "smtp_session.hpp"
 
 namespace nullq::testhost {
@@ -55,6 +56,7 @@ struct Server::Impl {
   std::vector<std::thread> workers;
   std::set<int> open_fds;
   unsigned accepted = 0, peak = 0;
+  std::unique_ptr<Allowance> allowance;  // Options::limits
 
   ~Impl() {
     if (tls) SSL_CTX_free(tls);
@@ -178,6 +180,7 @@ struct Server::Impl {
   }
 
   void serve_qmtp(int fd) {
+    unsigned packages = 0;
     proto::qmtp::PackageParser parser(opt.max_message);
     std::string buf;
     for (;;) {
@@ -199,6 +202,14 @@ struct Server::Impl {
       if (s.kind == StepKind::hang) return hang(fd);
       proto::qmtp::Package pkg = std::move(parser.package());
       parser.reset();
+      if (std::string no = allowance->message(++packages); !no.empty() && !pkg.recipients.empty()) {
+        // As a provider answers: the refusal for every recipient; a 421 also ends the connection.
+        const auto v = no[0] == '5' ? proto::Verdict::permanent : proto::Verdict::temporary;
+        std::string refusal;
+        for (std::size_t i = 0; i < pkg.recipients.size(); ++i) refusal += proto::qmtp::encode_response(v, no);
+        if (!send_all(fd, refusal) || no.compare(0, 3, "421") == 0) return;
+        continue;
+      }
       Received r;
       r.protocol = "qmtp";
       r.sender = pkg.sender;
@@ -227,7 +238,7 @@ struct Server::Impl {
   // The session closes fd itself (after its TLS close_notify); the fd leaves open_fds first so
   // that stop() never shuts down a number already reused.
   void serve_smtp_connection(int fd, bool implicit_tls, SmtpStep step, SmtpConnection* conn) {
-    SmtpEnv env{opt, stopping, tls, mu, [this](Received r) { record(std::move(r)); }};
+    SmtpEnv env{opt, stopping, tls, mu, [this](Received r) { record(std::move(r)); }, allowance.get()};
     struct Forget {
       Impl* self;
       int fd;
@@ -356,6 +367,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<Server>> Server::start(Options options) {
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(options);
+  impl->allowance = std::make_unique<Allowance>(impl->opt.limits);
   auto script = parse_script(impl->opt.script);
   if (!script) return std::move(script).error();
   impl->script = std::move(*script);
@@ -484,5 +496,7 @@ unsigned Server::max_concurrent() const {
   std::lock_guard lock(impl_->mu);
   return impl_->peak;
 }
+
+unsigned Server::refusals() const { return impl_->allowance->refusals(); }
 
 }  // namespace nullq::testhost

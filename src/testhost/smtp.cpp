@@ -13,6 +13,7 @@
 #include <chrono>
 #include <thread>
 
+#include "allowance.hpp"
 #include "smtp_session.hpp"
 
 namespace nullq::testhost {
@@ -70,6 +71,7 @@ class Session {
       SSL_free(ssl_);
     }
     ::close(fd_);
+    if (counted_) env_.allowance->release();
     std::lock_guard lock(env_.mu);
     conn_->closed = true;
   }
@@ -83,6 +85,13 @@ class Session {
       if (!tls_accept()) return;
     }
     if (step_.hang == SmtpStage::banner) return hang();
+    if (env_.allowance) {
+      if (std::string no = env_.allowance->connect(); !no.empty()) {
+        send_raw(no + "\r\n");
+        return;
+      }
+      counted_ = true;
+    }
     SmtpAnswer a = answer(SmtpStage::banner, 220);
     if (!reply(SmtpStage::banner, a)) return;
     for (;;) {
@@ -414,6 +423,14 @@ class Session {
         return simple(opt_.caps.enhanced ? "552 5.3.4 message size exceeds fixed limit"
                                          : "552 message size exceeds fixed limit");
     }
+    if (env_.allowance) {
+      if (std::string no = env_.allowance->message(++limited_); !no.empty()) {
+        simple(no);
+        if (no.compare(0, 3, "421") != 0) return true;
+        flush();  // 421: the connection ends after it
+        return false;
+      }
+    }
     SmtpAnswer a = answer(SmtpStage::mail, 250);
     if (a.code / 100 == 2) {
       in_tx_ = true;
@@ -531,6 +548,8 @@ class Session {
   std::size_t seen_[smtp_stage_count] = {};
   std::size_t transactions_ = 0;
   std::string ending_;  // the line end next_line() took off: "\r\n" or "\n"
+  bool counted_ = false;   // took a place in Options::limits.connections
+  unsigned limited_ = 0;   // messages started, for Options::limits.per_connection
   bool ehlo_done_ = false, in_tx_ = false, authenticated_ = false, bare_lf_ = false;
   std::string auth_user_;
   Received msg_;

@@ -17,12 +17,15 @@
 
 namespace nullq::testhost {
 
+class Allowance;
+
 struct SmtpEnv {
   const Options& opt;
   const std::atomic<bool>& stopping;
   SSL_CTX* tls = nullptr;                 // null when no certificate was given
   std::mutex& mu;                         // guards *conn
   std::function<void(Received)> record;   // takes mu itself
+  Allowance* allowance = nullptr;         // Options::limits (allowance.hpp)
 };
 
 // Runs the whole connection; closes fd. `conn` stays owned by the server.

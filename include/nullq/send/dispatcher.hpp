@@ -9,7 +9,8 @@
 //            idle SMTP connection with nothing more queued sends QUIT.
 // Trust:     server replies are handled by the client module.
 // Errors:    every submitted job gets exactly one callback (unless abandon_all()); a job for an
-//            address whose breaker is open is failed with connect_failed at once.
+//            address whose breaker is open is failed with connect_failed at once; a job for a smart
+//            host that the Throttle holds is failed with every reply's text starting held_prefix.
 // Threading: loop thread only. submit() never calls back synchronously; callbacks run from pump()
 //            or from the client's libuv callbacks. Client objects are destroyed only in pump(),
 //            never inside their own callbacks.
@@ -21,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nullq/client.hpp"
@@ -31,10 +33,16 @@ struct uv_loop_s;
 namespace nullq::send {
 
 class Breaker;
+class Throttle;
+
+// The start of the reply texts of a job failed because its smart host is held (no server text
+// starts so: client texts are the server's answer or say what the connection did).
+inline constexpr std::string_view held_prefix = "host held: ";
 
 struct Limits {
   unsigned connections = 4;  // per address
   unsigned pipeline = 32;    // QMTP packages in flight per connection
+  std::string host;          // the smart host's text: its Throttle state ("" = none)
 };
 
 class Dispatcher {
@@ -47,6 +55,14 @@ class Dispatcher {
 
   void set_timeouts(client::Timeouts t) { timeouts_ = t; }
   void set_global_limit(unsigned connections) { global_ = connections ? connections : 1; }
+  // Host pacing (throttle.hpp): asked before a message is handed to a host, told when it is.
+  // `unix_ms` is its clock.
+  void set_throttle(Throttle* throttle, std::function<std::int64_t()> unix_ms) {
+    throttle_ = throttle;
+    unix_ms_ = std::move(unix_ms);
+  }
+  // The unix ms at which a job held back by a host's pace may go (0 = none waits for that).
+  std::int64_t paced_until() const { return paced_until_; }
 
   void submit(const Target& target, Limits limits, std::shared_ptr<const client::Message> msg,
               client::DoneCallback on_done);
@@ -57,6 +73,8 @@ class Dispatcher {
   void abandon_all();
 
   std::size_t open_sessions() const { return open_; }
+  // Connections of one smart host (Limits::host) not yet closed, over all its addresses.
+  std::size_t host_sessions(const std::string& host) const;
   std::size_t queued_jobs() const;
   bool idle() const { return open_ == 0 && queued_jobs() == 0 && incoming_.empty(); }
   // Connections opened so far (QMTP and SMTP connections, QMQP deliveries), for tests and status.
@@ -84,8 +102,16 @@ class Dispatcher {
   template <class Conn, class Open>
   void pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn>>>& sessions, Open open);
 
+  // Whether the pool's host lets one more message go now (pace, pause, daily count); notes when
+  // it will in paced_until_.
+  bool host_ready(Pool& p);
+  unsigned host_connections(const Pool& p) const;
+
   uv_loop_s* loop_;
   Breaker& breaker_;
+  Throttle* throttle_ = nullptr;
+  std::function<std::int64_t()> unix_ms_;
+  std::int64_t paced_until_ = 0;
   std::function<void()> request_pump_;
   client::Timeouts timeouts_;
   unsigned global_ = 16;

@@ -28,6 +28,7 @@ constexpr const char* usage_text =
     "usage: nullq-testhost [--bind 127.0.0.1|::1] [--qmtp] [--qmqp] [--script S] "
     "[--smtp] [--smtps] [--caps LIST] [--auth USER:PASSFILE]... [--cert PEM --key PEM] "
     "[--smtp-script S] [--refuse-long-lines] [--store DIR] [--max-message BYTES] [--count N] [--timeout SECONDS] "
+    "[--limit-connections N] [--limit-per-connection N] [--limit-rate N/MS] [--limit-quota N/MS] "
     "[--ready-file PATH]\n       [--idp --cert PEM --key PEM [--idp-client ID:SECRETFILE]... [--idp-user USER] [--token-lifetime SECONDS]]\n       nullq-testhost --make-certs DIR\n       nullq-testhost --help | --version\n";
 
 [[noreturn]] void usage(const std::string& why) {
@@ -115,6 +116,23 @@ int main(int argc, char** argv) {
     else if (a == "--smtp-script") opt.smtp_script = value();
     else if (a == "--refuse-long-lines") opt.refuse_long_lines = true;
     else if (a == "--make-certs") make_certs = value();
+    // Provider-like limits (testhost.hpp ServerLimits); "refusals N" is printed when it stops.
+    else if (a == "--limit-connections") opt.limits.connections = static_cast<unsigned>(number(a.c_str(), value()));
+    else if (a == "--limit-per-connection") opt.limits.per_connection = static_cast<unsigned>(number(a.c_str(), value()));
+    else if (a == "--limit-rate" || a == "--limit-quota") {
+      std::string v = value();
+      std::size_t slash = v.find('/');
+      if (slash == std::string::npos) usage(a + " wants N/MS (messages per window of MS milliseconds), not " + v);
+      unsigned count_per = static_cast<unsigned>(number(a.c_str(), v.substr(0, slash).c_str()));
+      std::chrono::milliseconds window(number(a.c_str(), v.substr(slash + 1).c_str()));
+      if (a == "--limit-rate") {
+        opt.limits.rate = count_per;
+        opt.limits.rate_window = window;
+      } else {
+        opt.limits.quota = count_per;
+        opt.limits.quota_window = window;
+      }
+    }
     else if (a == "--idp") idp_on = true;
     else if (a == "--idp-client") add_idp_client(idp_opt, value());
     else if (a == "--idp-user") idp_opt.user = value();
@@ -206,6 +224,12 @@ int main(int argc, char** argv) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
   auto stop_all = [&] {
     if (*server) (*server)->stop();
+    const auto& l = opt.limits;
+    if (*server && (l.connections || l.per_connection || l.rate || l.quota)) {
+      std::lock_guard lock(out_mu);
+      std::printf("refusals %u\n", (*server)->refusals());
+      std::fflush(stdout);
+    }
     if (idp) idp->stop();
   };
   while (!got_term) {

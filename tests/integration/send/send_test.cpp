@@ -186,9 +186,10 @@ TEST_F(Send, OnceCleansFailedFilesKeptLongerThanKeepFailed) {
   EXPECT_EQ(srv.count(), 1u);
 }
 
+// (Not a throttling text such as "try again later": that one slows the host instead, see limits_test.cpp.)
 TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
   FakeServer srv(Proto::qmtp);
-  srv.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Ztry again later"); });
+  srv.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Zmailbox busy, retry"); });
   s.write_config({srv.url()}, "", "  retry_min: 5m\n  retry_max: 1h\n");
   std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
   long long before = static_cast<long long>(::time(nullptr));
@@ -202,8 +203,8 @@ TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
   EXPECT_GE(n.next, before + 5 * 60 * 3 / 4);  // retry_min with at most -25% jitter, never below min
   EXPECT_LE(n.next, before + 3600 + 60);
   EXPECT_EQ(pending_rcpts(s.spool + "/queue/" + q[0]), (std::vector<std::string>{"bob@example.org"}));
-  EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + q[0]), "try again later"));
-  EXPECT_TRUE(contains(r.err, "status=deferred text=\"try again later\"")) << r.err;
+  EXPECT_TRUE(contains(read_file(s.spool + "/queue/" + q[0]), "mailbox busy, retry"));
+  EXPECT_TRUE(contains(r.err, "status=deferred text=\"mailbox busy, retry\"")) << r.err;
   EXPECT_TRUE(contains(r.err, "nullq-send: 1 recipient: 0 delivered, 0 bounced, 1 deferred; 0 bounces sent\n")) << r.err;
   // Not due yet: a second run does not touch it.
   RunResult r2 = s.once();
