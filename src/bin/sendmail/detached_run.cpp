@@ -34,6 +34,15 @@ int open_log(const config::Config& cfg) {
   return ::open("/dev/null", O_WRONLY | O_CLOEXEC);
 }
 
+// `fd` moved to 3 or above (close-on-exec), so that dup2() onto 0, 1 and 2 cannot overwrite it
+// when the caller started sendmail with some of them closed.
+int above_stdio(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return moved;
+}
+
 void close_from(int first) {
   if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) return;
   long max = ::sysconf(_SC_OPEN_MAX);
@@ -60,12 +69,11 @@ int run_once(const std::string& send) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int s : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGCHLD}) std::signal(s, SIG_DFL);
-  int null_in = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  int log = open_log(cfg);
+  int null_in = above_stdio(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  int log = above_stdio(open_log(cfg));
   if (null_in < 0 || log < 0) ::_exit(71);
-  ::dup2(null_in, STDIN_FILENO);
-  ::dup2(null_in, STDOUT_FILENO);
-  ::dup2(log, STDERR_FILENO);
+  if (::dup2(null_in, STDIN_FILENO) < 0 || ::dup2(null_in, STDOUT_FILENO) < 0 || ::dup2(log, STDERR_FILENO) < 0)
+    ::_exit(71);
   close_from(3);
   if (::chdir("/") != 0) ::_exit(71);
   ::setenv("NULLQ_CONFIG", config_path.c_str(), 1);

@@ -203,6 +203,20 @@ TEST_F(WithoutDaemon, FiftyParallelCallersOneRunAtATimeEveryMessageOnce) {
   EXPECT_GE(runs, 1);
 }
 
+// A -bs session (Symfony, Laravel) that queued a message starts a run when it ends.
+TEST_F(WithoutDaemon, SmtpSessionStartsARun) {
+  configure("  target: stderr\n");
+  RunOptions o;
+  o.input = "EHLO app\r\nMAIL FROM:<app@example.org>\r\nRCPT TO:<rcpt@example.net>\r\nDATA\r\n"
+            "Subject: bs\r\n\r\nbody\r\n.\r\nQUIT\r\n";
+  o.env = env();
+  auto r = run({program("nullq-sendmail"), "-bs"}, o);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("250 2.0.0 ok: queued as "), std::string::npos) << r.out;
+  ASSERT_TRUE(host_->wait_for(1, 10s)) << read_file(run_log());
+  EXPECT_EQ(subjects(), std::set<std::string>{"bs"});
+}
+
 // The run keeps none of the caller's descriptors: with a smart host that never answers, sendmail's
 // output ends (run() reads to EOF) while the run still holds the lock.
 TEST_F(WithoutDaemon, CallerDoesNotWaitForTheRun) {
