@@ -55,6 +55,7 @@
 //     session_max: 1h
 //     cooldown: 60s                   # skip a host that refused connections for this long
 //     memory: 32MiB                   # queued messages held in memory at once (at least one)
+//     without_daemon: wait            # wait|deliver: sendmail starts one detached nullq-send --once
 //   smtp:
 //     helo: mail.example.org          # EHLO name; default: hostname
 //     mx_tls: may                     # mx:// exchangers: may (no cert check) | verify | encrypt
@@ -69,6 +70,8 @@
 //     delay_warning: off              # or a duration, e.g. 4h
 //   log:
 //     level: info                     # error, warning, info, debug
+//     target: auto                    # auto|syslog|stderr (auto: the journal, /dev/log, else stderr)
+//     format: text                    # text|json (one JSON object per line)
 //
 // Durations: <n>s|m|h|d (and "off" where noted); sizes: <n>, <n>KiB|MiB|GiB, <n>KB|MB|GB.
 #pragma once
@@ -208,6 +211,11 @@ struct SmtpSettings {
 };
 
 enum class LogLevel { error, warning, info, debug };
+// log.target (`stderr` is a macro, hence the names) and log.format.
+enum class LogTarget { automatic, syslog, standard_error };
+enum class LogFormat { text, json };
+// delivery.without_daemon: what sendmail does after a commit when no flusher holds the spool lock.
+enum class WithoutDaemon { wait, deliver };
 
 struct Config {
   std::string path;            // the file this came from ("" = built-in defaults)
@@ -249,6 +257,9 @@ struct Config {
   seconds delay_warning{0};    // 0 = off
 
   LogLevel log_level = LogLevel::info;
+  LogTarget log_target = LogTarget::automatic;
+  LogFormat log_format = LogFormat::text;
+  WithoutDaemon without_daemon = WithoutDaemon::wait;
 
   std::string metrics_textfile;  // metrics.textfile: Prometheus textfile nullq-send keeps ("" = none)
 };

@@ -116,6 +116,12 @@ void read_delivery(const Reader& r, const YAML::Node& s, Config& c) {
   if (auto n = s["session_max"]) c.session_max = r.duration(n, "delivery.session_max", false);
   if (auto n = s["cooldown"]) c.cooldown = r.duration(n, "delivery.cooldown", true);
   if (auto n = s["memory"]) c.memory = r.size(n, "delivery.memory");
+  if (auto n = s["without_daemon"]) {
+    std::string v = r.str(n, "delivery.without_daemon");
+    if (v == "wait") c.without_daemon = WithoutDaemon::wait;
+    else if (v == "deliver") c.without_daemon = WithoutDaemon::deliver;
+    else r.fail(n, "'delivery.without_daemon' must be wait or deliver, not '" + v + "'");
+  }
 }
 
 void read_smtp(const Reader& r, const YAML::Node& s, Config& c) {
@@ -200,6 +206,19 @@ void read_document(const Reader& r, const YAML::Node& root, Config& c) {
         else if (v == "info") c.log_level = LogLevel::info;
         else if (v == "debug") c.log_level = LogLevel::debug;
         else r.fail(n, "'log.level' must be error, warning, info or debug, not '" + v + "'");
+      }
+      if (auto n = s["target"]) {
+        std::string v = r.str(n, "log.target");
+        if (v == "auto") c.log_target = LogTarget::automatic;
+        else if (v == "syslog") c.log_target = LogTarget::syslog;
+        else if (v == "stderr") c.log_target = LogTarget::standard_error;
+        else r.fail(n, "'log.target' must be auto, syslog or stderr, not '" + v + "'");
+      }
+      if (auto n = s["format"]) {
+        std::string v = r.str(n, "log.format");
+        if (v == "text") c.log_format = LogFormat::text;
+        else if (v == "json") c.log_format = LogFormat::json;
+        else r.fail(n, "'log.format' must be text or json, not '" + v + "'");
       }
     });
   }

@@ -45,11 +45,13 @@ inline constexpr std::string_view tls[] = {"verify", "ca_file", "cert_file", "ke
 inline constexpr std::string_view queue[] = {"dir", "lifetime", "keep_failed", "retry_min", "retry_max",
                                              "max_message_size", "min_free"};
 inline constexpr std::string_view delivery[] = {"connections", "connect_timeout", "timeout", "session_max", "cooldown",
-                                                "memory"};
+                                                "memory",
+                                                "without_daemon"};
 inline constexpr std::string_view smtp[] = {"helo", "mx_tls", "banner_timeout", "command_timeout", "data_timeout",
                                             "body_timeout", "dot_timeout"};
 inline constexpr std::string_view bounce[] = {"enabled", "admin", "delay_warning"};
-inline constexpr std::string_view log[] = {"level"};
+inline constexpr std::string_view log[] = {"level",
+                                           "target", "format"};
 // Monitoring (src/send/monitor.cpp).
 inline constexpr std::string_view metrics[] = {"textfile"};
 }  // namespace keys

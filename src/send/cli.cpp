@@ -8,10 +8,11 @@
 namespace nullq::send {
 
 const char* usage() {
-  return "usage: nullq-send [--once [--quiet] [--deferred-ok]] [--config PATH] [--stderr]\n"
+  return "usage: nullq-send [--once [--quiet] [--deferred-ok] [--log-summary]] [--config PATH] [--stderr]\n"
          "  --once         deliver everything due, then exit (0: queue empty, 75: mail left queued)\n"
          "  --quiet        with --once: no closing summary on stderr, only errors (for cron)\n"
          "  --deferred-ok  with --once: exit 0, not 75, when the only thing left is mail queued for later\n"
+         "  --log-summary  with --once: the closing summary goes to the log (as sendmail's runs do)\n"
          "  --config PATH  configuration file (default: $NULLQ_CONFIG, else " NULLQ_CONFIG_PATH ")\n"
          "  --stderr       log to stderr without priority prefixes (default: syslog, or the journal)\n";
 }
@@ -26,6 +27,8 @@ bool parse_args(const std::vector<std::string>& args, Options& out, std::string&
       out.quiet = true;
     } else if (a == "--deferred-ok") {
       out.deferred_ok = true;
+    } else if (a == "--log-summary") {
+      out.log_summary = true;
     } else if (a == "--stderr") {
       out.force_stderr = true;
     } else if (a == "--help" || a == "-h") {

@@ -46,7 +46,7 @@ void Flusher::log_attempt(const Active& a, const std::string& addr, char result,
   at.result = result;
   at.text = text;
   at.ms = ms;
-  log_line(p, format_attempt(at));
+  send::log_attempt(p, at);
 }
 
 void Flusher::start_message(const spool::Entry& e, Result<spool::Loaded> loaded) {

@@ -90,8 +90,13 @@ int Flusher::start() {
   // A person who runs --once at a terminal wants to see what happens, not look for it in syslog.
   const bool at_terminal = options_.once && ::isatty(STDERR_FILENO) == 1;
   config::LogLevel level = cfg_.log_level;
+  const LogSink sink = choose_sink(cfg_.log_target, sink_facts(options_.force_stderr || at_terminal));
   if (at_terminal && options_.quiet && level != config::LogLevel::error) level = config::LogLevel::warning;
-  log_init(choose_sink(options_.force_stderr || at_terminal, std::getenv("JOURNAL_STREAM")), level);
+  // --quiet (cron, sendmail -q) where the log fell back to stderr (no syslog socket) stays as quiet
+  // as it is with syslog: cron mails whatever a job prints, and a deferral is no failure.
+  if (options_.quiet && !at_terminal && !options_.force_stderr && sink == LogSink::stderr_plain)
+    level = config::LogLevel::error;
+  log_init(sink, level, cfg_.log_format);
 
   // One owner for the spool: started as root, become its user before anything there is opened.
   privilege::Owner owner = options_.owner;
@@ -125,7 +130,8 @@ int Flusher::start() {
     if (SpoolLock::is_busy(lock.error())) {
       if (options_.once) {
         queue::poke_trigger(spool_);
-        if (!options_.quiet) std::fputs("nullq-send: a flusher is running; asked it to deliver now\n", stderr);
+        if (options_.log_summary) log_line(Priority::info, "a flusher is running; asked it to deliver now");
+        else if (!options_.quiet) std::fputs("nullq-send: a flusher is running; asked it to deliver now\n", stderr);
         return 0;
       }
       std::fprintf(stderr, "nullq-send: another nullq-send is running (%s is locked)\n", spool_.lock().c_str());
@@ -569,7 +575,8 @@ int Flusher::run() {
   shutdown();
   if (options_.once) {
     summary_.left = sched_.size();
-    if (!options_.quiet) std::fprintf(stderr, "nullq-send: %s\n", format_summary(summary_).c_str());
+    if (options_.log_summary) log_line(Priority::info, "flushed: " + format_summary(summary_));
+    else if (!options_.quiet) std::fprintf(stderr, "nullq-send: %s\n", format_summary(summary_).c_str());
     return sched_.size() == 0 || options_.deferred_ok ? 0 : 75;
   }
   log_line(Priority::info, "stopped: " + std::to_string(sched_.size()) + " message(s) left queued");

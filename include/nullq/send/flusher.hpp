@@ -37,6 +37,8 @@ struct Options {
   bool deferred_ok = false;  // --once: mail left queued for later exits 0, not 75 (sendmail -q);
                              // every other failure keeps its code
   bool force_stderr = false;
+  bool log_summary = false;  // --once: the closing summary is a log line ("flushed: ..."), not
+                             // stderr text (the run sendmail starts: delivery.without_daemon)
   bool help = false;
   bool version = false;
   // Whom a run started as root becomes (privilege.hpp); empty fields = the compiled-in spool and

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "detached_run.hpp"
 #include "inject.hpp"
 #include "mailq.hpp"
 #include "nullq/config.hpp"
@@ -106,8 +107,13 @@ int main(int argc, char** argv) {
   switch (opt->mode) {
     case nullq::sendmail::Mode::list:
       return nullq::sendmail::list_queue(*cfg, stdout, stderr);
-    case nullq::sendmail::Mode::smtp:
-      return nullq::sendmail::smtp_session(*cfg, *opt, stdin, stdout);
+    case nullq::sendmail::Mode::smtp: {
+      bool queued = false;
+      int rc = nullq::sendmail::smtp_session(*cfg, *opt, stdin, stdout, &queued);
+      if (queued)
+        if (std::string w = nullq::sendmail::start_detached_run(*cfg, path); !w.empty()) warn(prog, w);
+      return rc;
+    }
     default:
       break;
   }
@@ -132,5 +138,8 @@ int main(int argc, char** argv) {
   auto r = nullq::sendmail::inject(*cfg, ctx, message, queue);
   if (r.exit_code != 0) return fail(prog, r.exit_code, r.message);
   if (opt->verbose) std::fprintf(stderr, "%s: queued as %s\n", prog.c_str(), r.id.c_str());
+  message.clear();
+  message.shrink_to_fit();  // a detached run is forked from this process: let it not keep the copy
+  if (std::string w = nullq::sendmail::start_detached_run(*cfg, path); !w.empty()) warn(prog, w);
   return 0;
 }

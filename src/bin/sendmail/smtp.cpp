@@ -57,7 +57,7 @@ bool path_arg(const std::string& rest, std::string& out) {
 
 }  // namespace
 
-int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, std::FILE* out) {
+int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, std::FILE* out, bool* queued) {
   auto say = [&](const std::string& s) {
     std::fputs((s + "\r\n").c_str(), out);
     std::fflush(out);
@@ -153,6 +153,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         ctx.full_name = opt.full_name;
         ctx.arguments = rcpts;
         Injected r = inject(cfg, ctx, data);
+        if (r.exit_code == 0 && queued) *queued = true;
         if (r.exit_code == 0) say("250 2.0.0 ok: queued as " + r.id);
         else if (r.exit_code == 75 || r.exit_code == 73 || r.exit_code == 74) say("451 4.3.0 " + r.message);
         else say("554 5.6.0 " + r.message);

@@ -13,6 +13,7 @@
 
 namespace nullq::sendmail {
 
-int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, std::FILE* out);
+// `queued` (if given) is set when a message was queued in the session.
+int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, std::FILE* out, bool* queued = nullptr);
 
 }  // namespace nullq::sendmail
