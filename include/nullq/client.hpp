@@ -50,7 +50,7 @@ struct Message {
   std::vector<std::string> recipients;   // non-empty
   // DSN request (RFC 3461), sent to SMTP servers that offer DSN only (smtp_dsn.cpp); QMTP and QMQP
   // carry none of it. rcpt_dsn: empty, or aligned with recipients.
-  dsn::MessageParams dsn;
+  dsn::MessageParams mail_dsn;
   std::vector<dsn::RecipientParams> rcpt_dsn;
 };
 

@@ -76,7 +76,7 @@ struct Envelope {
   bool warned = false;                  // delay warning already sent
   std::string original_id;              // O: a bounce's original, kept in failed/ ("" = none)
   std::string bounce_id;                // B: kept in failed/ until this bounce is delivered ("" = none)
-  dsn::MessageParams dsn;               // E: RET, ENVID
+  dsn::MessageParams mail_dsn;          // E: RET, ENVID
   // N: empty, or one per recipient, aligned with `recipients` (keep them aligned: set_recipients).
   std::vector<dsn::RecipientParams> rcpt_dsn;
 
@@ -105,9 +105,9 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset);
 
 // The drop pipe's framing block (netstring of netstrings), without the message.
 std::string encode_drop(std::string_view sender, const std::vector<std::string>& recipients,
-                        const dsn::MessageParams& dsn = {}, const std::vector<dsn::RecipientParams>& rcpt_dsn = {});
+                        const dsn::MessageParams& mail_dsn = {}, const std::vector<dsn::RecipientParams>& rcpt_dsn = {});
 // Parses a complete framing block's outer payload (the bytes inside the outer netstring), the DSN
-// items included (Envelope::dsn, rcpt_dsn).
+// items included (Envelope::mail_dsn, rcpt_dsn).
 Result<Envelope> decode_drop(std::string_view outer_payload);
 
 }  // namespace nullq::envelope

@@ -110,7 +110,7 @@ std::optional<Composed> compose(const Report& r) {
 
   std::string_view headers = header_block(r.original_message);
   // RET=FULL (RFC 3461 4.3): the whole message, when it is not too large to send back.
-  const bool full = orig.dsn.ret == dsn::Ret::full && !r.delay_warning &&
+  const bool full = orig.mail_dsn.ret == dsn::Ret::full && !r.delay_warning &&
                     r.original_message.size() <= max_returned_message;
   std::string boundary;
   do boundary = "nullq-" + random_token();
@@ -141,7 +141,7 @@ std::optional<Composed> compose(const Report& r) {
   m += "\n";
 
   m += "--" + boundary + "\nContent-Type: message/delivery-status\n\n";
-  if (!orig.dsn.envid.empty()) m += "Original-Envelope-Id: " + one_line(orig.dsn.envid) + "\n";
+  if (!orig.mail_dsn.envid.empty()) m += "Original-Envelope-Id: " + one_line(orig.mail_dsn.envid) + "\n";
   m += "Reporting-MTA: dns; " + r.hostname + "\n";
   m += "X-Nullq-Queue-ID: " + r.id + "\n";
   if (orig.queued_at > 0) m += "Arrival-Date: " + rfc5322_date(orig.queued_at) + "\n";

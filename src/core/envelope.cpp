@@ -92,7 +92,7 @@ void set_recipients(Envelope& env, std::vector<std::string> keep) {
 std::string encode(const Envelope& env) {
   std::string out(magic);
   record(out, 'F', env.sender);
-  if (!env.dsn.empty()) record(out, 'E', dsn::mail_params(env.dsn));
+  if (!env.mail_dsn.empty()) record(out, 'E', dsn::mail_params(env.mail_dsn));
   for (std::size_t i = 0; i < env.recipients.size(); ++i) {
     record(out, 'T', env.recipients[i]);
     if (const auto& p = recipient_dsn(env, i); !p.empty()) record(out, 'N', dsn::rcpt_params(p));
@@ -152,7 +152,7 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
       case 'E': {
         auto p = dsn::parse_mail_params(*payload);
         if (!p) return bad("queue file: record E: " + p.error().detail);
-        env.dsn = std::move(*p);
+        env.mail_dsn = std::move(*p);
         break;
       }
       case 'N': {
@@ -198,10 +198,10 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
 }
 
 std::string encode_drop(std::string_view sender, const std::vector<std::string>& recipients,
-                        const dsn::MessageParams& dsn, const std::vector<dsn::RecipientParams>& rcpt_dsn) {
+                        const dsn::MessageParams& mail_dsn, const std::vector<dsn::RecipientParams>& rcpt_dsn) {
   std::string inner;
   netstring::append(inner, sender);
-  if (!dsn.empty()) netstring::append(inner, drop_dsn_mark + dsn::mail_params(dsn));
+  if (!mail_dsn.empty()) netstring::append(inner, drop_dsn_mark + dsn::mail_params(mail_dsn));
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     netstring::append(inner, recipients[i]);
     if (i < rcpt_dsn.size() && !rcpt_dsn[i].empty()) netstring::append(inner, drop_dsn_mark + dsn::rcpt_params(rcpt_dsn[i]));
@@ -227,7 +227,7 @@ Result<Envelope> decode_drop(std::string_view outer_payload) {
       if (env.recipients.empty()) {
         auto p = dsn::parse_mail_params(item);
         if (!p) return bad("drop: " + p.error().detail);
-        env.dsn = std::move(*p);
+        env.mail_dsn = std::move(*p);
       } else {
         auto p = dsn::parse_rcpt_params(item);
         if (!p) return bad("drop: " + p.error().detail);

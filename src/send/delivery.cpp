@@ -83,7 +83,7 @@ void Flusher::start_message(const spool::Entry& e, Result<spool::Loaded> loaded)
   a.msg->body = std::move(loaded.value().message);
   a.msg->sender = a.envelope.sender;
   a.msg->recipients = a.envelope.recipients;
-  a.msg->dsn = a.envelope.dsn;
+  a.msg->mail_dsn = a.envelope.mail_dsn;
   a.msg->rcpt_dsn = a.envelope.rcpt_dsn;
   a.generation = generation_;
   const std::uint64_t tag = a.tag;

@@ -32,10 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto d = env::decode_drop(in);
   if (d) {
-    std::string frame = env::encode_drop(d->sender, d->recipients, d->dsn, d->rcpt_dsn);
+    std::string frame = env::encode_drop(d->sender, d->recipients, d->mail_dsn, d->rcpt_dsn);
     FUZZ_CHECK(frame == nullq::netstring::encode(in));
     auto d2 = env::decode_drop(in);
-    FUZZ_CHECK(d2.ok() && d2->sender == d->sender && d2->recipients == d->recipients && d2->dsn == d->dsn &&
+    FUZZ_CHECK(d2.ok() && d2->sender == d->sender && d2->recipients == d->recipients && d2->mail_dsn == d->mail_dsn &&
                d2->rcpt_dsn == d->rcpt_dsn);
     FUZZ_CHECK(d->rcpt_dsn.empty() || d->rcpt_dsn.size() == d->recipients.size());
   } else {

@@ -56,17 +56,17 @@ submit::Outcome commit_here(const config::Config& cfg, std::string_view framing,
 
 // Each prepared recipient's DSN request: the one of the argument that named it (-bs RCPT), else -N's.
 std::vector<dsn::RecipientParams> recipient_dsn(const msg::Context& ctx, const std::vector<std::string>& rcpts,
-                                                const DsnRequest& dsn) {
-  std::vector<dsn::RecipientParams> out(rcpts.size(), dsn.every);
+                                                const DsnRequest& request) {
+  std::vector<dsn::RecipientParams> out(rcpts.size(), request.every);
   std::vector<bool> set(rcpts.size(), false);
-  for (std::size_t i = 0; i < dsn.per_argument.size() && i < ctx.arguments.size(); ++i) {
+  for (std::size_t i = 0; i < request.per_argument.size() && i < ctx.arguments.size(); ++i) {
     auto addrs = msg::recipients_of(ctx.arguments[i], ctx);
     if (!addrs) continue;
     for (const auto& a : *addrs)
       for (std::size_t k = 0; k < rcpts.size(); ++k)
         if (!set[k] && rcpts[k] == a) {
           set[k] = true;
-          out[k] = dsn.per_argument[i];
+          out[k] = request.per_argument[i];
         }
   }
   bool any = false;
@@ -133,7 +133,7 @@ Child start_queue(const config::Config& cfg) {
 }
 
 Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route,
-                const DsnRequest& dsn) {
+                const DsnRequest& request) {
   auto refuse = [&route](int code, std::string why) {
     abandon(route);
     return Injected{code, std::move(why), {}};
@@ -147,8 +147,8 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
   if (auto s = envelope::validate_new_address(prepared->sender, true); !s)
     return refuse(65, "bad sender: " + s.error().detail);
 
-  std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients, dsn.message,
-                                              recipient_dsn(ctx, prepared->recipients, dsn));
+  std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients, request.message,
+                                              recipient_dsn(ctx, prepared->recipients, request));
   if (route.self) {
     submit::Outcome o = commit_here(cfg, framing, prepared->message);
     if (o.exit_code != 77) return {o.exit_code, std::move(o.message), std::move(o.id)};
@@ -161,9 +161,9 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
 }
 
 Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message,
-                const DsnRequest& dsn) {
+                const DsnRequest& request) {
   Route route = open_route(cfg);
-  return inject(cfg, ctx, message, route, dsn);
+  return inject(cfg, ctx, message, route, request);
 }
 
 }  // namespace nullq::sendmail

@@ -60,11 +60,11 @@ Child start_queue(const config::Config& cfg);
 // abandoned on return. A self commit refused for want of permission (root without CAP_DAC_OVERRIDE,
 // a nullq user outside the drop group) has committed nothing, and goes through nullq-queue instead.
 Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route,
-                const DsnRequest& dsn = {});
+                const DsnRequest& request = {});
 
 // open_route() then inject().
 Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message,
-                const DsnRequest& dsn = {});
+                const DsnRequest& request = {});
 
 // `sendmail -q` by a caller who may not write the spool: wakes a running nullq-send through
 // `nullq-queue -t`. True if one was running and got the byte.

@@ -25,10 +25,10 @@ Status dsn_option(Options& o, char c, const std::string& v) {
   } else if (c == 'R') {
     auto r = dsn::parse_ret(v);
     if (!r) return usage("-R: " + r.error().detail);
-    o.dsn.ret = *r;
+    o.mail_dsn.ret = *r;
   } else {
     if (auto s = dsn::validate_envid(v); !s) return usage("-V: bad envelope id: " + s.error().detail);
-    o.dsn.envid = v;
+    o.mail_dsn.envid = v;
   }
   return {};
 }

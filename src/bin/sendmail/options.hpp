@@ -30,7 +30,7 @@ struct Options {
   std::vector<std::string> recipients;
   // -N NOTIFY (every recipient), -R RET, -V ENVID: validated here (RFC 3461, dsn.hpp).
   dsn::RecipientParams notify;  // only .notify is set
-  dsn::MessageParams dsn;
+  dsn::MessageParams mail_dsn;
 };
 
 // `program` is argv[0]'s basename: mailq => list, newaliases => aliases. --help and --version (as

@@ -102,7 +102,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
   bool have_from = false;
   std::string from;
   std::vector<std::string> rcpts;
-  DsnRequest dsn;  // RET/ENVID of this MAIL, NOTIFY/ORCPT of each RCPT; -N/-R/-V as defaults
+  DsnRequest request;  // RET/ENVID of this MAIL, NOTIFY/ORCPT of each RCPT; -N/-R/-V as defaults
   int errors = 0;
   std::string line;
   bool too_long = false;
@@ -145,8 +145,8 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         if (error("553 5.1.7 " + s.error().detail)) break;
         continue;
       }
-      dsn = DsnRequest{opt.dsn, opt.notify, {}};
-      if (auto bad = apply_params(params_of(line.substr(5)), dsn.message, dsn::set_mail_param, true); !bad.empty()) {
+      request = DsnRequest{opt.mail_dsn, opt.notify, {}};
+      if (auto bad = apply_params(params_of(line.substr(5)), request.message, dsn::set_mail_param, true); !bad.empty()) {
         if (error(bad)) break;
         continue;
       }
@@ -173,7 +173,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
       }
       if (rp.notify == 0) rp.notify = opt.notify.notify;
       rcpts.push_back(r);
-      dsn.per_argument.push_back(std::move(rp));
+      request.per_argument.push_back(std::move(rp));
       say("250 2.1.5 ok");
     } else if (::strcasecmp(line.c_str(), "DATA") == 0) {
       if (!have_from || rcpts.empty()) {
@@ -202,7 +202,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         ctx.sender = from;
         ctx.full_name = opt.full_name;
         ctx.arguments = rcpts;
-        Injected r = inject(cfg, ctx, data, dsn);
+        Injected r = inject(cfg, ctx, data, request);
         if (r.exit_code == 0) say("250 2.0.0 ok: queued as " + r.id);
         else if (r.exit_code == 75 || r.exit_code == 73 || r.exit_code == 74) say("451 4.3.0 " + r.message);
         else say("554 5.6.0 " + r.message);

@@ -81,7 +81,7 @@ TEST_F(QueueProgram, KeepsTheDsnRequestInTheQueueFile) {
       << file;
   auto env = nullq::envelope::decode(file, nullptr);
   ASSERT_TRUE(env.ok()) << env.error().detail;
-  EXPECT_EQ(env->dsn, m);
+  EXPECT_EQ(env->mail_dsn, m);
   EXPECT_EQ(env->rcpt_dsn, r);
 }
 

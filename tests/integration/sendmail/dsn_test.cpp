@@ -67,8 +67,8 @@ TEST_F(Dsn, FlagsReachTheQueueFileEitherWayIn) {
     auto q = take_queued();
     ASSERT_EQ(q.size(), 1u);
     const auto& [env, text] = q[0];
-    EXPECT_EQ(env.dsn.ret, dsn::Ret::hdrs);
-    EXPECT_EQ(env.dsn.envid, "run+42 x");
+    EXPECT_EQ(env.mail_dsn.ret, dsn::Ret::hdrs);
+    EXPECT_EQ(env.mail_dsn.envid, "run+42 x");
     ASSERT_EQ(env.recipients, (std::vector<std::string>{"a@example.net", "b@example.org"}));
     ASSERT_EQ(env.rcpt_dsn.size(), 2u);
     EXPECT_EQ(env.rcpt_dsn[0].notify, dsn::notify_failure | dsn::notify_delay);
@@ -85,7 +85,7 @@ TEST_F(Dsn, NoFlagsNoRecords) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto q = take_queued();
   ASSERT_EQ(q.size(), 1u);
-  EXPECT_TRUE(q[0].first.dsn.empty());
+  EXPECT_TRUE(q[0].first.mail_dsn.empty());
   EXPECT_TRUE(q[0].first.rcpt_dsn.empty());
   EXPECT_EQ(q[0].second.find("\nE"), std::string::npos);
   EXPECT_EQ(q[0].second.find("\nN"), std::string::npos);
@@ -96,7 +96,7 @@ TEST_F(Dsn, NeverAloneAndTheGluedForms) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto q = take_queued();
   ASSERT_EQ(q.size(), 1u);
-  EXPECT_EQ(q[0].first.dsn.ret, dsn::Ret::full);
+  EXPECT_EQ(q[0].first.mail_dsn.ret, dsn::Ret::full);
   ASSERT_EQ(q[0].first.rcpt_dsn.size(), 1u);
   EXPECT_EQ(q[0].first.rcpt_dsn[0].notify, dsn::notify_never);
 }
@@ -172,8 +172,8 @@ TEST_F(Dsn, SmtpSessionTakesTheParametersAndRefusesBadOnes) {
   auto q = take_queued();
   ASSERT_EQ(q.size(), 1u) << r.out;
   const auto& env = q[0].first;
-  EXPECT_EQ(env.dsn.ret, dsn::Ret::full);
-  EXPECT_EQ(env.dsn.envid, "QQ+1");
+  EXPECT_EQ(env.mail_dsn.ret, dsn::Ret::full);
+  EXPECT_EQ(env.mail_dsn.envid, "QQ+1");
   ASSERT_EQ(env.recipients, (std::vector<std::string>{"a@y.org", "b@y.org", "c@y.org"}));
   ASSERT_EQ(env.rcpt_dsn.size(), 3u);
   EXPECT_EQ(env.rcpt_dsn[0].notify, dsn::notify_success | dsn::notify_failure);
@@ -191,7 +191,7 @@ TEST_F(Dsn, SmtpSessionTakesDashNAsTheDefault) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto q = take_queued();
   ASSERT_EQ(q.size(), 1u) << r.out;
-  EXPECT_EQ(q[0].first.dsn.envid, "cli");
+  EXPECT_EQ(q[0].first.mail_dsn.envid, "cli");
   ASSERT_EQ(q[0].first.rcpt_dsn.size(), 2u);
   EXPECT_EQ(q[0].first.rcpt_dsn[0].notify, dsn::notify_delay);
   EXPECT_EQ(q[0].first.rcpt_dsn[1].notify, dsn::notify_never);

@@ -89,8 +89,8 @@ env::Envelope with_dsn() {
   e.sender = "a@x";
   e.recipients = {"b@y", "c@y", "d@y"};
   e.queued_at = 1795338653;
-  e.dsn.ret = dsn::Ret::hdrs;
-  e.dsn.envid = "id 1";
+  e.mail_dsn.ret = dsn::Ret::hdrs;
+  e.mail_dsn.envid = "id 1";
   e.rcpt_dsn = {{dsn::notify_never, "", ""}, {}, {dsn::notify_failure, "rfc822", "D@y"}};
   return e;
 }
@@ -135,7 +135,7 @@ TEST(EnvelopeDsn, BadRecordsAreRefused) {
 TEST(EnvelopeDsn, OldFilesStillDecode) {
   auto d = env::decode("NQ1\nF0:,\nT3:a@b,\nQ1:1,\n\n", nullptr);
   ASSERT_TRUE(d.ok());
-  EXPECT_TRUE(d->dsn.empty());
+  EXPECT_TRUE(d->mail_dsn.empty());
   EXPECT_TRUE(d->rcpt_dsn.empty());
 }
 
@@ -160,7 +160,7 @@ TEST(EnvelopeDsn, PendingRecipientsKeepTheirRequests) {
 
 TEST(DropDsn, ItemsFollowTheirAddresses) {
   const env::Envelope e = with_dsn();
-  const std::string frame = env::encode_drop(e.sender, e.recipients, e.dsn, e.rcpt_dsn);
+  const std::string frame = env::encode_drop(e.sender, e.recipients, e.mail_dsn, e.rcpt_dsn);
   std::string_view in = frame;
   auto outer = nullq::netstring::take(in);
   ASSERT_TRUE(outer.ok());
@@ -168,7 +168,7 @@ TEST(DropDsn, ItemsFollowTheirAddresses) {
                     "32:\x01NOTIFY=FAILURE ORCPT=rfc822;D@y,");
   auto d = env::decode_drop(*outer);
   ASSERT_TRUE(d.ok()) << d.error().detail;
-  EXPECT_EQ(d->dsn, e.dsn);
+  EXPECT_EQ(d->mail_dsn, e.mail_dsn);
   EXPECT_EQ(d->rcpt_dsn, e.rcpt_dsn);
   EXPECT_EQ(d->recipients, e.recipients);
   // Without requests the framing is byte for byte the old one.
