@@ -180,7 +180,7 @@ TEST(DropDsn, HostileItemsAreRefused) {
     std::string payload;
     const char* want;
   } cases[] = {
-      {"3:a@x,13:\x01NOTIFY=NEVER,13:\x01NOTIFY=NEVER,3:b@y,", "not right after an address"},
+      {"3:a@x,9:\x01RET=FULL,9:\x01RET=FULL,3:b@y,", "not right after an address"},
       {"3:a@x,3:b@y,13:\x01NOTIFY=NEVER,13:\x01NOTIFY=NEVER,", "not right after an address"},
       {"3:a@x,9:\x01RET=FULL,", "no recipients"},
       {"3:a@x,13:\x01NOTIFY=NEVER,3:b@y,", "unknown MAIL DSN parameter NOTIFY"},
