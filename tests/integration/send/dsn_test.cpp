@@ -91,6 +91,27 @@ TEST_F(DsnWire, AServerThatDoesNotOfferDsnGetsNone) {
   EXPECT_EQ(got[0].rcpts[0].params, "");
 }
 
+TEST(DsnQueue, PendingRecipientsKeepTheirOwnRequests) {
+  TestSpool s;
+  SmtpFakeServer srv;
+  srv.rcpt = [](const std::string& r) {
+    return r == "c@example.org" ? std::string("451 4.2.0 try later") : std::string("250 2.1.5 ok");
+  };
+  s.write_config({srv.url()});
+  ASSERT_NO_FATAL_FAILURE(inject(s, {"b@example.org", "c@example.org", "d@example.org"}, {},
+                                 {notify(dsn::notify_never), notify(dsn::notify_delay, "C@example.org"), {}}));
+  RunResult r = s.once();
+  EXPECT_EQ(r.status, 75) << r.err;
+  auto q = s.queued();
+  ASSERT_EQ(q.size(), 1u) << r.err;
+  const std::string file = read_file(s.spool + "/queue/" + q[0]);
+  auto env = envelope::decode(file, nullptr);
+  ASSERT_TRUE(env.ok()) << env.error().detail;
+  EXPECT_EQ(env->recipients, (std::vector<std::string>{"c@example.org"}));
+  ASSERT_EQ(env->rcpt_dsn.size(), 1u) << file;
+  EXPECT_EQ(env->rcpt_dsn[0], notify(dsn::notify_delay, "C@example.org")) << file;
+}
+
 // The server refuses every recipient but the sender (who gets the reports).
 void refuse_all_but_alice(SmtpFakeServer& srv) {
   srv.rcpt = [](const std::string& r) {
