@@ -12,6 +12,10 @@
 // sender was null and whose only recipient is that address is not reported (the caller moves it to
 // failed/). So a bounce never bounces twice.
 //
+// DSN (RFC 3461): the original's ENVID is shown as Original-Envelope-Id, each recipient's ORCPT as
+// Original-Recipient; RET=FULL returns the whole message (message/rfc822) when it is not larger than
+// max_returned_message, else (and for RET=HDRS or none) only its headers.
+//
 // Nothing lost: the report quotes only the original's headers, so nullq-send keeps the original (for
 // the failed recipients) in failed/ until the report is delivered (Composed::original_id). When the
 // report cannot be delivered either, the original is still there for `nullq retry`.
@@ -29,6 +33,8 @@
 
 namespace nullq::bounce {
 
+inline constexpr std::size_t max_returned_message = 1024 * 1024;  // RET=FULL: larger returns the headers
+
 struct Failure {
   std::string recipient;
   bool permanent = true;     // false for a delay warning / expiry of temporary failures
@@ -44,6 +50,13 @@ struct Failure {
 std::string remote_mta(std::string_view host);
 // The Diagnostic-Code type for a protocol name ("smtp" -> "smtp", "qmtp" -> "X-QMTP", "qmqp" -> "X-QMQP").
 std::string diagnostic_type(std::string_view proto);
+
+// The DSN request (RFC 3461) the original envelope holds for `rcpt` (its first match); empty if none.
+const dsn::RecipientParams& requested(const envelope::Envelope& env, std::string_view rcpt);
+// Removes the failures whose recipients asked not to be reported: NOTIFY without FAILURE (NEVER
+// too) for a failure report, without DELAY for a delay warning. NOTIFY not given: reported. Returns
+// how many were removed. (NOTIFY=SUCCESS gets no "relayed" report: nullq-sendmail(8).)
+std::size_t drop_unwanted(const envelope::Envelope& env, std::vector<Failure>& failures, bool delay_warning);
 
 struct Report {
   std::string id;                      // the original's queue id

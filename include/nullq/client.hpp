@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nullq/dsn.hpp"
 #include "nullq/reply.hpp"
 #include "nullq/result.hpp"
 
@@ -47,6 +48,10 @@ struct Message {
   std::string body;                      // LF line endings
   std::string sender;
   std::vector<std::string> recipients;   // non-empty
+  // DSN request (RFC 3461), sent to SMTP servers that offer DSN only (smtp_dsn.cpp); QMTP and QMQP
+  // carry none of it. rcpt_dsn: empty, or aligned with recipients.
+  dsn::MessageParams mail_dsn;
+  std::vector<dsn::RecipientParams> rcpt_dsn;
 };
 
 struct Outcome {

@@ -96,6 +96,10 @@ struct Prepared {
 // Resent-Bcc lines are always removed.
 Result<Prepared> prepare(const Parsed& parsed, const Context& ctx);
 
+// The envelope recipients one argument gives (as prepare() makes them: qualified, local names to
+// ctx.admin), so that what was asked for an argument (a DSN request) can follow its addresses.
+Result<std::vector<std::string>> recipients_of(std::string_view argument, const Context& ctx);
+
 // Date: value for `when` in local time with a numeric zone, e.g. "Sun, 22 Nov 2026 14:03:07 +0100".
 std::string rfc5322_date(std::int64_t when);
 

@@ -73,6 +73,7 @@ struct Capabilities {
   bool smtputf8 = false;
   bool enhanced = false;      // ENHANCEDSTATUSCODES
   bool size = false;          // SIZE offered
+  bool dsn = false;           // DSN offered (RFC 3461)
   std::uint64_t size_limit = 0;  // 0 = none announced
   bool auth_plain = false;
   bool auth_login = false;
@@ -94,9 +95,11 @@ struct MailParams {
   std::uint64_t size = 0;    // 0 = no SIZE parameter
   bool eightbit = false;     // BODY=8BITMIME
   bool smtputf8 = false;     // SMTPUTF8
+  std::string dsn;           // "RET=... ENVID=..." (dsn::mail_params), "" = none
 };
 Result<std::string> mail_from(std::string_view sender, const MailParams& p);  // "MAIL FROM:<s> ...\r\n"
-Result<std::string> rcpt_to(std::string_view rcpt);                            // "RCPT TO:<r>\r\n"
+// "RCPT TO:<r>\r\n", or with `params` ("NOTIFY=... ORCPT=...", dsn::rcpt_params): "RCPT TO:<r> params\r\n"
+Result<std::string> rcpt_to(std::string_view rcpt, std::string_view params = {});
 std::string ehlo(std::string_view name);   // "EHLO name\r\n"
 std::string helo(std::string_view name);
 

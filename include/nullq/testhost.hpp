@@ -119,8 +119,9 @@ struct SmtpCaps {
   bool xoauth2 = false;       // AUTH XOAUTH2 (offered anyway with Options::oauth_check unless
   bool oauthbearer = false;   // AUTH OAUTHBEARER  one of these two is named)
   bool enhanced = true;       // ENHANCEDSTATUSCODES
+  bool dsn = false;           // DSN (RFC 3461; MAIL and RCPT parameters are recorded either way)
 };
-// "PIPELINING,SIZE=10000,8BITMIME,SMTPUTF8,STARTTLS,AUTH,XOAUTH2,OAUTHBEARER,ENHANCEDSTATUSCODES"
+// "PIPELINING,SIZE=10000,8BITMIME,SMTPUTF8,STARTTLS,AUTH,XOAUTH2,OAUTHBEARER,ENHANCEDSTATUSCODES,DSN"
 // (any order, any
 // subset, case-insensitive; "none" = nothing). Names not in the list are off.
 Result<SmtpCaps> parse_caps(std::string_view list);

@@ -109,6 +109,9 @@ std::optional<Composed> compose(const Report& r) {
   }
 
   std::string_view headers = header_block(r.original_message);
+  // RET=FULL (RFC 3461 4.3): the whole message, when it is not too large to send back.
+  const bool full = orig.mail_dsn.ret == dsn::Ret::full && !r.delay_warning &&
+                    r.original_message.size() <= max_returned_message;
   std::string boundary;
   do boundary = "nullq-" + random_token();
   while (r.original_message.find(boundary) != std::string_view::npos);
@@ -138,11 +141,15 @@ std::optional<Composed> compose(const Report& r) {
   m += "\n";
 
   m += "--" + boundary + "\nContent-Type: message/delivery-status\n\n";
+  if (!orig.mail_dsn.envid.empty()) m += "Original-Envelope-Id: " + one_line(orig.mail_dsn.envid) + "\n";
   m += "Reporting-MTA: dns; " + r.hostname + "\n";
   m += "X-Nullq-Queue-ID: " + r.id + "\n";
   if (orig.queued_at > 0) m += "Arrival-Date: " + rfc5322_date(orig.queued_at) + "\n";
   for (const auto& f : r.failures) {
-    m += "\nFinal-Recipient: rfc822; " + one_line(f.recipient) + "\n";
+    m += "\n";
+    if (const dsn::RecipientParams& p = requested(orig, f.recipient); !p.orcpt_type.empty())
+      m += "Original-Recipient: " + one_line(p.orcpt_type) + ";" + one_line(p.orcpt) + "\n";
+    m += "Final-Recipient: rfc822; " + one_line(f.recipient) + "\n";
     m += std::string("Action: ") + (r.delay_warning ? "delayed" : "failed") + "\n";
     m += "Status: " + status_code(f) + "\n";
     if (!f.remote.empty()) m += "Remote-MTA: dns; " + one_line(f.remote) + "\n";
@@ -151,9 +158,15 @@ std::optional<Composed> compose(const Report& r) {
       m += "Diagnostic-Code: " + type + "; " + one_line(f.diagnostic) + "\n";
     }
   }
-  m += "\n--" + boundary + "\nContent-Type: text/rfc822-headers\n\n";
-  m.append(headers);
-  if (!headers.empty() && headers.back() != '\n') m += "\n";
+  if (full) {
+    m += "\n--" + boundary + "\nContent-Type: message/rfc822\n\n";
+    m.append(r.original_message);
+    if (!r.original_message.empty() && r.original_message.back() != '\n') m += "\n";
+  } else {
+    m += "\n--" + boundary + "\nContent-Type: text/rfc822-headers\n\n";
+    m.append(headers);
+    if (!headers.empty() && headers.back() != '\n') m += "\n";
+  }
   m += "\n--" + boundary + "--\n";
   return c;
 }

@@ -16,6 +16,7 @@
 #include "nullq/smtp.hpp"
 #include "session_util.hpp"
 #include "smtp_auth.hpp"
+#include "smtp_dsn.hpp"
 #include "tcp_stream.hpp"
 
 namespace nullq::client {
@@ -328,6 +329,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
     if (caps.size) p.size = size;
     p.eightbit = caps.eightbitmime && smtp::is_8bit(body);
     p.smtputf8 = utf8 && caps.smtputf8;
+    if (caps.dsn) p.dsn = dsn_mail_params(m);
     auto mail = smtp::mail_from(m.sender, p);
     if (!mail.ok()) all(proto::Verdict::permanent, mail.error().message());
     std::size_t to_send = 0;
@@ -340,7 +342,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
                                     "the address needs SMTPUTF8, which the server does not offer"};
         continue;
       }
-      auto rc = smtp::rcpt_to(m.recipients[i]);
+      auto rc = smtp::rcpt_to(m.recipients[i], caps.dsn ? dsn_rcpt_params(m, i) : std::string());
       if (!rc.ok()) {
         t.replies[i] = proto::Reply{proto::Verdict::permanent, rc.error().message()};
         continue;

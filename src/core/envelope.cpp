@@ -11,6 +11,8 @@ namespace nullq::envelope {
 namespace {
 
 constexpr std::string_view magic = "NQ1\n";
+// Starts a DSN item in the drop framing: a control byte, so never the start of an address.
+const std::string drop_dsn_mark = "\x01";
 
 Error bad(std::string detail) { return Error::permanent(ErrorDomain::format, std::move(detail)); }
 
@@ -57,10 +59,44 @@ Status validate_new_address(std::string_view addr, bool is_sender) {
   return {};
 }
 
+const dsn::RecipientParams& recipient_dsn(const Envelope& env, std::size_t i) {
+  static const dsn::RecipientParams none;
+  return i < env.rcpt_dsn.size() ? env.rcpt_dsn[i] : none;
+}
+
+void set_recipients(Envelope& env, std::vector<std::string> keep) {
+  std::vector<dsn::RecipientParams> params;
+  if (!env.rcpt_dsn.empty()) {
+    // `keep` is in the old order: each one takes the first unused match (duplicates stay paired).
+    std::vector<bool> used(env.recipients.size(), false);
+    std::size_t from = 0;
+    for (const auto& r : keep) {
+      std::size_t k = env.recipients.size();
+      for (std::size_t j = from; j < env.recipients.size() && k == env.recipients.size(); ++j)
+        if (!used[j] && env.recipients[j] == r) k = j;
+      for (std::size_t j = 0; j < from && k == env.recipients.size(); ++j)
+        if (!used[j] && env.recipients[j] == r) k = j;
+      if (k < env.recipients.size()) {
+        used[k] = true;
+        from = k + 1;
+        params.push_back(recipient_dsn(env, k));
+      } else {
+        params.emplace_back();
+      }
+    }
+  }
+  env.recipients = std::move(keep);
+  env.rcpt_dsn = std::move(params);
+}
+
 std::string encode(const Envelope& env) {
   std::string out(magic);
   record(out, 'F', env.sender);
-  for (const auto& r : env.recipients) record(out, 'T', r);
+  if (!env.mail_dsn.empty()) record(out, 'E', dsn::mail_params(env.mail_dsn));
+  for (std::size_t i = 0; i < env.recipients.size(); ++i) {
+    record(out, 'T', env.recipients[i]);
+    if (const auto& p = recipient_dsn(env, i); !p.empty()) record(out, 'N', dsn::rcpt_params(p));
+  }
   record(out, 'Q', std::to_string(env.queued_at));
   if (env.uid >= 0) record(out, 'U', std::to_string(env.uid));
   if (!env.last_error.empty()) record(out, 'L', env.last_error.substr(0, max_error_text));
@@ -75,8 +111,9 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
   if (file.substr(0, magic.size()) != magic) return bad("queue file: missing NQ1 header");
   std::string_view rest = file.substr(magic.size());
   Envelope env;
-  // Tags must come in this order; T may repeat.
-  static constexpr std::string_view order = "FTQULWOB";
+  // Tags must come in this order; T may repeat, and N follows a T (at most once).
+  static constexpr std::string_view order = "FETNQULWOB";
+  bool any_rcpt_dsn = false;
   std::size_t last = 0;
   bool seen[order.size()] = {};
   for (;;) {
@@ -88,7 +125,11 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
     }
     std::size_t pos = order.find(tag);
     if (pos == std::string_view::npos) return bad(std::string("queue file: unknown record tag"));
-    if (pos < last || (seen[pos] && tag != 'T')) return bad(std::string("queue file: record ") + tag + " out of order");
+    const bool t_after_n = tag == 'T' && order[last] == 'N';
+    const bool n_after_t = tag == 'N' && order[last] == 'T';
+    if (tag == 'N' && !n_after_t) return bad("queue file: record N not right after a T record");
+    if ((pos < last && !t_after_n) || (seen[pos] && tag != 'T' && !n_after_t))
+      return bad(std::string("queue file: record ") + tag + " out of order");
     seen[pos] = true;
     last = pos;
     rest.remove_prefix(1);
@@ -106,7 +147,21 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
         if (env.recipients.size() >= max_recipients) return bad("queue file: too many recipients");
         if (auto s = validate_address(*payload, false); !s) return bad("queue file: recipient: " + s.error().detail);
         env.recipients.emplace_back(*payload);
+        env.rcpt_dsn.emplace_back();
         break;
+      case 'E': {
+        auto p = dsn::parse_mail_params(*payload);
+        if (!p) return bad("queue file: record E: " + p.error().detail);
+        env.mail_dsn = std::move(*p);
+        break;
+      }
+      case 'N': {
+        auto p = dsn::parse_rcpt_params(*payload);
+        if (!p) return bad("queue file: record N: " + p.error().detail);
+        env.rcpt_dsn.back() = std::move(*p);
+        any_rcpt_dsn = true;
+        break;
+      }
       case 'Q': {
         auto v = parse_int(*payload, "Q");
         if (!v) return std::move(v).error();
@@ -136,15 +191,21 @@ Result<Envelope> decode(std::string_view file, std::size_t* body_offset) {
   }
   if (!seen[0]) return bad("queue file: no sender record");
   if (env.recipients.empty()) return bad("queue file: no recipients");
-  if (!seen[2]) return bad("queue file: no queued-at record");
+  if (!seen[4]) return bad("queue file: no queued-at record");
+  if (!any_rcpt_dsn) env.rcpt_dsn.clear();
   if (body_offset) *body_offset = file.size() - rest.size();
   return env;
 }
 
-std::string encode_drop(std::string_view sender, const std::vector<std::string>& recipients) {
+std::string encode_drop(std::string_view sender, const std::vector<std::string>& recipients,
+                        const dsn::MessageParams& mail_dsn, const std::vector<dsn::RecipientParams>& rcpt_dsn) {
   std::string inner;
   netstring::append(inner, sender);
-  for (const auto& r : recipients) netstring::append(inner, r);
+  if (!mail_dsn.empty()) netstring::append(inner, drop_dsn_mark + dsn::mail_params(mail_dsn));
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    netstring::append(inner, recipients[i]);
+    if (i < rcpt_dsn.size() && !rcpt_dsn[i].empty()) netstring::append(inner, drop_dsn_mark + dsn::rcpt_params(rcpt_dsn[i]));
+  }
   return netstring::encode(inner);
 }
 
@@ -152,15 +213,37 @@ Result<Envelope> decode_drop(std::string_view outer_payload) {
   auto items = netstring::split(outer_payload, max_address);
   if (!items) return bad("drop: " + items.error().detail);
   if (items->empty()) return bad("drop: no sender");
-  if (items->size() < 2) return bad("drop: no recipients");
-  if (items->size() - 1 > max_recipients) return bad("drop: too many recipients");
   Envelope env;
   if (auto s = validate_new_address((*items)[0], true); !s) return bad("bad sender: " + s.error().detail);
   env.sender = std::string((*items)[0]);
+  bool any_rcpt_dsn = false;
+  bool after_address = true;  // a DSN item may follow the address just read, once
   for (std::size_t i = 1; i < items->size(); ++i) {
-    if (auto s = validate_new_address((*items)[i], false); !s) return bad("bad recipient: " + s.error().detail);
-    env.recipients.emplace_back((*items)[i]);
+    std::string_view item = (*items)[i];
+    if (item.substr(0, 1) == drop_dsn_mark) {
+      if (!after_address) return bad("drop: DSN parameters not right after an address");
+      after_address = false;
+      item.remove_prefix(1);
+      if (env.recipients.empty()) {
+        auto p = dsn::parse_mail_params(item);
+        if (!p) return bad("drop: " + p.error().detail);
+        env.mail_dsn = std::move(*p);
+      } else {
+        auto p = dsn::parse_rcpt_params(item);
+        if (!p) return bad("drop: " + p.error().detail);
+        env.rcpt_dsn.back() = std::move(*p);
+        any_rcpt_dsn = true;
+      }
+      continue;
+    }
+    if (env.recipients.size() >= max_recipients) return bad("drop: too many recipients");
+    if (auto s = validate_new_address(item, false); !s) return bad("bad recipient: " + s.error().detail);
+    env.recipients.emplace_back(item);
+    env.rcpt_dsn.emplace_back();
+    after_address = true;
   }
+  if (env.recipients.empty()) return bad("drop: no recipients");
+  if (!any_rcpt_dsn) env.rcpt_dsn.clear();
   return env;
 }
 

@@ -74,6 +74,12 @@ std::string qualified(const Header& h, const Context& ctx) {
 
 }  // namespace
 
+Result<std::vector<std::string>> recipients_of(std::string_view argument, const Context& ctx) {
+  std::vector<std::string> out;
+  if (auto s = add_recipients(argument, ctx, out); !s) return std::move(s).error();
+  return out;
+}
+
 std::string rfc5322_date(std::int64_t when) {
   std::time_t t = static_cast<std::time_t>(when);
   std::tm tm {};

@@ -118,6 +118,7 @@ Capabilities parse_ehlo(const Reply& r) {
     else if (kw == "8BITMIME") c.eightbitmime = true;
     else if (kw == "SMTPUTF8") c.smtputf8 = true;
     else if (kw == "ENHANCEDSTATUSCODES") c.enhanced = true;
+    else if (kw == "DSN") c.dsn = true;
     else if (kw == "SIZE") {
       c.size = true;
       std::uint64_t v = 0;
@@ -171,14 +172,15 @@ Result<std::string> mail_from(std::string_view sender, const MailParams& p) {
   if (p.size) s += " SIZE=" + std::to_string(p.size);
   if (p.eightbit) s += " BODY=8BITMIME";
   if (p.smtputf8) s += " SMTPUTF8";
+  if (!p.dsn.empty()) s += " " + p.dsn;
   s += "\r\n";
   return s;
 }
 
-Result<std::string> rcpt_to(std::string_view rcpt) {
+Result<std::string> rcpt_to(std::string_view rcpt, std::string_view params) {
   if (rcpt.empty() || !clean(rcpt) || rcpt.find('>') != std::string_view::npos)
     return Error::permanent(ErrorDomain::format, "recipient address cannot be sent over SMTP: " + sanitize(rcpt, 100));
-  return "RCPT TO:<" + std::string(rcpt) + ">\r\n";
+  return "RCPT TO:<" + std::string(rcpt) + ">" + (params.empty() ? "" : " " + std::string(params)) + "\r\n";
 }
 
 std::string ehlo(std::string_view name) { return "EHLO " + std::string(name) + "\r\n"; }

@@ -83,6 +83,7 @@ void Flusher::start_message(const spool::Entry& e, Result<spool::Loaded> loaded)
   a.msg->body = std::move(loaded.value().message);
   a.msg->sender = a.envelope.sender;
   a.pending = a.envelope.recipients;  // grouped by route in begin_group (route_groups.cpp)
+  a.msg->mail_dsn = a.envelope.mail_dsn;  // rcpt_dsn: per group, in begin_group
   a.generation = generation_;
   const std::uint64_t tag = a.tag;
   active_.emplace(tag, std::move(a));
@@ -283,6 +284,15 @@ bool Flusher::report(const Active& a, std::vector<bounce::Failure> failures, boo
 
 bool Flusher::fail_permanently(const Active& a, std::vector<bounce::Failure> failures, bool whole,
                                const std::string& reason, bool& suppressed) {
+  // NOTIFY (RFC 3461): a recipient whose request leaves FAILURE out is not reported, and nothing is
+  // kept in failed/ for a report that will never be sent.
+  if (const std::size_t unwanted = bounce::drop_unwanted(a.envelope, failures, false); unwanted > 0) {
+    log_line(Priority::info, "id=" + a.entry.id + " " + std::to_string(unwanted) +
+                                 " recipient(s) failed permanently, not reported to the sender (NOTIFY without "
+                                 "FAILURE): " + printable(reason));
+    suppressed = false;
+    if (failures.empty()) return true;
+  }
   std::vector<std::string> rcpts;
   for (const auto& f : failures) rcpts.push_back(f.recipient);
   const std::string keep_id = whole ? a.entry.id : queue::make_id();
@@ -292,7 +302,7 @@ bool Flusher::fail_permanently(const Active& a, std::vector<bounce::Failure> fai
   // The report quotes only the headers: until it is delivered, the message itself stays (for the
   // failed recipients only, so that `nullq retry` sends nothing twice).
   envelope::Envelope env = a.envelope;
-  env.recipients = std::move(rcpts);
+  envelope::set_recipients(env, std::move(rcpts));
   env.last_error = printable("failed permanently: " + reason + "; kept until its bounce id=" + bounce_id +
                                  " is delivered",
                              envelope::max_error_text);
@@ -432,13 +442,14 @@ void Flusher::temporary(std::uint64_t tag, std::vector<std::string> remaining, c
   ++summary_.deferred_messages;
   spool::Loaded upd;
   upd.envelope = a.envelope;
-  upd.envelope.recipients = std::move(remaining);
+  envelope::set_recipients(upd.envelope, std::move(remaining));
   upd.envelope.last_error = printable(last_error, envelope::max_error_text);
   if (cfg_.delay_warning.count() > 0 && !upd.envelope.warned && age >= cfg_.delay_warning.count()) {
     std::vector<bounce::Failure> failures;
     for (const auto& r : upd.envelope.recipients) failures.push_back(bounce::Failure{r, false, last_error, "", ""});
+    bounce::drop_unwanted(a.envelope, failures, true);  // NOTIFY without DELAY: no warning
     bool suppressed = false;
-    if (report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
+    if (!failures.empty() && report(a, std::move(failures), true, suppressed)) upd.envelope.warned = true;
   }
   std::int64_t next = now + spool::backoff(attempts, cfg_.retry_min, cfg_.retry_max, rng_).count();
   if (!charged) {

@@ -19,6 +19,20 @@
 
 namespace nullq::send {
 
+namespace {
+
+// The DSN requests (NOTIFY, ORCPT) of `rcpts`, aligned with them, from the message's envelope.
+std::vector<dsn::RecipientParams> dsn_of(const envelope::Envelope& env, const std::vector<std::string>& rcpts) {
+  if (env.rcpt_dsn.empty()) return {};
+  envelope::Envelope e;
+  e.recipients = env.recipients;
+  e.rcpt_dsn = env.rcpt_dsn;
+  envelope::set_recipients(e, rcpts);
+  return std::move(e.rcpt_dsn);
+}
+
+}  // namespace
+
 void Flusher::begin_group(std::uint64_t tag) {
   auto it = active_.find(tag);
   if (it == active_.end()) return;
@@ -44,6 +58,7 @@ void Flusher::begin_group(std::uint64_t tag) {
     a.msg = std::move(m);
   }
   a.msg->recipients = std::move(group);
+  a.msg->rcpt_dsn = dsn_of(a.envelope, a.msg->recipients);
   a.hosts = route_hosts(cfg_, route);
   a.host_index = 0;
   a.route.reset();
@@ -68,6 +83,7 @@ void Flusher::trim_group(Active& a, const config::SmartHost& h) {
   a.pending.insert(a.pending.begin(), std::make_move_iterator(rcpts.begin() + static_cast<long>(n)),
                    std::make_move_iterator(rcpts.end()));
   rcpts.resize(n);
+  if (a.msg->rcpt_dsn.size() > n) a.msg->rcpt_dsn.resize(n);
 }
 
 void Flusher::group_done(std::uint64_t tag, bool changed) {
@@ -107,8 +123,9 @@ void Flusher::checkpoint(std::uint64_t tag) {
   job->attempts = a.entry.attempts;
   job->next = a.entry.next_attempt;  // the scheduler's entry stays busy until the attempt ends
   job->envelope = a.envelope;
-  job->envelope.recipients = a.deferred;
-  job->envelope.recipients.insert(job->envelope.recipients.end(), a.pending.begin(), a.pending.end());
+  std::vector<std::string> keep = a.deferred;
+  keep.insert(keep.end(), a.pending.begin(), a.pending.end());
+  envelope::set_recipients(job->envelope, std::move(keep));  // each keeps its NOTIFY/ORCPT
   job->body_offset = a.body_offset;
   const std::uint64_t offset = envelope::encode(job->envelope).size();
   io_.post(

@@ -318,6 +318,7 @@ class Session {
     if (opt_.caps.starttls && env_.tls && !ssl_) caps.push_back("STARTTLS");
     if (std::string offer = auth_offer(opt_); !offer.empty()) caps.push_back("AUTH " + offer);
     if (opt_.caps.enhanced) caps.push_back("ENHANCEDSTATUSCODES");
+    if (opt_.caps.dsn) caps.push_back("DSN");
     std::string greeting = "testhost greets " + arg;
     if (step_.long_line == SmtpStage::ehlo) greeting += " " + std::string(long_reply, 'x');
     caps.insert(caps.begin(), greeting);

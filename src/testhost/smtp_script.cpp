@@ -128,6 +128,7 @@ Result<SmtpCaps> parse_caps(std::string_view list) {
     else if (w == "XOAUTH2") caps.xoauth2 = true;
     else if (w == "OAUTHBEARER") caps.oauthbearer = true;
     else if (w == "ENHANCEDSTATUSCODES") caps.enhanced = true;
+    else if (w == "DSN") caps.dsn = true;
     else if (w.substr(0, 5) == "SIZE=" && digits(w.substr(5)) && w.size() <= 17 && std::stoull(w.substr(5)) > 0)
       caps.size = static_cast<std::size_t>(std::stoull(w.substr(5)));
     else return Error::permanent(ErrorDomain::usage, "bad SMTP capability '" + std::string(word) + "'");

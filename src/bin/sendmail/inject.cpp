@@ -54,6 +54,27 @@ submit::Outcome commit_here(const config::Config& cfg, std::string_view framing,
                          cfg.queue_min_free});
 }
 
+// Each prepared recipient's DSN request: the one of the argument that named it (-bs RCPT), else -N's.
+std::vector<dsn::RecipientParams> recipient_dsn(const msg::Context& ctx, const std::vector<std::string>& rcpts,
+                                                const DsnRequest& request) {
+  std::vector<dsn::RecipientParams> out(rcpts.size(), request.every);
+  std::vector<bool> set(rcpts.size(), false);
+  for (std::size_t i = 0; i < request.per_argument.size() && i < ctx.arguments.size(); ++i) {
+    auto addrs = msg::recipients_of(ctx.arguments[i], ctx);
+    if (!addrs) continue;
+    for (const auto& a : *addrs)
+      for (std::size_t k = 0; k < rcpts.size(); ++k)
+        if (!set[k] && rcpts[k] == a) {
+          set[k] = true;
+          out[k] = request.per_argument[i];
+        }
+  }
+  bool any = false;
+  for (const auto& p : out) any = any || !p.empty();
+  if (!any) out.clear();
+  return out;
+}
+
 }  // namespace
 
 bool may_write_spool(const config::Config& cfg) {
@@ -111,7 +132,8 @@ Child start_queue(const config::Config& cfg) {
   return start(argv);
 }
 
-Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route) {
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route,
+                const DsnRequest& request) {
   auto refuse = [&route](int code, std::string why) {
     abandon(route);
     return Injected{code, std::move(why), {}};
@@ -125,7 +147,8 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
   if (auto s = envelope::validate_new_address(prepared->sender, true); !s)
     return refuse(65, "bad sender: " + s.error().detail);
 
-  std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients);
+  std::string framing = envelope::encode_drop(prepared->sender, prepared->recipients, request.message,
+                                              recipient_dsn(ctx, prepared->recipients, request));
   if (route.self) {
     submit::Outcome o = commit_here(cfg, framing, prepared->message);
     if (o.exit_code != 77) return {o.exit_code, std::move(o.message), std::move(o.id)};
@@ -137,9 +160,10 @@ Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_
   return {0, {}, f.out};
 }
 
-Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message) {
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message,
+                const DsnRequest& request) {
   Route route = open_route(cfg);
-  return inject(cfg, ctx, message, route);
+  return inject(cfg, ctx, message, route, request);
 }
 
 }  // namespace nullq::sendmail

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "nullq/config.hpp"
+#include "nullq/dsn.hpp"
 #include "nullq/msg.hpp"
 #include "spawn.hpp"
 
@@ -21,6 +22,14 @@ struct Injected {
   int exit_code = 0;
   std::string message;  // one line on failure
   std::string id;       // queue id on success
+};
+
+// What the caller asked of delivery status notifications (RFC 3461): -N/-R/-V, or -bs's MAIL and
+// RCPT parameters. Kept in the queue file with the message.
+struct DsnRequest {
+  dsn::MessageParams message;                       // RET, ENVID
+  dsn::RecipientParams every;                       // -N: for every recipient
+  std::vector<dsn::RecipientParams> per_argument;   // -bs: one per ctx.arguments entry, or empty
 };
 
 // Fills the system parts of a msg::Context (login, gecos, clock, ids) from the config and process.
@@ -50,10 +59,12 @@ Child start_queue(const config::Config& cfg);
 // Prepares and queues one message (LF line endings already) by `route`, which is always finished or
 // abandoned on return. A self commit refused for want of permission (root without CAP_DAC_OVERRIDE,
 // a nullq user outside the drop group) has committed nothing, and goes through nullq-queue instead.
-Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route);
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message, Route& route,
+                const DsnRequest& request = {});
 
 // open_route() then inject().
-Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message);
+Injected inject(const config::Config& cfg, const msg::Context& ctx, std::string_view message,
+                const DsnRequest& request = {});
 
 // `sendmail -q` by a caller who may not write the spool: wakes a running nullq-send through
 // `nullq-queue -t`. True if one was running and got the byte.

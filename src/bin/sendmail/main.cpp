@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
   if (opt->name_given) ctx.full_name = opt->full_name;
   else if (const char* name = std::getenv("NAME"); name && *name) ctx.full_name = name;
   ctx.arguments = opt->recipients;
-  auto r = nullq::sendmail::inject(*cfg, ctx, message, queue);
+  nullq::sendmail::DsnRequest request{opt->mail_dsn, opt->notify, {}};
+  auto r = nullq::sendmail::inject(*cfg, ctx, message, queue, request);
   if (r.exit_code != 0) return fail(prog, r.exit_code, r.message);
   if (opt->verbose) std::fprintf(stderr, "%s: queued as %s\n", prog.c_str(), r.id.c_str());
   message.clear();

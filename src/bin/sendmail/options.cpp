@@ -16,6 +16,23 @@ std::string sender_value(std::string v) {
   return v;
 }
 
+// -N never|success,failure,delay, -R full|hdrs, -V envid (sendmail's DSN options; RFC 3461).
+Status dsn_option(Options& o, char c, const std::string& v) {
+  if (c == 'N') {
+    auto n = dsn::parse_notify(v);
+    if (!n) return usage("-N: " + n.error().detail);
+    o.notify.notify = *n;
+  } else if (c == 'R') {
+    auto r = dsn::parse_ret(v);
+    if (!r) return usage("-R: " + r.error().detail);
+    o.mail_dsn.ret = *r;
+  } else {
+    if (auto s = dsn::validate_envid(v); !s) return usage("-V: bad envelope id: " + s.error().detail);
+    o.mail_dsn.envid = v;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string usage_text(const std::string& program) {
@@ -36,6 +53,9 @@ std::string usage_text(const std::string& program) {
          "  -f, -r SENDER  envelope sender; <> or \"\" is the null sender\n"
          "  -F NAME        full name for an added From:\n" +
          config +
+         "  -N DSN         NEVER, or any of SUCCESS,FAILURE,DELAY: what to report (SMTP DSN)\n"
+         "  -R RET         FULL or HDRS: what a failure report returns of the message\n"
+         "  -V ENVID       envelope id, shown in reports (SMTP DSN)\n"
          "  -v             print the queue id\n"
          "  -bs            SMTP on standard input and output\n"
          "  -bp            list the queue (mailq)\n"
@@ -106,7 +126,13 @@ Result<Options> parse(const std::string& program, const std::vector<std::string>
           o.config = *v;
           break;
         }
-        case 'B': case 'N': case 'R': case 'V': case 'h': case 'L': case 'X': {
+        case 'N': case 'R': case 'V': {
+          auto v = value("a value");
+          if (!v) return std::move(v).error();
+          if (auto s = dsn_option(o, c, *v); !s) return std::move(s).error();
+          break;
+        }
+        case 'B': case 'h': case 'L': case 'X': {
           auto v = value("a value");  // body type, DSN notify/return, envid, hop count, log tag, trace file
           if (!v) return std::move(v).error();
           break;

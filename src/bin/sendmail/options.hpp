@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nullq/dsn.hpp"
 #include "nullq/result.hpp"
 
 namespace nullq::sendmail {
@@ -27,6 +28,9 @@ struct Options {
   std::string full_name;
   std::string config;          // -C file
   std::vector<std::string> recipients;
+  // -N NOTIFY (every recipient), -R RET, -V ENVID: validated here (RFC 3461, dsn.hpp).
+  dsn::RecipientParams notify;  // only .notify is set
+  dsn::MessageParams mail_dsn;
 };
 
 // `program` is argv[0]'s basename: mailq => list, newaliases => aliases. --help and --version (as

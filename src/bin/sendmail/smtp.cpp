@@ -10,6 +10,7 @@
 #include "inject.hpp"
 #include "nullq/envelope.hpp"
 #include "nullq/msg.hpp"
+#include "nullq/printable.hpp"
 
 namespace nullq::sendmail {
 
@@ -55,6 +56,41 @@ bool path_arg(const std::string& rest, std::string& out) {
   return true;
 }
 
+// The ESMTP parameters after the path ("<a@b> RET=HDRS ENVID=x" -> "RET=HDRS ENVID=x").
+std::string_view params_of(std::string_view rest) {
+  std::size_t gt = rest.find('>');
+  if (gt == std::string_view::npos) {  // "MAIL FROM: a@b SIZE=10"
+    std::size_t colon = rest.find(':');
+    rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon + 1);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    gt = rest.find(' ');
+    if (gt == std::string_view::npos) return {};
+  }
+  return rest.substr(gt + 1);
+}
+
+// Applies MAIL's (rcpt=false) or RCPT's parameters: "" when they are fine, else the reply: 501 for
+// a bad value, 555 for a parameter nullq does not know (RFC 5321 4.1.1.11).
+template <typename Params, typename Set>
+std::string apply_params(std::string_view text, Params& p, Set set, bool mail) {
+  while (!text.empty()) {
+    std::size_t sp = text.find(' ');
+    std::string_view item = text.substr(0, sp);
+    text.remove_prefix(sp == std::string_view::npos ? text.size() : sp + 1);
+    if (item.empty()) continue;
+    std::size_t eq = item.find('=');
+    std::string_view key = item.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    // SIZE and BODY are offered in EHLO and were always taken; their values change nothing here.
+    if (mail && (::strcasecmp(std::string(key).c_str(), "SIZE") == 0 || ::strcasecmp(std::string(key).c_str(), "BODY") == 0))
+      continue;
+    auto r = set(p, key, value);
+    if (!r) return "501 5.5.4 " + r.error().detail;
+    if (!*r) return "555 5.5.4 unsupported parameter " + printable(key, 40);
+  }
+  return {};
+}
+
 }  // namespace
 
 int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, std::FILE* out, bool* queued) {
@@ -66,6 +102,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
   bool have_from = false;
   std::string from;
   std::vector<std::string> rcpts;
+  DsnRequest request;  // RET/ENVID of this MAIL, NOTIFY/ORCPT of each RCPT; -N/-R/-V as defaults
   int errors = 0;
   std::string line;
   bool too_long = false;
@@ -86,6 +123,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         say("250-8BITMIME");
         say("250-PIPELINING");
         say("250-SIZE " + std::to_string(cfg.max_message_size));
+        say("250-DSN");
         say("250 ENHANCEDSTATUSCODES");
       } else {
         say("250 " + cfg.hostname);
@@ -107,6 +145,11 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         if (error("553 5.1.7 " + s.error().detail)) break;
         continue;
       }
+      request = DsnRequest{opt.mail_dsn, opt.notify, {}};
+      if (auto bad = apply_params(params_of(line.substr(5)), request.message, dsn::set_mail_param, true); !bad.empty()) {
+        if (error(bad)) break;
+        continue;
+      }
       have_from = true;
       say("250 2.1.0 ok");
     } else if (starts_with_ci(line, "RCPT TO:")) {
@@ -123,7 +166,14 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         if (error("553 5.1.3 bad recipient: " + s.error().detail)) break;
         continue;
       }
+      dsn::RecipientParams rp;
+      if (auto bad = apply_params(params_of(line.substr(5)), rp, dsn::set_rcpt_param, false); !bad.empty()) {
+        if (error(bad)) break;
+        continue;
+      }
+      if (rp.notify == 0) rp.notify = opt.notify.notify;
       rcpts.push_back(r);
+      request.per_argument.push_back(std::move(rp));
       say("250 2.1.5 ok");
     } else if (::strcasecmp(line.c_str(), "DATA") == 0) {
       if (!have_from || rcpts.empty()) {
@@ -152,7 +202,7 @@ int smtp_session(const config::Config& cfg, const Options& opt, std::FILE* in, s
         ctx.sender = from;
         ctx.full_name = opt.full_name;
         ctx.arguments = rcpts;
-        Injected r = inject(cfg, ctx, data);
+        Injected r = inject(cfg, ctx, data, request);
         if (r.exit_code == 0 && queued) *queued = true;
         if (r.exit_code == 0) say("250 2.0.0 ok: queued as " + r.id);
         else if (r.exit_code == 75 || r.exit_code == 73 || r.exit_code == 74) say("451 4.3.0 " + r.message);

@@ -62,6 +62,29 @@ TEST_F(QueueProgram, CommitsACompleteMessageWithReceivedLine) {
   EXPECT_TRUE(list_dir(spool() + "/tmp").empty());
 }
 
+TEST_F(QueueProgram, KeepsTheDsnRequestInTheQueueFile) {
+  nullq::dsn::MessageParams m;
+  m.ret = nullq::dsn::Ret::hdrs;
+  m.envid = "id 1";
+  std::vector<nullq::dsn::RecipientParams> r(2);
+  r[1].notify = nullq::dsn::notify_never;
+  r[1].orcpt_type = "rfc822";
+  r[1].orcpt = "C@z";
+  auto q = queue(nullq::envelope::encode_drop("a@x", {"b@y", "c@z"}, m, r) + "Subject: hi\n\nbody\n");
+  ASSERT_EQ(q.code, 0) << q.err;
+  auto files = list_dir(spool() + "/new");
+  ASSERT_EQ(files.size(), 1u);
+  std::string file = read_file(spool() + "/new/" + files[0]);
+  EXPECT_EQ(file.rfind("NQ1\nF3:a@x,\nE21:RET=HDRS ENVID=id+201,\nT3:b@y,\nT3:c@z,\nN29:NOTIFY=NEVER ORCPT=rfc822;C@z,\n",
+                       0),
+            0u)
+      << file;
+  auto env = nullq::envelope::decode(file, nullptr);
+  ASSERT_TRUE(env.ok()) << env.error().detail;
+  EXPECT_EQ(env->mail_dsn, m);
+  EXPECT_EQ(env->rcpt_dsn, r);
+}
+
 TEST_F(QueueProgram, NullSenderIsAccepted) {
   auto r = queue(drop("", {"b@y"}, "x\n"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -96,7 +119,19 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"no_recipients", ns(ns("a@x")) + "Subject: x\n", 65, "no recipients"},
                       BadInput{"newline_in_recipient", ns(ns("a@x") + ns("b\n@y")) + "x\n", 65, "line break"},
                       BadInput{"nul_in_sender", ns(ns(std::string("a\0@x", 4)) + ns("b@y")) + "x\n", 65, "NUL"},
-                      BadInput{"huge_framing", "999999999:", 65, "exceeds limit"}),
+                      BadInput{"huge_framing", "999999999:", 65, "exceeds limit"},
+                      // DSN items (0x01 + parameters) are as strict as the queue file's E and N records.
+                      BadInput{"dsn_before_any_address", ns(ns("\x01RET=FULL")) + "x\n", 65, "bad sender"},
+                      BadInput{"dsn_twice", ns(ns("a@x") + ns("b@y") + ns("\x01NOTIFY=NEVER") + ns("\x01NOTIFY=NEVER")) + "x\n",
+                               65, "DSN parameters not right after an address"},
+                      BadInput{"dsn_rcpt_param_on_sender", ns(ns("a@x") + ns("\x01NOTIFY=NEVER") + ns("b@y")) + "x\n", 65,
+                               "unknown MAIL DSN parameter NOTIFY"},
+                      BadInput{"dsn_not_canonical", ns(ns("a@x") + ns("b@y") + ns("\x01NOTIFY=delay")) + "x\n", 65,
+                               "not in canonical form"},
+                      BadInput{"dsn_long_envid", ns(ns("a@x") + ns("\x01" "ENVID=" + std::string(101, 'e')) + ns("b@y")) + "x\n",
+                               65, "ENVID longer than 100 characters"},
+                      BadInput{"dsn_control_in_orcpt", ns(ns("a@x") + ns("b@y") + ns("\x01ORCPT=rfc822;a+1Bb")) + "x\n", 65,
+                               "not printable US-ASCII"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(QueueProgram, OversizeMessageIsRefusedAndNothingIsLeft) {

@@ -182,7 +182,7 @@ TEST_F(Sendmail, SmtpSessionQueuesEachData) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("220 box.example.org ESMTP nullq\r\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("250-SIZE 100000\r\n"), std::string::npos);
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 21) << r.out;  // one reply per command, 5 for EHLO
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 22) << r.out;  // one reply per command, 6 for EHLO
   EXPECT_NE(r.out.find("503 5.5.1 MAIL first"), std::string::npos);
   EXPECT_NE(r.out.find("252 2.5.2"), std::string::npos);
   EXPECT_NE(r.out.find("500 5.5.2 unknown command"), std::string::npos);

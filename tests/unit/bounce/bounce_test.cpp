@@ -143,6 +143,72 @@ TEST(Compose, NoLineLongerThan998) {
   for (const auto& l : lines(c->message)) EXPECT_LE(l.size(), 998u);
 }
 
+TEST(Compose, DsnRequestShowsEnvidAndOrcptAndRetFullReturnsTheMessage) {
+  auto e = original("alice@example.org", {"bob@example.net", "carol@example.net"});
+  e.mail_dsn.envid = "job 7";
+  e.mail_dsn.ret = nullq::dsn::Ret::full;
+  e.rcpt_dsn = {{}, {nullq::dsn::notify_failure, "rfc822", "Carol@example.net"}};
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "550 no", "mx", "smtp"},
+                                             {"carol@example.net", true, "550 no", "mx", "smtp"}}));
+  ASSERT_TRUE(c);
+  const std::string& m = c->message;
+  EXPECT_NE(m.find("\nOriginal-Envelope-Id: job 7\nReporting-MTA: dns; box.example.org\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("\n\nFinal-Recipient: rfc822; bob@example.net\n"), std::string::npos) << "no ORCPT, none shown: " << m;
+  EXPECT_NE(m.find("\n\nOriginal-Recipient: rfc822;Carol@example.net\nFinal-Recipient: rfc822; carol@example.net\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("Content-Type: message/rfc822\n\n" + message), std::string::npos) << m;
+  EXPECT_EQ(m.find("text/rfc822-headers"), std::string::npos) << m;
+  // A delay warning never returns the body.
+  auto rep = report(e, {{"bob@example.net", false, "451 later", "", ""}});
+  rep.delay_warning = true;
+  auto w = nullq::bounce::compose(rep);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->message.find("the body is not quoted"), std::string::npos);
+}
+
+TEST(Compose, RetHdrsAndATooLargeMessageReturnTheHeadersOnly) {
+  auto e = original("alice@example.org", {"bob@example.net"});
+  e.mail_dsn.ret = nullq::dsn::Ret::hdrs;
+  auto c = nullq::bounce::compose(report(e, {{"bob@example.net", true, "550 no", "mx", "smtp"}}));
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->message.find("Content-Type: text/rfc822-headers\n"), std::string::npos);
+  EXPECT_EQ(c->message.find("the body is not quoted"), std::string::npos);
+  EXPECT_EQ(c->message.find("Original-Envelope-Id"), std::string::npos);
+  e.mail_dsn.ret = nullq::dsn::Ret::full;
+  const std::string big = "Subject: big\n\n" + std::string(nullq::bounce::max_returned_message, 'x') + "\n";
+  auto rep = report(e, {{"bob@example.net", true, "550 no", "mx", "smtp"}});
+  rep.original_message = big;
+  auto b = nullq::bounce::compose(rep);
+  ASSERT_TRUE(b);
+  EXPECT_NE(b->message.find("Content-Type: text/rfc822-headers\n\nSubject: big\n"), std::string::npos);
+  EXPECT_LT(b->message.size(), 10000u);
+}
+
+TEST(Notify, DropUnwantedKeepsWhoAskedForTheReport) {
+  auto e = original("alice@example.org", {"never@x", "failure@x", "delay@x", "none@x"});
+  e.rcpt_dsn = {{nullq::dsn::notify_never, "", ""},
+                {nullq::dsn::notify_failure, "", ""},
+                {nullq::dsn::notify_delay | nullq::dsn::notify_success, "", ""},
+                {}};
+  auto all = [] {
+    std::vector<Failure> f;
+    for (const char* r : {"never@x", "failure@x", "delay@x", "none@x"}) f.push_back(Failure{r, true, "x", "", ""});
+    return f;
+  };
+  auto names = [](const std::vector<Failure>& f) {
+    std::vector<std::string> out;
+    for (const auto& x : f) out.push_back(x.recipient);
+    return out;
+  };
+  auto f = all();
+  EXPECT_EQ(nullq::bounce::drop_unwanted(e, f, false), 2u);
+  EXPECT_EQ(names(f), (std::vector<std::string>{"failure@x", "none@x"}));
+  f = all();
+  EXPECT_EQ(nullq::bounce::drop_unwanted(e, f, true), 2u);
+  EXPECT_EQ(names(f), (std::vector<std::string>{"delay@x", "none@x"}));
+}
+
 TEST(Enqueue, WritesANullSenderMessageIntoNew) {
   nullq::testing::TempDir t;
   nullq::queue::Spool spool{t / "spool"};

@@ -138,20 +138,28 @@ TEST(SmtpEhlo, Capabilities) {
   EXPECT_FALSE(b.auth_plain);
   EXPECT_FALSE(b.auth_login);
   EXPECT_FALSE(b.starttls);
+  EXPECT_FALSE(b.dsn);
+  EXPECT_FALSE(c.dsn);
+  r.lines.push_back("dsn");
+  EXPECT_TRUE(smtp::parse_ehlo(r).dsn);
 }
 
 TEST(SmtpCommands, Encoding) {
-  auto m = smtp::mail_from("a@x", smtp::MailParams{1234, true, false});
+  auto m = smtp::mail_from("a@x", smtp::MailParams{1234, true, false, ""});
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(*m, "MAIL FROM:<a@x> SIZE=1234 BODY=8BITMIME\r\n");
   auto bounce = smtp::mail_from("", smtp::MailParams{});
   ASSERT_TRUE(bounce.ok());
   EXPECT_EQ(*bounce, "MAIL FROM:<>\r\n");
-  auto u = smtp::mail_from("a@x", smtp::MailParams{0, false, true});
+  auto u = smtp::mail_from("a@x", smtp::MailParams{0, false, true, ""});
   EXPECT_EQ(*u, "MAIL FROM:<a@x> SMTPUTF8\r\n");
   auto r = smtp::rcpt_to("b@y");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "RCPT TO:<b@y>\r\n");
+  // DSN parameters (RFC 3461), already encoded by dsn::mail_params / dsn::rcpt_params.
+  EXPECT_EQ(*smtp::rcpt_to("b@y", "NOTIFY=NEVER"), "RCPT TO:<b@y> NOTIFY=NEVER\r\n");
+  EXPECT_EQ(*smtp::mail_from("a@x", smtp::MailParams{10, false, false, "RET=HDRS ENVID=x"}),
+            "MAIL FROM:<a@x> SIZE=10 RET=HDRS ENVID=x\r\n");
   EXPECT_FALSE(smtp::rcpt_to("b@y>\r\nRSET").ok());
   EXPECT_FALSE(smtp::rcpt_to("").ok());
   EXPECT_FALSE(smtp::mail_from("a\n@x", smtp::MailParams{}).ok());
