@@ -156,7 +156,7 @@ class Flusher {
   void host_failed(const std::string& host, const std::string& why);
   void host_worked(const std::string& host);
   // monitor.cpp: the smart hosts' state for the status file.
-  std::vector<HostStatus> host_statuses(std::int64_t now) const;
+  std::vector<HostStatus> host_statuses(std::int64_t now);
 
   // route_groups.cpp: one route group after the other within one attempt; between two, the queue
   // file is rewritten with the recipients still pending when the group finished some.

@@ -126,7 +126,8 @@ void Monitor::stop() {
 }
 
 // The flusher's smart hosts as the status file shows them (flusher_impl.hpp).
-std::vector<HostStatus> Flusher::host_statuses(std::int64_t now) const {
+std::vector<HostStatus> Flusher::host_statuses(std::int64_t now) {
+  const std::vector<HostView> paced = throttle_.view(unix_ms());
   std::vector<HostStatus> out;
   for (const auto& h : cfg_.smarthosts) {
     HostStatus s;
@@ -135,6 +136,8 @@ std::vector<HostStatus> Flusher::host_statuses(std::int64_t now) const {
       s.state = "backing_off";
       s.until = hold_.until(h.text);
     }
+    for (const auto& v : paced)
+      if (v.host == h.text) apply_pace(v, s);
     s.last_error = monitor_ ? monitor_->metrics().last_error(h.text) : "none";
     out.push_back(std::move(s));
   }

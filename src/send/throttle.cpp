@@ -232,6 +232,23 @@ std::vector<HostView> Throttle::view(std::int64_t now_ms) {
   return out;
 }
 
+void apply_pace(const HostView& v, HostStatus& s) {
+  s.concurrency = v.concurrency;
+  s.rate = v.rate;
+  s.reason = v.reason;
+  if (v.reason.empty()) return;
+  const bool held = v.reason.rfind("quota:", 0) == 0 || v.reason.rfind("daily limit", 0) == 0;
+  if (held) {
+    s.state = "held";
+  } else if (s.state == "up") {
+    s.state = "slowed";
+  } else {
+    return;  // backing off: its own until stays
+  }
+  if (v.until > 0) s.until = v.until;
+  else s.until.reset();
+}
+
 void Throttle::persist() {
   Status st = store_.save();
   if (st.ok()) {

@@ -34,6 +34,7 @@
 #include "nullq/config.hpp"
 #include "nullq/send/quota.hpp"
 #include "nullq/send/rate.hpp"
+#include "nullq/send/status_file.hpp"
 
 namespace nullq::send {
 
@@ -46,6 +47,11 @@ struct HostView {
                              // "daily limit 10000 reached"; "" = not slowed
   std::int64_t until = 0;    // unix s the pause or hold ends; 0 = none
 };
+
+// `v` into the status file's entry of its host: its connections, rate and reason, and the state
+// `held` (a quota answer or the daily count: nothing goes until `until`) or `slowed` (throttling
+// answers). A host backing off after failures of its own keeps that state unless it is held.
+void apply_pace(const HostView& v, HostStatus& s);
 
 class Throttle {
  public:

@@ -16,6 +16,7 @@
 #include "nullq/envelope.hpp"
 #include "nullq/queue.hpp"
 #include "nullq/reply.hpp"
+#include "nullq/send/status_file.hpp"
 #include "nullq/spool.hpp"
 
 namespace nullq::admin {
@@ -207,6 +208,21 @@ int status(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   std::fprintf(out, "failed:   %zu\n", c.failed.size());
   if (c.oldest) std::fprintf(out, "oldest:   %s\n", human_age(now - c.oldest).c_str());
   std::fprintf(out, "flusher:  %s\n", flusher_running(s) ? "running" : "not running");
+  // What the running nullq-send knows of each smart host now (its status file): the state, until
+  // when, its connections and rate, and why it is slowed or held.
+  send::StatusRead st = send::read_status(s);
+  if (st.liveness == send::Liveness::running) {
+    for (const auto& h : st.snapshot.hosts) {
+      std::string line = h.host + " " + h.state;
+      if (h.until && *h.until > now) line += " until " + when(*h.until);
+      std::string pace;
+      if (h.concurrency) pace = std::to_string(*h.concurrency) + " connection" + (*h.concurrency == 1 ? "" : "s");
+      if (!h.rate.empty()) pace += (pace.empty() ? "" : ", ") + std::string("rate ") + h.rate;
+      if (!pace.empty()) line += " (" + pace + ")";
+      if (!h.reason.empty()) line += ": " + h.reason;
+      std::fprintf(out, "host:     %s\n", proto::sanitize(line).c_str());
+    }
+  }
   return 0;
 }
 

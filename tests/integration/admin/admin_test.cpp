@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "nullq/envelope.hpp"
+#include "nullq/send/status_file.hpp"
 #include "nullq/spool.hpp"
 #include "process.hpp"
 
@@ -79,6 +80,40 @@ TEST_F(Admin, StatusCountsEachPlace) {
   EXPECT_NE(r.out.find("queued:   2 (1 due now, 1 deferred)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("failed:   0"), std::string::npos);
   EXPECT_NE(r.out.find("flusher:  not running"), std::string::npos);
+}
+
+// With a running nullq-send (its status file, written by a live process: this one), `nullq status`
+// shows each smart host's state, connections, rate and the reason it is held; with the writer gone
+// it shows none (nothing it says would be current).
+TEST_F(Admin, StatusShowsTheRunningFlushersHosts) {
+  nullq::send::StatusSnapshot snap;
+  snap.pid = ::getpid();
+  snap.started_at = snap.written_at = std::time(nullptr);
+  nullq::send::HostStatus held;
+  held.host = "smtp://smtp.gmail.com:587";
+  held.state = "held";
+  held.until = std::time(nullptr) + 3600;
+  held.concurrency = 2;
+  held.rate = "30/min";
+  held.reason = "quota: 550 5.4.5 Daily user sending limit exceeded";
+  nullq::send::HostStatus up;
+  up.host = "qmtp://hub.example.org";
+  snap.hosts = {held, up};
+  const std::string path = nullq::send::status_path(spool_);
+  ASSERT_TRUE(nullq::send::write_atomically(path, nullq::send::encode_status(snap), 0644).ok());
+  auto r = nullq({"status"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("host: +smtp://smtp\\.gmail\\.com:587 held until [0-9-]+ [0-9:]+ "
+                                                  "\\(2 connections, rate 30/min\\): quota: 550 5\\.4\\.5 Daily user "
+                                                  "sending limit exceeded\n")))
+      << r.out;
+  EXPECT_NE(r.out.find("host:     qmtp://hub.example.org up\n"), std::string::npos) << r.out;
+
+  snap.running = false;
+  ASSERT_TRUE(nullq::send::write_atomically(path, nullq::send::encode_status(snap), 0644).ok());
+  r = nullq({"status"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("host:"), std::string::npos) << r.out;
 }
 
 TEST_F(Admin, ListAndShow) {

@@ -247,5 +247,39 @@ TEST_F(ThrottleFile, UnwritableStateDirIsReportedOnce) {
   EXPECT_EQ(t.ready_at("smtp://x", t0), 0) << "counting goes on in memory";
 }
 
+// The status file's entry of a host (nullq status, status.json): held by a quota, slowed by
+// throttling, up with its pace shown; a host backing off for its own failures keeps that state.
+TEST(Throttle, ApplyPaceGivesTheStatusFilesState) {
+  HostStatus up;
+  apply_pace(HostView{"smtp://a", 3, "30/min", "", 0}, up);
+  EXPECT_EQ(up.state, "up");
+  EXPECT_EQ(up.concurrency, 3u);
+  EXPECT_EQ(up.rate, "30/min");
+  EXPECT_FALSE(up.until);
+
+  HostStatus quota;
+  apply_pace(HostView{"smtp://a", 3, "", "quota: 550 5.4.5 Daily user sending limit exceeded", 2000}, quota);
+  EXPECT_EQ(quota.state, "held");
+  EXPECT_EQ(quota.until, 2000);
+  EXPECT_EQ(quota.reason, "quota: 550 5.4.5 Daily user sending limit exceeded");
+
+  HostStatus daily;
+  apply_pace(HostView{"smtp://a", 3, "", "daily limit 10 reached", 3000}, daily);
+  EXPECT_EQ(daily.state, "held");
+
+  HostStatus slowed;
+  apply_pace(HostView{"smtp://a", 1, "learned 2/s", "throttled: 421 4.7.0 Try again later", 1500}, slowed);
+  EXPECT_EQ(slowed.state, "slowed");
+  EXPECT_EQ(slowed.until, 1500);
+  EXPECT_EQ(slowed.concurrency, 1u);
+
+  HostStatus failing;
+  failing.state = "backing_off";
+  failing.until = 900;
+  apply_pace(HostView{"smtp://a", 1, "", "throttled: 421 4.7.0 Try again later", 1500}, failing);
+  EXPECT_EQ(failing.state, "backing_off");
+  EXPECT_EQ(failing.until, 900);
+}
+
 }  // namespace
 }  // namespace nullq::send
