@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "flusher_impl.hpp"
+#include "nullq/clock_text.hpp"
 #include "nullq/printable.hpp"
 #include "nullq/throttle_reply.hpp"
 
@@ -21,14 +22,7 @@ namespace {
 // queue instead (uncharged): a bound on the time a message stays in memory.
 constexpr unsigned max_paced = 50;
 
-std::string utc_time(std::int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_time(std::int64_t unix_s) { return clock_text(unix_s, "%Y-%m-%d %H:%M:%SZ", true); }
 
 }  // namespace
 

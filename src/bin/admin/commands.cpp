@@ -12,6 +12,7 @@
 #include <ctime>
 #include <optional>
 
+#include "nullq/clock_text.hpp"
 #include "nullq/bounce.hpp"
 #include "nullq/envelope.hpp"
 #include "nullq/queue.hpp"
@@ -83,15 +84,7 @@ bool durable(const std::string& dir, std::FILE* err) {
   return st.ok();
 }
 
-std::string when(std::int64_t t) {
-  if (t == 0) return "now";
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm {};
-  ::localtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string when(std::int64_t t) { return t == 0 ? "now" : clock_text(t); }
 
 Result<std::pair<envelope::Envelope, std::string>> read_message(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");

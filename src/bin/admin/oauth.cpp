@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "nullq/clock_text.hpp"
 #include "nullq/oauth.hpp"
 #include "nullq/printable.hpp"
 #include "nullq/send/tokens.hpp"
@@ -22,14 +23,7 @@ namespace nullq::admin {
 
 namespace {
 
-std::string utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
+std::string utc(std::int64_t t) { return clock_text(t, "%Y-%m-%d %H:%M:%S UTC", true); }
 
 // mkdir -p for the store directory; created ones (and a root-owned oauth/ itself) go to `uid`:`gid`.
 bool make_store_dir(const std::string& dir, uid_t uid, gid_t gid, std::string& why) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nullq/clock_text.hpp"
 #include "nullq/envelope.hpp"
 #include "nullq/queue.hpp"
 #include "nullq/reply.hpp"
@@ -27,14 +28,7 @@ struct Item {
   std::int64_t next = 0;
 };
 
-std::string when(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm {};
-  ::localtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string when(std::int64_t t) { return clock_text(t); }
 
 // Lists `dir`; false with errno set if it cannot be read.
 bool list_dir(const std::string& dir, const std::string& state, std::vector<Item>& out) {

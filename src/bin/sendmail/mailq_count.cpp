@@ -2,20 +2,14 @@
 
 #include <ctime>
 
+#include "nullq/clock_text.hpp"
 #include "nullq/send/status_file.hpp"
 
 namespace nullq::sendmail {
 
 namespace {
 
-std::string clock_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm {};
-  ::localtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string clock_time(std::int64_t t) { return clock_text(t); }
 
 }  // namespace
 
