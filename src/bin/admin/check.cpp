@@ -22,13 +22,16 @@
 
 #include "commands.hpp"
 #include "route.hpp"
+#include "nullq/clock_text.hpp"
 #include "nullq/client.hpp"
 #include "nullq/dns.hpp"
 #include "nullq/environment.hpp"
 #include "nullq/event.hpp"
 #include "nullq/identity.hpp"
 #include "nullq/queue.hpp"
+#include "nullq/reply.hpp"
 #include "nullq/send/router.hpp"
+#include "nullq/send/status_file.hpp"
 #include "nullq/send/tokens.hpp"
 #include "oauth.hpp"
 #include "../../send/smtp_tls.hpp"
@@ -319,6 +322,25 @@ int check_spool(const config::Config& cfg, std::FILE* out) {
   return problems;
 }
 
+namespace {
+
+// What the running nullq-send holds back now (its status file): a smart host out of its quota or
+// daily count, slowed by throttling answers, or backing off after failures of its own. Warnings,
+// not problems: the configuration is fine, and the mail waits for the host (nullq status).
+void print_host_states(const config::Config& cfg, std::FILE* out) {
+  const send::StatusRead st = send::read_status(queue::Spool{cfg.queue_dir});
+  if (st.liveness != send::Liveness::running) return;
+  for (const auto& h : st.snapshot.hosts) {
+    if (h.state == "up") continue;
+    std::string line = h.host + " is " + h.state + " by the running nullq-send";
+    if (h.until) line += " until " + clock_text(*h.until);
+    if (!h.reason.empty()) line += ": " + h.reason;
+    std::fprintf(out, "warning: %s\n", proto::sanitize(line).c_str());
+  }
+}
+
+}  // namespace
+
 int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   if (auto s = config::validate_for_delivery(cfg); !s) {
     std::fprintf(err, "nullq: %s\n", s.error().detail.c_str());
@@ -327,6 +349,7 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
   std::fprintf(out, "config: %s ok (hostname %s, spool %s)\n", cfg.path.c_str(), cfg.hostname.c_str(), cfg.queue_dir.c_str());
   print_route_table(cfg, out);
   int problems = check_spool(cfg, out);
+  print_host_states(cfg, out);
   // Secrets and TLS as nullq-send loads them (check may read the password_file too).
   config::Config sc = cfg;
   if (auto sec = config::load_secrets(sc); !sec.ok()) {

@@ -85,7 +85,7 @@ TEST_F(Admin, StatusCountsEachPlace) {
 // With a running nullq-send (its status file, written by a live process: this one), `nullq status`
 // shows each smart host's state, connections, rate and the reason it is held; with the writer gone
 // it shows none (nothing it says would be current).
-TEST_F(Admin, StatusShowsTheRunningFlushersHosts) {
+TEST_F(Admin, StatusAndCheckShowTheRunningFlushersHosts) {
   nullq::send::StatusSnapshot snap;
   snap.pid = ::getpid();
   snap.started_at = snap.written_at = std::time(nullptr);
@@ -109,11 +109,20 @@ TEST_F(Admin, StatusShowsTheRunningFlushersHosts) {
       << r.out;
   EXPECT_NE(r.out.find("host:     qmtp://hub.example.org up\n"), std::string::npos) << r.out;
 
+  // nullq check says it too, as a warning (the configuration is not at fault).
+  auto c = nullq({"check"});
+  EXPECT_NE(c.out.find("warning: smtp://smtp.gmail.com:587 is held by the running nullq-send until "), std::string::npos)
+      << c.out;
+  EXPECT_NE(c.out.find(": quota: 550 5.4.5 Daily user sending limit exceeded\n"), std::string::npos) << c.out;
+  EXPECT_EQ(c.out.find("warning: qmtp://hub.example.org"), std::string::npos) << c.out;
+
   snap.running = false;
   ASSERT_TRUE(nullq::send::write_atomically(path, nullq::send::encode_status(snap), 0644).ok());
   r = nullq({"status"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find("host:"), std::string::npos) << r.out;
+  c = nullq({"check"});
+  EXPECT_EQ(c.out.find("is held by the running nullq-send"), std::string::npos) << c.out;
 }
 
 TEST_F(Admin, ListAndShow) {
