@@ -7,29 +7,15 @@
 #include <unistd.h>
 
 #include "nullq/config.hpp"
+#include "parse.hpp"
 
 using namespace nullq::config;
 using namespace std::chrono_literals;
 
 namespace {
 
-Config ok(const std::string& text) {
-  auto c = parse_only(text, "nullq.yaml");
-  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().detail);
-  return c.ok() ? *c : Config{};
-}
-
-std::string err(const std::string& text) {
-  auto c = parse_only(text, "nullq.yaml");
-  if (c.ok()) {
-    ADD_FAILURE() << "accepted: " << text;
-    return {};
-  }
-  EXPECT_EQ(c.error().domain, nullq::ErrorDomain::config);
-  EXPECT_TRUE(c.error().is_permanent());
-  EXPECT_EQ(c.error().detail.find('\n'), std::string::npos) << "one line";
-  return c.error().detail;
-}
+using nullq::config::testing::err;
+using nullq::config::testing::ok;
 
 TEST(Config, OneSmartHostIsComplete) {
   Config c = ok("smarthosts:\n  - qmtp://relay.example.org\n");

@@ -6,25 +6,14 @@
 #include <string>
 
 #include "nullq/config.hpp"
+#include "parse.hpp"
 
 using namespace nullq::config;
 
 namespace {
 
-Config ok(const std::string& text) {
-  auto c = parse_only(text, "nullq.yaml");
-  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().detail);
-  return c.ok() ? *c : Config{};
-}
-
-std::string err(const std::string& text) {
-  auto c = parse_only(text, "nullq.yaml");
-  if (c.ok()) {
-    ADD_FAILURE() << "accepted: " << text;
-    return {};
-  }
-  return c.error().detail;
-}
+using nullq::config::testing::err;
+using nullq::config::testing::ok;
 
 TEST(WithoutDaemonConfig, Defaults) {
   Config c = ok("smarthosts: [qmtp://relay.example.org]\n");
