@@ -70,6 +70,8 @@ TEST(AdminCli, ErrorsNameTheWholeWordAndSuggest) {
                        Bad{{"frobnicate"}, "nullq: unknown command 'frobnicate'"},
                        Bad{{"--bogus"}, "nullq: unknown option '--bogus'"},
                        Bad{{"status", "--jsn"}, "nullq: status takes only --json, not '--jsn'"},
+                       Bad{{"metrcs"}, "nullq: unknown command 'metrcs' (did you mean 'metrics'?)"},
+                       Bad{{"metrics", "--json"}, "nullq: metrics takes no arguments"},
                        Bad{{"-c"}, "nullq: -c needs a file name"},
                        Bad{{"oauth"}, "nullq: oauth needs login HOST or status"},
                        Bad{{"oauth", "lgin", "h"}, "nullq: oauth takes login HOST or status, not 'lgin'"},
