@@ -11,39 +11,11 @@ to its first delivery, its peak RSS, and how long it takes to empty the queue.
 """
 import os, statistics, subprocess, sys, tempfile, threading, time
 
+from benchlib import body, ns, run_child, fill_spool, peak_kb
+
 bin_dir, benchtool, nm_qmqp, maxrss, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 big = int(os.environ.get("BIG", "100000"))
-body = "From: bench@example.org\nTo: sink@example.org\nSubject: bench\n\n" + ("x" * 71 + "\n") * 13
 assert 900 < len(body) < 1100
-
-def ns(s):
-    b = s.encode() if isinstance(s, str) else s
-    return str(len(b)).encode() + b":" + b + b","
-
-def run_child(argv, stdin=None, pass_fds=(), env=None):
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
-    if stdin is not None:
-        p.stdin.write(stdin); p.stdin.close()
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - t0, ru, p.returncode, err.decode(errors="replace")
-
-def fill_spool(spool, count):
-    for d in ("tmp", "new", "queue", "failed"):
-        os.makedirs(os.path.join(spool, d), exist_ok=True)
-    if not os.path.exists(os.path.join(spool, "trigger")):
-        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
-    now = int(time.time())
-    head = b"NQ1\nF" + ns("bench@example.org") + b"\nT" + ns("sink@example.org") + b"\nQ" + ns(str(now)) + b"\n\n"
-    data = head + body.encode()
-    qdir = os.path.join(spool, "queue")
-    for i in range(count):
-        name = "%d%06dP%dR%016x,0,0" % (now, i % 1000000, 1 + i // 1000000, i)
-        with open(os.path.join(qdir, name), "wb") as f:
-            f.write(data)
 
 def config(tmp, url, extra="", level="warning"):
     path = os.path.join(tmp, "nullq.yaml")
@@ -51,10 +23,6 @@ def config(tmp, url, extra="", level="warning"):
         f.write("hostname: bench.example\nsmarthosts:\n  - %s\nqueue:\n  dir: %s\nlog:\n  level: %s\n%s"
                 % (url, os.path.join(tmp, "spool"), level, extra))
     return path
-
-def peak_kb(path):
-    with open(path) as f:
-        return int(f.read())
 
 ports = {}
 with tempfile.TemporaryDirectory() as tmp:

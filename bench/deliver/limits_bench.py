@@ -14,24 +14,10 @@ Figures: delivered msg/s, as a fraction of the allowance (goal >= 0.9), and refu
 """
 import os, subprocess, sys, tempfile, time
 
+from benchlib import body, fill_spool
+
 bin_dir, nm_smtp, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rate = int(sys.argv[4]) if len(sys.argv) > 4 else 50
-body = "From: bench@example.org\nTo: sink@example.org\nSubject: bench\n\n" + ("x" * 71 + "\n") * 13
-
-def ns(s):
-    b = s.encode()
-    return str(len(b)).encode() + b":" + b + b","
-
-def fill_spool(spool, count):
-    for d in ("tmp", "new", "queue", "failed"):
-        os.makedirs(os.path.join(spool, d), exist_ok=True)
-    if not os.path.exists(os.path.join(spool, "trigger")):
-        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
-    now = int(time.time())
-    head = b"NQ1\nF" + ns("bench@example.org") + b"\nT" + ns("sink@example.org") + b"\nQ" + ns(str(now)) + b"\n\n"
-    for i in range(count):
-        with open(os.path.join(spool, "queue", "%d%06dP1R%016x,0,0" % (now, i, i)), "wb") as f:
-            f.write(head + body.encode())
 
 class Receiver:
     def __init__(self, tmp):

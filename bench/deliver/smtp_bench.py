@@ -15,35 +15,9 @@ XOAUTH2 (auth.oauth flow client_credentials against that provider, through nullq
 """
 import os, subprocess, sys, tempfile, time
 
+from benchlib import body, run_child, fill_spool, peak_kb
+
 bin_dir, benchtool, nm_smtp, maxrss, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-body = "From: bench@example.org\nTo: sink@example.org\nSubject: bench\n\n" + ("x" * 71 + "\n") * 13
-
-def ns(s):
-    b = s.encode() if isinstance(s, str) else s
-    return str(len(b)).encode() + b":" + b + b","
-
-def run_child(argv, stdin=None, pass_fds=(), env=None):
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
-    if stdin is not None:
-        p.stdin.write(stdin); p.stdin.close()
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    return time.monotonic() - t0, ru, os.waitstatus_to_exitcode(status), err.decode(errors="replace")
-
-def fill_spool(spool, count):
-    for d in ("tmp", "new", "queue", "failed"):
-        os.makedirs(os.path.join(spool, d), exist_ok=True)
-    if not os.path.exists(os.path.join(spool, "trigger")):
-        os.mkfifo(os.path.join(spool, "trigger"), 0o600)
-    now = int(time.time())
-    head = b"NQ1\nF" + ns("bench@example.org") + b"\nT" + ns("sink@example.org") + b"\nQ" + ns(str(now)) + b"\n\n"
-    data = head + body.encode()
-    for i in range(count):
-        name = "%d%06dP%dR%016x,0,0" % (now, i % 1000000, 1 + i // 1000000, i)
-        with open(os.path.join(spool, "queue", name), "wb") as f:
-            f.write(data)
 
 def config(tmp, host):
     path = os.path.join(tmp, "nullq.yaml")
@@ -51,10 +25,6 @@ def config(tmp, host):
         f.write("hostname: bench.example\nsmarthosts:\n  - %s\nqueue:\n  dir: %s\nlog:\n  level: warning\n"
                 % (host, os.path.join(tmp, "spool")))
     return path
-
-def peak_kb(path):
-    with open(path) as f:
-        return int(f.read())
 
 with tempfile.TemporaryDirectory() as tmp:
     certs = os.path.join(tmp, "certs")
