@@ -73,6 +73,8 @@ struct Outcome {
   bool tls_failed = false;               // SMTP, setup_failed: TLS could not be had (handshake,
                                          // certificate, STARTTLS required but refused or not offered)
   bool auth_failed = false;              // SMTP, setup_failed: AUTH was begun and did not succeed
+  bool host_held = false;                // never sent: nullq-send holds the smart host (its quota,
+                                         // daily count or a long pause; send/throttle.hpp)
 };
 
 using DoneCallback = std::function<void(Outcome)>;

@@ -207,7 +207,7 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
   }
 
   // The host is held (quota, daily count, a long pause): its jobs go back to the delivery code,
-  // which sends them to the next smart host or back to the queue, uncharged (texts held_prefix...).
+  // which sends them to the next smart host or back to the queue, uncharged.
   if (!p.waiting.empty() && throttle_ && !p.limits.host.empty() && throttle_->held(p.limits.host, unix_ms_())) {
     std::deque<Job> jobs;
     jobs.swap(p.waiting);
@@ -216,7 +216,8 @@ void Dispatcher::pump_pool(Pool& p, std::int64_t now_ms) {
       client::Outcome o;
       o.tag = j.msg->tag;
       o.server = p.target.endpoint.text;
-      o.replies.assign(j.msg->recipients.size(), proto::Reply{proto::Verdict::temporary, std::string(held_prefix) + why});
+      o.host_held = true;
+      o.replies.assign(j.msg->recipients.size(), proto::Reply{proto::Verdict::temporary, "host held: " + why});
       j.on_done(std::move(o));
     }
     return;

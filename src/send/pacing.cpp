@@ -6,7 +6,6 @@
 // ("550 5.4.5 Daily user sending limit exceeded") is never permanent for the message: the host
 // is held until the quota resets and the message waits in the queue, uncharged, bounced only by
 // its own lifetime. Each change of a host's state is logged once, not once per message.
-#include <algorithm>
 #include <ctime>
 
 #include "flusher_impl.hpp"
@@ -70,10 +69,7 @@ bool Flusher::paced_outcome(std::uint64_t tag, client::Outcome& o) {
   const config::SmartHost& h = router_->hosts()[a.hosts[a.host_index]];
   const Target t = a.route->targets[a.target_index];
   const std::int64_t now = unix_ms();
-  const bool held = !o.replies.empty() && std::all_of(o.replies.begin(), o.replies.end(), [](const proto::Reply& r) {
-    return r.text.compare(0, held_prefix.size(), held_prefix) == 0;
-  });
-  if (held) {
+  if (o.host_held) {
     // Held while it waited for its turn: the next smart host, or the queue (uncharged).
     a.any_temporary = true;
     a.last_error = h.text + ": " + throttle_.why(h.text, now);

@@ -10,7 +10,7 @@
 // Trust:     server replies are handled by the client module.
 // Errors:    every submitted job gets exactly one callback (unless abandon_all()); a job for an
 //            address whose breaker is open is failed with connect_failed at once; a job for a smart
-//            host that the Throttle holds is failed with every reply's text starting held_prefix.
+//            host that the Throttle holds is failed with Outcome::host_held.
 // Threading: loop thread only. submit() never calls back synchronously; callbacks run from pump()
 //            or from the client's libuv callbacks. Client objects are destroyed only in pump(),
 //            never inside their own callbacks.
@@ -22,7 +22,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "nullq/client.hpp"
@@ -34,10 +33,6 @@ namespace nullq::send {
 
 class Breaker;
 class Throttle;
-
-// The start of the reply texts of a job failed because its smart host is held (no server text
-// starts so: client texts are the server's answer or say what the connection did).
-inline constexpr std::string_view held_prefix = "host held: ";
 
 struct Limits {
   unsigned connections = 4;  // per address
