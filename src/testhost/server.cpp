@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -139,9 +140,12 @@ struct Server::Impl {
     return s.letters[i % s.letters.size()];
   }
 
+  // A server that never answers: it takes what comes and keeps the connection open, also after
+  // the client's half-close (QMTP, QMQP), until the server stops.
   void hang(int fd) {
     std::string sink;
     while (read_some(fd, sink)) sink.clear();
+    while (!stopping) std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
   }
 
   void serve_qmqp(int fd) {
