@@ -23,6 +23,14 @@ Result<SpoolLock> SpoolLock::try_acquire(const std::string& path) {
   return SpoolLock(fd);
 }
 
+bool SpoolLock::held(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  if (fd < 0) return false;
+  const bool busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the shared lock, if it was taken
+  return busy;
+}
+
 bool SpoolLock::is_busy(const Error& e) { return e.domain == ErrorDomain::sys && e.code == EWOULDBLOCK; }
 
 SpoolLock& SpoolLock::operator=(SpoolLock&& o) noexcept {

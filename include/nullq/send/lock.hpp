@@ -17,6 +17,10 @@ class SpoolLock {
  public:
   static Result<SpoolLock> try_acquire(const std::string& path);
   static bool is_busy(const Error& e);
+  // True when some flusher holds the lock at `path` now: a shared, non-blocking probe that is let
+  // go at once and never creates the file (no file: false). For `nullq status`, and for sendmail
+  // deciding whether to start a run.
+  static bool held(const std::string& path);
 
   SpoolLock(SpoolLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   SpoolLock& operator=(SpoolLock&& o) noexcept;

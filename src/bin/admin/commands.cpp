@@ -1,7 +1,6 @@
 #include "commands.hpp"
 
 #include <dirent.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "nullq/envelope.hpp"
 #include "nullq/queue.hpp"
 #include "nullq/reply.hpp"
+#include "nullq/send/lock.hpp"
 #include "nullq/send/status_file.hpp"
 #include "nullq/spool.hpp"
 
@@ -69,13 +69,7 @@ int find(const queue::Spool& s, const std::string& id, Found& out, std::FILE* er
   return 1;
 }
 
-bool flusher_running(const queue::Spool& s) {
-  int fd = ::open(s.lock().c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool busy = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);
-  return busy;
-}
+bool flusher_running(const queue::Spool& s) { return send::SpoolLock::held(s.lock()); }
 
 // Makes a rename or unlink in `dir` durable; prints why not.
 bool durable(const std::string& dir, std::FILE* err) {

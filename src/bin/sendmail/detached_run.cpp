@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 
 #include "nullq/environment.hpp"
 #include "nullq/queue.hpp"
+#include "nullq/send/lock.hpp"
 #include "nullq_build_config.h"
 
 extern char** environ;
@@ -100,12 +100,8 @@ bool may_deliver(const config::Config& cfg, uid_t ruid, uid_t euid, gid_t rgid, 
 }
 
 bool flusher_running(const std::string& queue_dir) {
-  // Read-only and without O_CREAT: a probe must never create the lock (as root it would be root's).
-  int fd = ::open(queue::Spool{queue_dir}.lock().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-  if (fd < 0) return false;
-  bool busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);  // releases a shared lock we took
-  return busy;
+  // Without O_CREAT: a probe must never create the lock (as root it would be root's).
+  return send::SpoolLock::held(queue::Spool{queue_dir}.lock());
 }
 
 std::set<std::string> new_names(const std::string& queue_dir) {
