@@ -19,6 +19,16 @@ std::string pace_text(double per_second) {
   return buf;
 }
 
+// A learned pace grows after each success: quickly while it is well under the knee (the pace the
+// host took up to its last refusal), slowly close to it (about 250 successes from the 95% it restarts
+// at up to the knee, so that a refusal, and the pause it costs, comes seldom), and faster again once
+// past it: the host may allow more now.
+double learned_growth(double pace, double knee) {
+  if (knee <= 0 || pace < 0.9 * knee) return 1.01;
+  if (pace < knee) return 1.0002;
+  return 1.002;
+}
+
 }  // namespace
 
 Throttle::State* Throttle::find(const std::string& host) {
@@ -45,6 +55,7 @@ void Throttle::configure(const std::vector<config::SmartHost>& hosts) {
     if (rate_changed) {
       s.pace = h.limits.rate;
       s.learned = false;
+      s.knee = 0;
     }
     s.bucket.set_rate(s.pace);
     next.emplace(h.text, std::move(s));
@@ -97,7 +108,14 @@ void Throttle::sent(const std::string& host, std::size_t recipients, std::int64_
   State* s = find(host);
   if (!s) return;
   s->bucket.take(now_ms);
-  if (s->mark_ms == 0) s->mark_ms = now_ms;
+  // What the host takes is measured over busy stretches: after an idle gap (no mail for it, or a
+  // hold) the count starts again, so that a trickle of cron mail does not read as a slow host.
+  const std::int64_t gap = std::max<std::int64_t>(idle_gap_ms, s->pace > 0 ? static_cast<std::int64_t>(3000 / s->pace) : 0);
+  if (s->mark_ms == 0 || (s->last_sent_ms != 0 && now_ms - s->last_sent_ms > gap)) {
+    s->mark_ms = now_ms;
+    s->sent_since_mark = 0;
+  }
+  s->last_sent_ms = now_ms;
   ++s->sent_since_mark;
   if (s->limits.daily > 0) {
     QuotaWindow& w = store_.at(host, s->limits, seconds_of(now_ms));
@@ -150,8 +168,12 @@ bool Throttle::throttled(const std::string& host, const std::string& text, std::
   if (s->limits.rate > 0) {
     s->pace = std::max(s->limits.rate / 16, s->pace / 2);
   } else if (s->mark_ms != 0 && s->sent_since_mark >= 10 && elapsed > 0) {
-    // No rate configured: what the host took since its previous refusal is its allowance.
-    s->pace = static_cast<double>(s->sent_since_mark) * 1000.0 / static_cast<double>(elapsed) * 0.95;
+    // No rate configured: what the host took since its previous refusal is its allowance, the
+    // knee. Once paced, the pace the refusal came at is (what it took averages in the climb up to
+    // it), unless the host took far less than that pace allowed (the queue ran dry meanwhile).
+    const double took = static_cast<double>(s->sent_since_mark) * 1000.0 / static_cast<double>(elapsed);
+    s->knee = s->pace > 0 ? std::min(s->pace, 1.2 * took) : took;
+    s->pace = s->knee * 0.95;
     s->learned = true;
   } else if (s->pace > 0) {
     s->pace = std::max(s->pace / 2, 1.0 / 60);
@@ -186,7 +208,7 @@ bool Throttle::succeeded(const std::string& host, std::int64_t now_ms) {
   if (s->limits.rate > 0) {
     s->pace = std::min(s->limits.rate, s->pace + s->limits.rate / 50);
   } else if (s->pace > 0) {
-    s->pace *= 1.002;
+    s->pace *= learned_growth(s->pace, s->knee);
   }
   s->bucket.set_rate(s->pace);
   if (!s->quota_reason.empty()) {

@@ -9,10 +9,13 @@
 //                         the host pauses (250 ms, doubling while refusals go on, halving after each
 //                         success, at most 15 min), then probes with one connection. Successes
 //                         raise concurrency by 1/concurrency each and the pace by 1/50 of the
-//                         rate each (a learned pace: by 0.2%) (additive increase,
-//                         multiplicative decrease, as Postfix's concurrency feedback).
-//                         A host with no `rate` gets one at its throttling answers: the pace
-//                         it achieved since the previous one (pause included), less 5%.
+//                         rate each (additive increase, multiplicative decrease, as Postfix's
+//                         concurrency feedback).
+//                         A host with no `rate` gets one at its throttling answers, the knee
+//                         less 5%: the pace it took since the previous one (pause included,
+//                         idle gaps not), or once paced the pace the answer came at (at most
+//                         1.2 times what it took). Successes raise it by 1% each while it is
+//                         under 90% of the knee, by 0.02% up to the knee, by 0.2% past it.
 //                         A refused connection (421 banner: too many connections) caps the
 //                         concurrency at the connections that were taken, for 10 minutes,
 //                         then tries one more; it does not touch the pace.
@@ -62,6 +65,9 @@ class Throttle {
   // (uncharged) instead of waiting in memory for it.
   static constexpr std::int64_t hold_after_ms = 30 * 1000;
   static constexpr std::int64_t cap_ms = 10 * 60 * 1000;
+  // No message for the host for this long (or three of its paced intervals): what it takes is
+  // measured afresh from the next one.
+  static constexpr std::int64_t idle_gap_ms = 10 * 1000;
 
   // The daily counts live in `state_file` ("" = memory only); loading it is the caller's.
   explicit Throttle(std::string state_file = {}) : store_(std::move(state_file)) {}
@@ -107,10 +113,12 @@ class Throttle {
     TokenBucket bucket;
     double pace = 0;                  // messages/s now; 0 = unlimited
     bool learned = false;             // pace learned from throttling (no `rate`)
+    double knee = 0;                  // learned: messages/s the host took up to its last refusal
     std::int64_t pause_ms = 0;        // the current pause length, 0 = none
     std::int64_t paused_until = 0;    // unix ms
     std::int64_t mark_ms = 0;         // unix ms: the last throttling answer (or first use)
     std::uint64_t sent_since_mark = 0;
+    std::int64_t last_sent_ms = 0;    // unix ms: the last message handed to it
     unsigned cap = 0;                 // connections a 421 banner allowed; 0 = none
     std::int64_t cap_until = 0;
     std::string reason;               // the last throttling answer

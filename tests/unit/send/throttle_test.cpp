@@ -105,6 +105,76 @@ TEST(Throttle, ThrottlingHalvesPausesProbesAndRecovers) {
   EXPECT_EQ(t.concurrency("smtp://a"), Throttle::unbounded) << "additive increase back to the configured 8";
 }
 
+// The learned pace, read back from what `nullq status` shows ("learned 95.0/s").
+double learned_pace(Throttle& t, std::int64_t now) {
+  std::vector<HostView> keep;
+  const std::string rate = view_of(t, "smtp://a", now, keep).rate;
+  EXPECT_EQ(rate.rfind("learned ", 0), 0u) << rate;
+  return rate.rfind("learned ", 0) == 0 ? std::stod(rate.substr(8)) : 0;
+}
+
+TEST(Throttle, ALearnedPaceClimbsFastFarUnderTheKneeAndSlowlyNearIt) {
+  Throttle t;
+  t.configure({host("smtp://a", 8)});
+  for (int i = 0; i < 100; ++i) t.sent("smtp://a", 1, t0 + i * 10);
+  ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", t0 + 1000));  // took 100/s: the knee
+  EXPECT_NEAR(learned_pace(t, t0 + 1000), 95.0, 0.1);
+  // Refused again at once, with too little sent to measure: the pace halves, the knee stays.
+  std::int64_t now = t0 + 2000;
+  ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now));
+  EXPECT_NEAR(learned_pace(t, now), 47.5, 0.1);
+  int fast = 0;
+  while (learned_pace(t, now) < 90 && fast < 1000) {
+    t.succeeded("smtp://a", ++now);
+    ++fast;
+  }
+  EXPECT_LE(fast, 70) << "1% a success far under the knee";
+  const double near = learned_pace(t, now);
+  for (int i = 0; i < 100; ++i) t.succeeded("smtp://a", ++now);
+  EXPECT_LT(learned_pace(t, now), near * 1.03) << "0.02% a success close to it";
+  EXPECT_GT(learned_pace(t, now), near * 1.01);
+  while (learned_pace(t, now) < 100 && fast < 5000) {
+    t.succeeded("smtp://a", ++now);
+    ++fast;
+  }
+  const double past = learned_pace(t, now);
+  for (int i = 0; i < 100; ++i) t.succeeded("smtp://a", ++now);
+  EXPECT_GT(learned_pace(t, now), past * 1.2) << "0.2% a success past it: the host may allow more now";
+}
+
+TEST(Throttle, OnceLearnedTheRefusalsPaceIsTheKneeUnlessTheHostTookFarLess) {
+  Throttle t;
+  t.configure({host("smtp://a", 8)});
+  for (int i = 0; i < 100; ++i) t.sent("smtp://a", 1, t0 + i * 10);
+  ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", t0 + 1000));
+  // Paced at 95/s from the end of the pause for 4 s, refused: the knee is that pace, not the
+  // average since the last refusal (which counts the pause).
+  std::int64_t now = t0 + 1000 + Throttle::min_pause_ms;
+  for (int i = 0; i < 380; ++i) {
+    now = std::max(now, t.ready_at("smtp://a", now));
+    t.sent("smtp://a", 1, now);
+  }
+  ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now));
+  EXPECT_NEAR(learned_pace(t, now), 95.0 * 0.95, 1.0);
+  // Then only 20 in 5 s: at most 1.2 times that (4.8/s), less 5%.
+  now += Throttle::min_pause_ms;
+  for (int i = 0; i < 20; ++i) t.sent("smtp://a", 1, now + i * 250);
+  now += 5000;
+  ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now));
+  EXPECT_LT(learned_pace(t, now), 5.0);
+  EXPECT_GT(learned_pace(t, now), 4.0);
+}
+
+TEST(Throttle, ATrickleOfMailBeforeABurstDoesNotReadAsASlowHost) {
+  Throttle t;
+  t.configure({host("smtp://a", 8)});
+  std::int64_t now = t0;
+  for (int i = 0; i < 30; ++i, now += 60'000) t.sent("smtp://a", 1, now);  // cron mail, one a minute
+  for (int i = 0; i < 100; ++i, now += 10) t.sent("smtp://a", 1, now);    // then a burst at 100/s
+  ASSERT_TRUE(t.throttled("smtp://a", "450 4.7.1 too much mail", now));
+  EXPECT_GT(learned_pace(t, now), 80.0) << "measured over the burst, not the half hour before it";
+}
+
 TEST(Throttle, RefusedConnectionsCapTheConcurrency) {
   Throttle t;
   t.configure({host("smtp://a", 4)});
