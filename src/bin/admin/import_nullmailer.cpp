@@ -1,6 +1,7 @@
 // nullmailer's /etc/nullmailer -> nullq.yaml (see import_nullmailer.hpp for the formats read).
 #include "import_nullmailer.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
@@ -373,6 +374,17 @@ std::string canonical(const std::string& host, const std::string& defaultdomain)
 
 void comment(std::string& y, const std::string& indent, const std::string& text) { y += indent + "# " + text + "\n"; }
 
+// nullmailer's source= as nullq's `source:` (indented by `in`): an address carries over; a host
+// name does not (nullq binds an address it is given, it resolves none), so it is left as a comment.
+std::string source_key(const Remote& r, const std::string& in, const std::string& where, Report& rep) {
+  if (r.source.empty()) return {};
+  unsigned char buf[sizeof(in6_addr)];
+  if (::inet_pton(AF_INET, r.source.c_str(), buf) == 1 || ::inet_pton(AF_INET6, r.source.c_str(), buf) == 1)
+    return in + "source: " + yaml_scalar(r.source) + "\n";
+  rep.warn(where, "source=" + r.source + ": nullq's source: takes a local address, not a host name (left out)");
+  return in + "# source " + yaml_scalar(r.source) + ": nullq's source: takes a local address; put this host's address here\n";
+}
+
 void emit_remote(std::string& y, const Remote& r, const std::string& password_file, const std::string& where,
                  Report& rep) {
   const std::string in = "    ";
@@ -396,11 +408,13 @@ void emit_remote(std::string& y, const Remote& r, const std::string& password_fi
     }
     if (!r.user.empty() || !r.pass.empty() || r.auth_login)
       comment(y, "  ", "user/pass/auth-login: QMQP has no authentication (nullmailer ignored them too)");
-    if (!r.source.empty()) {
-      rep.warn(where, "source=: nullq cannot choose the source address of its connections (left out)");
-      comment(y, "  ", "source " + yaml_scalar(r.source) + ": nullq does not choose a source address (left out)");
+    const std::string source = source_key(r, in, where, rep);
+    if (source.rfind(in + "source:", 0) == 0) {
+      y += "  - url: " + url + "\n" + source;
+    } else {
+      if (!source.empty()) y += "  " + source.substr(in.size());
+      y += "  - " + url + "\n";
     }
-    y += "  - " + url + "\n";
     return;
   }
   // smtp
@@ -458,10 +472,7 @@ void emit_remote(std::string& y, const Remote& r, const std::string& password_fi
     rep.warn(where, "tls-anon-auth: nullq has no anonymous TLS (left out)");
     body += in + "# tls-anon-auth: nullq has no anonymous TLS (left out)\n";
   }
-  if (!r.source.empty()) {
-    rep.warn(where, "source=: nullq cannot choose the source address of its connections (left out)");
-    body += in + "# source " + yaml_scalar(r.source) + ": nullq does not choose a source address (left out)\n";
-  }
+  body += source_key(r, in, where, rep);
   bool has_keys = false;
   for (std::size_t i = 0; i < body.size();) {
     std::size_t e = body.find('\n', i);

@@ -113,6 +113,8 @@ TEST(Import, QmqpAndGlobalsParseIntoTheExpectedConfig) {
   EXPECT_EQ(c->smarthosts[1].port, 6280);
   EXPECT_EQ(c->smarthosts[2].host, "192.0.2.10");
   EXPECT_EQ(c->smarthosts[2].effective_port(), 628);
+  EXPECT_EQ(c->smarthosts[2].source, "2001:db8::99");  // source=
+  EXPECT_EQ(c->smarthosts[0].source, "");
   EXPECT_EQ(c->lifetime, nullq::config::seconds(259200));
   EXPECT_EQ(c->retry_min, nullq::config::seconds(30));
   EXPECT_EQ(c->retry_max, nullq::config::seconds(7200));
@@ -127,7 +129,11 @@ TEST(Import, BadRemotesStillGiveAConfigThatParses) {
   // Only the qmqp line parses on every build; the smtp ones need SMTP smart hosts.
   auto c = nullq::config::parse_only(i.r.out, "imported.yaml");
   ASSERT_TRUE(c.ok()) << c.error().detail << "\n" << i.r.out;
-  EXPECT_EQ(c->smarthosts.size(), 7u);
+  ASSERT_EQ(c->smarthosts.size(), 8u);
+  EXPECT_EQ(c->smarthosts[6].host, "source.example.org");
+  EXPECT_EQ(c->smarthosts[6].source, "192.0.2.1");       // source= with an address
+  EXPECT_EQ(c->smarthosts[7].host, "hostsource.example.org");
+  EXPECT_EQ(c->smarthosts[7].source, "") << "source= with a host name is left out";
 }
 
 TEST(Import, SmtpOutputParses) {
