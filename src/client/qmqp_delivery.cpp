@@ -68,7 +68,7 @@ struct QmqpDelivery::Impl final : detail::TcpStream::Handler {
 
   // ---- TcpStream::Handler ----
   void on_connect(int status) override {
-    if (status != 0) complete(detail::temporary(detail::connect_failure_text(status)), true);
+    if (status != 0) complete(detail::temporary(detail::connect_failure_text(status, endpoint)), true);
   }
 
   void on_data(std::string_view bytes) override {

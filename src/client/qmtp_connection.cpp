@@ -150,7 +150,7 @@ struct QmtpConnection::Impl final : detail::TcpStream::Handler {
   // ---- TcpStream::Handler ----
   void on_connect(int status) override {
     if (status != 0) {
-      fail_all(detail::connect_failure_text(status), true);
+      fail_all(detail::connect_failure_text(status, endpoint), true);
       return;
     }
     state = State::connected;

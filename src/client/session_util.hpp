@@ -7,6 +7,7 @@
 // Threading: the loop's thread.
 #pragma once
 
+#include <arpa/inet.h>
 #include <uv.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "nullq/client.hpp"
 #include "nullq/event.hpp"
 #include "nullq/reply.hpp"
 
@@ -27,9 +29,16 @@ namespace nullq::client::detail {
 inline constexpr int bind_failure_base = -1000000;
 inline constexpr int bind_failure(int uv_status) { return bind_failure_base + uv_status; }
 
-inline std::string connect_failure_text(int status) {
-  if (status < bind_failure_base / 2)
-    return std::string("cannot bind the source address: ") + uv_strerror(status - bind_failure_base);
+inline std::string connect_failure_text(int status, const Endpoint& ep) {
+  if (status < bind_failure_base / 2) {
+    char text[INET6_ADDRSTRLEN] = "";
+    const auto* s = &ep.source;
+    if (s->ss_family == AF_INET6)
+      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(s)->sin6_addr, text, sizeof text);
+    else
+      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(s)->sin_addr, text, sizeof text);
+    return std::string("cannot bind the source address ") + text + ": " + uv_strerror(status - bind_failure_base);
+  }
   switch (status) {
     case UV_ECONNREFUSED: return "connection refused";
     case UV_ETIMEDOUT: return "connection timed out";

@@ -581,7 +581,7 @@ struct SmtpConnection::Impl final : detail::TcpStream::Handler {
   // ---- TcpStream::Handler ----
   void on_connect(int status) override {
     if (status != 0) {
-      fail_all(detail::connect_failure_text(status), true);
+      fail_all(detail::connect_failure_text(status, endpoint), true);
       return;
     }
     if (opts.implicit_tls) start_tls();

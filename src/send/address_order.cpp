@@ -12,8 +12,6 @@ namespace {
 
 int family_of(const Target& t) { return t.endpoint.addr.ss_family; }
 
-const char* family_name(int f) { return f == AF_INET6 ? "IPv6" : "IPv4"; }
-
 // RFC 8305 §4: first family, other family, first, ... (each family in the resolver's order).
 void interleave(std::vector<Target>& targets) {
   if (targets.size() < 2) return;
@@ -29,21 +27,28 @@ void interleave(std::vector<Target>& targets) {
 
 }  // namespace
 
+const char* family_name(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
+
+socklen_t source_address(const config::SmartHost& host, sockaddr_storage& out) {
+  out = sockaddr_storage{};
+  if (host.source.empty()) return 0;
+  if (::inet_pton(AF_INET, host.source.c_str(), &reinterpret_cast<sockaddr_in*>(&out)->sin_addr) == 1) {
+    out.ss_family = AF_INET;
+    return sizeof(sockaddr_in);
+  }
+  if (::inet_pton(AF_INET6, host.source.c_str(), &reinterpret_cast<sockaddr_in6*>(&out)->sin6_addr) == 1) {
+    out.ss_family = AF_INET6;
+    return sizeof(sockaddr_in6);
+  }
+  return 0;  // the loader refuses anything else
+}
+
 void order_targets(const config::SmartHost& host, Route& route) {
   // mx:// keeps the exchangers' preference order (and each MXPS target's SMTP fallback behind it).
   if (host.protocol != config::Protocol::mx) interleave(route.targets);
-  if (host.source.empty()) return;
-  sockaddr_storage src{};
-  socklen_t len = 0;
-  if (::inet_pton(AF_INET, host.source.c_str(), &reinterpret_cast<sockaddr_in*>(&src)->sin_addr) == 1) {
-    src.ss_family = AF_INET;
-    len = sizeof(sockaddr_in);
-  } else if (::inet_pton(AF_INET6, host.source.c_str(), &reinterpret_cast<sockaddr_in6*>(&src)->sin6_addr) == 1) {
-    src.ss_family = AF_INET6;
-    len = sizeof(sockaddr_in6);
-  } else {
-    return;  // the loader checked it
-  }
+  sockaddr_storage src;
+  const socklen_t len = source_address(host, src);
+  if (len == 0) return;
   std::vector<Target> kept;
   for (auto& t : route.targets) {
     if (family_of(t) != src.ss_family) {

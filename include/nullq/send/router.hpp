@@ -16,6 +16,8 @@
 // Threading: loop thread only. The callback may run synchronously inside route().
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -103,6 +105,10 @@ bool literal_address(const std::string& host, dns::Address& out);
 // with the resolver's first, so that a broken IPv6 (or IPv4) path costs one failed connection
 // before the other family is tried -- every address is still tried, one at a time, no racing.
 void order_targets(const config::SmartHost& host, Route& route);
+// A smart host's `source:` as a socket address (port 0) in `out`; its length, 0 when it has none.
+socklen_t source_address(const config::SmartHost& host, sockaddr_storage& out);
+// "IPv4" or "IPv6".
+const char* family_name(int family);
 
 class Router {
  public:

@@ -49,12 +49,38 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(s) + "s";
 }
 
-// "ok", "connection refused", "timed out", ... for one address, within delivery.connect_timeout.
-std::string connect_test(const sockaddr* sa, socklen_t len, std::chrono::milliseconds timeout) {
+// A smart host's `source:`, as nullq-send binds it: addresses of the other family are skipped
+// (said, not a problem); none left to test is a problem, as it is the host's failure there.
+struct Source {
+  explicit Source(const config::SmartHost& h) : host(h), len(send::source_address(h, addr)) {}
+  // True (and said) when `a` is of the other family.
+  bool skips(const dns::Address& a, const std::string& text, std::FILE* out) const {
+    if (len == 0 || a.addr.ss_family == addr.ss_family) return false;
+    std::fprintf(out, "%s: %s skipped: source %s is %s\n", host.text.c_str(), text.c_str(), host.source.c_str(),
+                 send::family_name(addr.ss_family));
+    return true;
+  }
+  // After the addresses of `name`: 1 (and said) when the source left none of them.
+  int none_left(std::size_t tested, const std::string& name, std::FILE* out) const {
+    if (len == 0 || tested > 0) return 0;
+    std::fprintf(out, "%s: no %s address of %s to reach from source %s\n", host.text.c_str(),
+                 send::family_name(addr.ss_family), name.c_str(), host.source.c_str());
+    return 1;
+  }
+  const config::SmartHost& host;
+  sockaddr_storage addr;
+  socklen_t len;
+};
+
+// "ok", "connection refused", "timed out", ... for one address, within delivery.connect_timeout,
+// from the smart host's source address when it has one.
+std::string connect_test(const sockaddr* sa, socklen_t len, std::chrono::milliseconds timeout, const Source& src) {
   int fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::string("socket: ") + std::strerror(errno);
   std::string verdict = "ok";
-  if (::connect(fd, sa, len) != 0) {
+  if (src.len > 0 && ::bind(fd, reinterpret_cast<const sockaddr*>(&src.addr), src.len) != 0) {
+    verdict = "cannot bind the source address " + src.host.source + ": " + uv_strerror(uv_translate_sys_error(errno));
+  } else if (::connect(fd, sa, len) != 0) {
     if (errno != EINPROGRESS) {
       verdict = std::strerror(errno);
     } else {
@@ -92,26 +118,33 @@ Result<T> lookup(const std::string& what, Start start) {
   return std::move(*got);
 }
 
-// Tests every address of host:port; returns the number of problems.
-int check_host(const config::Config& cfg, const std::string& label, const std::string& host, std::uint16_t port,
+// Tests every address of host:port (smart host `h`: an exchanger's name for mx://); returns the
+// number of problems.
+int check_host(const config::Config& cfg, const config::SmartHost& h, const std::string& host, std::uint16_t port,
                std::FILE* out) {
+  const char* label = h.text.c_str();
   auto addrs = lookup<std::vector<dns::Address>>(
       host, [&host](dns::Resolver& r, dns::Resolver::HostCallback cb) { r.resolve_host(host, std::move(cb)); });
   if (!addrs || addrs->empty()) {
-    std::fprintf(out, "%s: %s: %s\n", label.c_str(), host.c_str(), addrs ? "no addresses" : addrs.error().message().c_str());
+    std::fprintf(out, "%s: %s: %s\n", label, host.c_str(), addrs ? "no addresses" : addrs.error().message().c_str());
     return 1;
   }
+  const Source src(h);
   int problems = 0;
+  std::size_t tested = 0;
   for (dns::Address a : *addrs) {
     const bool v6 = a.addr.ss_family == AF_INET6;
     if (v6) reinterpret_cast<sockaddr_in6*>(&a.addr)->sin6_port = htons(port);
     else reinterpret_cast<sockaddr_in*>(&a.addr)->sin_port = htons(port);
+    const std::string text = (v6 ? "[" + a.text + "]" : a.text) + ":" + std::to_string(port);
+    if (src.skips(a, text, out)) continue;
+    ++tested;
     std::string v = connect_test(reinterpret_cast<const sockaddr*>(&a.addr), a.len,
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout));
-    std::fprintf(out, "%s: %s%s%s:%u %s\n", label.c_str(), v6 ? "[" : "", a.text.c_str(), v6 ? "]" : "", port, v.c_str());
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout), src);
+    std::fprintf(out, "%s: %s %s\n", label, text.c_str(), v.c_str());
     if (v != "ok") ++problems;
   }
-  return problems;
+  return problems + src.none_left(tested, host, out);
 }
 
 // What one session without mail learned.
@@ -234,8 +267,14 @@ int check_smtp(const config::Config& cfg, const send::SmtpSetup& setup, const co
     std::fprintf(out, "%s: OAuth %s (%s): %s\n", l, config::to_string(h.oauth.flow), config::to_string(h.oauth.provider),
                  oauth_store_summary(cfg, h, usable).c_str());
   }
+  const Source src(h);
+  std::size_t tested = 0;
   for (const auto& a : *addrs) {
     client::Endpoint ep = send::make_endpoint(a, h.effective_port());
+    if (src.skips(a, ep.text, out)) continue;
+    ++tested;
+    ep.source = src.addr;
+    ep.source_len = src.len;
     Probe p = probe(ep, timeouts_of(cfg), *opts, oauth ? &tokens : nullptr, out, h.text);
     std::fprintf(out, "%s: %s banner: %s\n", l, ep.text.c_str(), p.banner.empty() ? "(none)" : p.banner.c_str());
     std::string offered_auth;
@@ -270,7 +309,7 @@ int check_smtp(const config::Config& cfg, const send::SmtpSetup& setup, const co
     std::fprintf(out, "%s: %s problem: %s\n", l, ep.text.c_str(), why.c_str());
     ++problems;
   }
-  return problems;
+  return problems + src.none_left(tested, h.host, out);
 }
 
 }  // namespace
@@ -372,7 +411,7 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
       continue;
     }
     if (h.protocol != config::Protocol::mx) {
-      problems += check_host(sc, h.text, h.host, h.effective_port(), out);
+      problems += check_host(sc, h, h.host, h.effective_port(), out);
       continue;
     }
     auto mx = lookup<std::vector<dns::Exchanger>>(
@@ -390,12 +429,12 @@ int check(const config::Config& cfg, std::FILE* out, std::FILE* err) {
     for (const auto& x : *mx) {
       if (!dns::mxps_qmtp(x.preference)) {
         std::fprintf(out, "%s: mx %s preference %u: SMTP\n", h.text.c_str(), x.host.c_str(), x.preference);
-        problems += check_host(sc, h.text, x.host, send::mx_smtp_port(), out);
+        problems += check_host(sc, h, x.host, send::mx_smtp_port(), out);
         continue;
       }
       std::fprintf(out, "%s: mx %s preference %u: QMTP (MXPS), SMTP when QMTP cannot connect\n", h.text.c_str(),
                    x.host.c_str(), x.preference);
-      problems += check_host(sc, h.text, x.host, dns::mxps_qmtp_port(), out);
+      problems += check_host(sc, h, x.host, dns::mxps_qmtp_port(), out);
     }
   }
   if (problems == 0) std::fputs("nullq check: OK\n", out);

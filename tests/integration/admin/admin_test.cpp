@@ -260,6 +260,48 @@ TEST_F(Admin, CheckConnectsToEachSmartHost) {
   EXPECT_NE(none.err.find("no smart hosts configured"), std::string::npos) << none.err;
 }
 
+// source: as nullq-send binds it: the connect test comes from that address (the listener sees
+// it), a source that is not this machine's is the host's problem, and addresses of the other
+// family are skipped, none left being a problem.
+TEST_F(Admin, CheckConnectsFromTheSourceAddress) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string addr = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto with_source = [&](const std::string& source) {
+    config("smarthosts:\n  - {url: 'qmtp://" + addr + "', source: '" + source + "'}\n");
+    return nullq({"check"});
+  };
+  auto ok = with_source("127.0.0.2");
+  EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find(addr + " ok"), std::string::npos) << ok.out;
+  sockaddr_in peer{};
+  socklen_t plen = sizeof peer;
+  int c = ::accept(fd, reinterpret_cast<sockaddr*>(&peer), &plen);
+  ASSERT_GE(c, 0) << "the connect test reached the listener";
+  ::close(c);
+  char text[INET_ADDRSTRLEN] = "";
+  ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+  EXPECT_STREQ(text, "127.0.0.2");
+
+  auto foreign = with_source("192.0.2.10");
+  EXPECT_EQ(foreign.code, 1) << foreign.out;
+  EXPECT_NE(foreign.out.find(addr + " cannot bind the source address 192.0.2.10: address not available\n"), std::string::npos) << foreign.out;
+  EXPECT_NE(foreign.out.find("nullq check: 1 problem(s)"), std::string::npos) << foreign.out;
+
+  auto v6 = with_source("::1");
+  EXPECT_EQ(v6.code, 1) << v6.out;
+  EXPECT_NE(v6.out.find(addr + " skipped: source ::1 is IPv6"), std::string::npos) << v6.out;
+  EXPECT_NE(v6.out.find("no IPv6 address of 127.0.0.1 to reach from source ::1"), std::string::npos) << v6.out;
+  EXPECT_NE(v6.out.find("nullq check: 1 problem(s)"), std::string::npos) << v6.out;
+  ::close(fd);
+}
+
 }  // namespace
 
 namespace {

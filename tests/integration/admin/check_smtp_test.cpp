@@ -98,6 +98,22 @@ TEST_F(CheckSmtp, ShowsBannerExtensionsTlsCertificateAndAuth) {
   EXPECT_TRUE(conns[0].quit);
 }
 
+// The session comes from `source:`; one that is not this machine's address is the host's problem.
+TEST_F(CheckSmtp, ASourceThatCannotBeBoundIsAProblem) {
+  tmp_.write("nullq.yaml", "hostname: box.example.org\nsmarthosts:\n  - {url: 'smtp://127.0.0.1:" +
+                               std::to_string(host_->smtp_port()) + "', starttls: 'off', source: 192.0.2.10}\n" +
+                               "queue:\n  dir: " + (tmp_ / "spool") + "\n");
+  ASSERT_TRUE(nullq::queue::ensure_spool(nullq::queue::Spool{tmp_ / "spool"}).ok());
+  RunOptions o;
+  o.env = {{"NULLQ_CONFIG", tmp_ / "nullq.yaml"}};
+  auto r = run({program("nullq"), "check"}, o);
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "127.0.0.1:" + std::to_string(host_->smtp_port()) +
+                                  " problem: cannot bind the source address 192.0.2.10: address not available\n"))
+      << r.out;
+  EXPECT_EQ(host_->smtp_connections().size(), 0u) << "nothing reached the server";
+}
+
 TEST_F(CheckSmtp, WrongPasswordIsOneLineAndNonZeroExit) {
   auto r = check("not-the-password");
   EXPECT_EQ(r.code, 1) << r.out << r.err;

@@ -181,7 +181,7 @@ TEST(RouteSource, SourceThatCannotBeBoundIsTheHostsFailure) {
   RunResult r = s.once();
   EXPECT_EQ(r.status, 75) << r.err;
   EXPECT_EQ(srv.count(), 0u);
-  EXPECT_TRUE(contains(r.err, "cannot bind the source address: address not available")) << r.err;
+  EXPECT_TRUE(contains(r.err, "cannot bind the source address 192.0.2.1: address not available")) << r.err;
   ASSERT_EQ(s.queued().size(), 1u);
   EXPECT_TRUE(s.failed().empty());
 }
