@@ -195,6 +195,10 @@ struct ServerLimits {
   std::chrono::milliseconds rate_window{1000};
   unsigned quota = 0;
   std::chrono::milliseconds quota_window{0};
+  // SMTP: recipients per message; each RCPT past it is answered "452 4.5.3 Too many recipients"
+  // (recipients_code 552: "552 5.5.3 Too many recipients", as older servers answer).
+  unsigned recipients = 0;
+  unsigned recipients_code = 452;
 };
 
 struct Options {

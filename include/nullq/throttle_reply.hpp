@@ -32,4 +32,8 @@ const char* to_string(ReplyClass c);  // "none", "throttle", "quota"
 // `permanent`: the reply was a 5xx (QMTP/QMQP D). A permanent reply is a quota or none.
 ReplyClass classify_reply(std::string_view text, bool permanent);
 
+// "Too many recipients" for this transaction (RFC 5321 §4.5.3.1.10): the enhanced code 4.5.3 or
+// 5.5.3, or a basic 452/552 whose text says so. The 552 of older servers is meant as temporary.
+bool too_many_recipients(std::string_view text);
+
 }  // namespace nullq::proto

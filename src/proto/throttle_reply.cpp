@@ -101,6 +101,12 @@ const char* to_string(ReplyClass c) {
   }
 }
 
+bool too_many_recipients(std::string_view text) {
+  const Codes c = find_codes(text);
+  if (c.cls != 0) return (c.cls == 4 || c.cls == 5) && c.subject == 5 && c.detail == 3;
+  return (c.basic == 452 || c.basic == 552) && has(lower(text), "too many recipients");
+}
+
 ReplyClass classify_reply(std::string_view text, bool permanent) {
   const Codes c = find_codes(text);
   const std::string t = lower(text);

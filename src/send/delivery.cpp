@@ -234,10 +234,14 @@ void Flusher::on_outcome(std::uint64_t tag, client::Outcome o) {
     // One line per message and attempt: the queue file keeps what the caller wrote.
     log_line(Priority::notice, "id=" + a.entry.id + " addr=" + t.endpoint.text + " " + printable(o.notice));
   }
+  too_many_is_temporary(o.replies);
   for (const auto& g : group_replies(o.replies)) {
     log_attempt(a, t.endpoint.text, static_cast<char>(g.verdict), &g.recipients, g.text, ms);
   }
   Split sp = split_replies(a.msg->recipients, o.replies);
+  // Too many recipients for one transaction: the rest are the next group of the same route.
+  a.pending.insert(a.pending.begin(), std::make_move_iterator(sp.next_transaction.begin()),
+                   std::make_move_iterator(sp.next_transaction.end()));
   settle(tag, std::move(sp), bounce::remote_mta(t.via), bounce::diagnostic_type(to_string(t.wire)),
          a.host_text + " (" + t.endpoint.text + ")");
 }

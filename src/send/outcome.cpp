@@ -1,10 +1,19 @@
 // Per-recipient results of one attempt (see include/nullq/send/outcome.hpp).
 #include "nullq/send/outcome.hpp"
 
+#include "nullq/throttle_reply.hpp"
+
 namespace nullq::send {
+
+void too_many_is_temporary(std::vector<proto::Reply>& replies) {
+  for (auto& r : replies)
+    if (r.verdict == proto::Verdict::permanent && proto::too_many_recipients(r.text)) r.verdict = proto::Verdict::temporary;
+}
 
 Split split_replies(const std::vector<std::string>& recipients, const std::vector<proto::Reply>& replies) {
   Split s;
+  bool took = false;
+  for (std::size_t i = 0; i < recipients.size() && i < replies.size(); ++i) took = took || replies[i].verdict == proto::Verdict::ok;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     if (i >= replies.size()) {
       s.remaining.push_back(recipients[i]);
@@ -20,6 +29,10 @@ Split split_replies(const std::vector<std::string>& recipients, const std::vecto
         s.bounced.emplace_back(recipients[i], r.text);
         break;
       case proto::Verdict::temporary:
+        if (took && proto::too_many_recipients(r.text)) {
+          s.next_transaction.push_back(recipients[i]);
+          break;
+        }
         s.remaining.push_back(recipients[i]);
         s.last_temporary_text = r.text;
         break;

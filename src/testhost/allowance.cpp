@@ -53,6 +53,11 @@ std::string Allowance::message(unsigned index) {
   return {};
 }
 
+std::string Allowance::recipient(std::size_t accepted) const {
+  if (l_.recipients == 0 || accepted < l_.recipients) return {};
+  return l_.recipients_code == 552 ? "552 5.5.3 Too many recipients" : "452 4.5.3 Too many recipients";
+}
+
 unsigned Allowance::refusals() const {
   std::lock_guard lock(mu_);
   return refusals_;

@@ -27,6 +27,8 @@ class Allowance {
   // The connection's `index`-th message (1-based) starts: "" to take it, else the refusal line
   // ("421 ...": close the connection after it; "450 ..."; "550 5.4.5 ...").
   std::string message(unsigned index);
+  // A RCPT after `accepted` recipients of the same message: "" to take it, else the answer.
+  std::string recipient(std::size_t accepted) const;
   unsigned refusals() const;
 
  private:

@@ -449,6 +449,12 @@ class Session {
     std::string addr, params;
     if (!path(arg, "TO:", addr, params))
       return simple(opt_.caps.enhanced ? "501 5.5.4 syntax: RCPT TO:<address>" : "501 syntax: RCPT TO:<address>");
+    if (env_.allowance) {
+      if (std::string no = env_.allowance->recipient(msg_.recipients.size()); !no.empty()) {
+        msg_.rcpts.push_back(RcptAnswer{addr, params, std::stoi(no.substr(0, 3))});
+        return simple(no);
+      }
+    }
     SmtpAnswer a = answer(SmtpStage::rcpt, 250, msg_.rcpts.size());
     msg_.rcpts.push_back(RcptAnswer{addr, params, a.code});
     if (a.code / 100 == 2) msg_.recipients.push_back(addr);

@@ -21,8 +21,16 @@ struct Split {
   std::vector<std::string> delivered;
   std::vector<std::pair<std::string, std::string>> bounced;  // (recipient, server text)
   std::vector<std::string> remaining;                        // temporary: retry later
+  std::vector<std::string> next_transaction;                 // too many recipients: again at once
   std::string last_temporary_text;                           // text of the last Z (for L record)
 };
+// A "too many recipients" answer (proto::too_many_recipients) is about the transaction's size,
+// not the recipient: it is made temporary here (the 552 of older servers included, as RFC 5321
+// §4.5.3.1.10 asks), before the answers are logged and split.
+void too_many_is_temporary(std::vector<proto::Reply>& replies);
+// When the server took some recipients of this transaction, those it found too many go in the
+// next transaction at once (`next_transaction`); when it took none, they wait like any
+// temporary answer (`remaining`), so that each transaction at once delivers at least one.
 Split split_replies(const std::vector<std::string>& recipients, const std::vector<proto::Reply>& replies);
 
 struct Group {

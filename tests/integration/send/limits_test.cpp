@@ -79,6 +79,34 @@ class Limits : public ::testing::Test {
     EXPECT_TRUE(s.failed().empty()) << "nothing bounced or failed";
     EXPECT_FALSE(contains(log, "bounce for")) << log.substr(0, 4000);
   }
+  // A host taking at most 2 recipients per message, answering the rest with `code` (452 or 552):
+  // a message to 5 goes in 3 transactions of one run, each recipient once, nothing bounced.
+  void expect_next_transactions(unsigned code) {
+    testhost::ServerLimits l;
+    l.recipients = 2;
+    l.recipients_code = code;
+    start(l);
+    config("{url: '" + smtp_url() + "', starttls: 'off'}");
+    const std::vector<std::string> rcpts{"r1@example.org", "r2@example.org", "r3@example.org", "r4@example.org",
+                                         "r5@example.org"};
+    s.inject("alice@example.org", rcpts, "Subject: many\n\nhello\n");
+    auto r = s.once();
+    EXPECT_EQ(r.status, 0) << r.err.substr(0, 4000);
+    std::vector<std::string> got;
+    std::vector<std::size_t> sizes;
+    for (const auto& m : host->received()) {
+      EXPECT_EQ(m.final_code, 250);
+      EXPECT_FALSE(m.sender.empty()) << "a bounce reached the host: " << m.message.substr(0, 300);
+      sizes.push_back(m.recipients.size());
+      got.insert(got.end(), m.recipients.begin(), m.recipients.end());
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 2, 1})) << r.err.substr(0, 4000);
+    EXPECT_EQ(got, rcpts) << "each recipient once";
+    EXPECT_TRUE(s.queued().empty()) << r.err.substr(0, 4000);
+    EXPECT_TRUE(s.failed().empty());
+    EXPECT_TRUE(contains(r.err, std::to_string(code) + (code == 452 ? " 4.5.3" : " 5.5.3") + " Too many recipients"))
+        << r.err.substr(0, 4000);
+  }
   void expect_few_refusals(int n) {
     const unsigned refused = host->refusals();
     EXPECT_LT(refused > 0 ? refused - 1 : 0, static_cast<unsigned>(n) / 20)
@@ -196,6 +224,12 @@ TEST_F(Limits, QmtpQuotaAnswerIsNotPermanent) {
   expect_each_once(12, text);
   EXPECT_TRUE(contains(text, "quota reached")) << text.substr(0, 4000);
 }
+
+// RFC 5321 §4.5.3.1.10: a server that takes at most 2 recipients per message answers the rest
+// "452 4.5.3 Too many recipients" (or, as older servers do, 552 5.5.3, which is meant as
+// temporary): they go in the next transaction at once, in the same run, and nothing bounces.
+TEST_F(Limits, TooManyRecipientsGoInTheNextTransactionAtOnce) { expect_next_transactions(452); }
+TEST_F(Limits, TooManyRecipientsAs552AreNotBounced) { expect_next_transactions(552); }
 
 // A daily count reached holds the host until the window ends, across a restart of nullq-send.
 TEST_F(Limits, DailyCountHoldsAndSurvivesARestart) {

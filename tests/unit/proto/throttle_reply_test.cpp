@@ -57,6 +57,17 @@ TEST(ThrottleReply, Table) {
   }
 }
 
+TEST(ThrottleReply, TooManyRecipients) {
+  for (const char* yes : {"452 4.5.3 Too many recipients", "552 5.5.3 Too many recipients",
+                          "452 Too many recipients", "552 too many recipients for this message",
+                          "451 4.5.3 Your message has too many recipients"})
+    EXPECT_TRUE(too_many_recipients(yes)) << yes;
+  for (const char* no : {"452 4.3.1 Insufficient system storage", "452 insufficient system storage",
+                         "552 5.2.2 mailbox full", "550 5.1.1 no such user", "421 4.7.0 too many connections",
+                         "250 2.1.5 ok", "too many recipients", "500 5.5.2 syntax error", ""})
+    EXPECT_FALSE(too_many_recipients(no)) << no;
+}
+
 TEST(ThrottleReply, OddDigitsDoNotConfuse) {
   EXPECT_EQ(classify_reply("4211 4.7.0.1 ok 1.2.3.4", false), ReplyClass::none);
   EXPECT_EQ(classify_reply("451 4.7.1", false), ReplyClass::throttle);

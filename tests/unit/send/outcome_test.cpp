@@ -27,6 +27,33 @@ TEST(Outcome, MissingRepliesAreTemporaryNeverLost) {
   EXPECT_EQ(s.remaining, (std::vector<std::string>{"b@x"}));
 }
 
+// RFC 5321 §4.5.3.1.10: too many recipients for one transaction, 452 or the 552 of older servers.
+TEST(Outcome, TooManyRecipientsGoInTheNextTransactionWhenSomeWereTaken) {
+  std::vector<std::string> rcpts{"a@x", "b@x", "c@x", "d@x"};
+  std::vector<Reply> replies{{Verdict::ok, "250 ok"}, {Verdict::permanent, "550 5.1.1 no such user"},
+                             {Verdict::temporary, "452 4.5.3 Too many recipients"},
+                             {Verdict::permanent, "552 5.5.3 Too many recipients"}};
+  too_many_is_temporary(replies);
+  EXPECT_EQ(replies[1].verdict, Verdict::permanent) << "about the recipient: stays";
+  EXPECT_EQ(replies[3].verdict, Verdict::temporary) << "the 552 of older servers is temporary";
+  Split s = split_replies(rcpts, replies);
+  EXPECT_EQ(s.delivered, (std::vector<std::string>{"a@x"}));
+  ASSERT_EQ(s.bounced.size(), 1u);
+  EXPECT_EQ(s.bounced[0].first, "b@x");
+  EXPECT_EQ(s.next_transaction, (std::vector<std::string>{"c@x", "d@x"}));
+  EXPECT_TRUE(s.remaining.empty());
+}
+
+TEST(Outcome, TooManyRecipientsWithNoneTakenWait) {
+  std::vector<Reply> replies{{Verdict::temporary, "452 4.5.3 Too many recipients"},
+                             {Verdict::permanent, "552 5.5.3 Too many recipients"}};
+  too_many_is_temporary(replies);
+  Split s = split_replies({"a@x", "b@x"}, replies);
+  EXPECT_TRUE(s.next_transaction.empty()) << "nothing was taken: no progress to be had at once";
+  EXPECT_EQ(s.remaining, (std::vector<std::string>{"a@x", "b@x"}));
+  EXPECT_TRUE(s.bounced.empty());
+}
+
 TEST(Outcome, GroupsByVerdictAndText) {
   auto g = group_replies({{Verdict::ok, "ok 1"}, {Verdict::permanent, "no"}, {Verdict::ok, "ok 1"},
                           {Verdict::ok, "ok 2"}});
