@@ -245,6 +245,9 @@ class Server {
   unsigned connections() const;     // accepted so far
   unsigned max_concurrent() const;  // most connections open at once
   unsigned refusals() const;        // answers given because of Options::limits
+  // Of those, the first run: from the first refusal to the next message taken (what was already on
+  // its way when the limit was first reached, and the probes until it opened again).
+  unsigned first_refusal_run() const;
   void stop();
 
   struct Impl;

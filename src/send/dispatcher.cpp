@@ -21,9 +21,10 @@ struct Dispatcher::Session {
 namespace {
 
 // Whether a live connection refuses another message for now. A QMTP connection takes packages up to
-// its pipeline bound (submit() refuses past it); an SMTP connection carries one message at a time.
-bool busy(const client::QmtpConnection&) { return false; }
-bool busy(const client::SmtpConnection& c) { return c.busy(); }
+// its pipeline bound (submit() refuses past it) or, for a paced host, up to the host's bound
+// (Throttle::in_flight); an SMTP connection carries one message at a time.
+bool busy(const client::QmtpConnection& c, unsigned depth) { return c.in_flight() >= depth; }
+bool busy(const client::SmtpConnection& c, unsigned = 0) { return c.busy(); }
 
 }  // namespace
 
@@ -119,6 +120,7 @@ template <class Conn, class Open>
 void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn>>>& sessions, Open open) {
   auto live = [](const Session<Conn>& c) { return !c.finishing && !c.closed && c.conn->usable(); };
   const unsigned per_connection = throttle_ && !p.limits.host.empty() ? throttle_->messages_per_connection(p.limits.host) : 0;
+  const unsigned depth = throttle_ && !p.limits.host.empty() ? throttle_->in_flight(p.limits.host) : Throttle::unbounded;
   // A message went to `c`: counted for the host's pace, and the connection ends after its last one.
   auto handed = [&](Session<Conn>& c, const Job& j) {
     if (throttle_ && !p.limits.host.empty()) throttle_->sent(p.limits.host, j.msg->recipients.size(), unix_ms_());
@@ -137,7 +139,7 @@ void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn
     bool taken = false;
     for (auto& c : sessions) {
       // A copy of the callback: submit() takes it by value even when it refuses the job.
-      if (live(*c) && !busy(*c->conn) && c->conn->submit(j.msg, j.on_done)) {
+      if (live(*c) && !busy(*c->conn, depth) && c->conn->submit(j.msg, j.on_done)) {
         taken = true;
         handed(*c, j);
         break;
@@ -176,7 +178,7 @@ void Dispatcher::pump_sessions(Pool& p, std::vector<std::unique_ptr<Session<Conn
     // they next read (qmail-qmtpd) flush their answers; an idle SMTP connection says QUIT (RFC 5321
     // §4.1.1.10). A later message opens a new connection.
     for (auto& c : sessions) {
-      if (!c->finishing && !c->closed && !busy(*c->conn)) {
+      if (!c->finishing && !c->closed && !busy(*c->conn, Throttle::unbounded)) {
         c->finishing = true;
         c->conn->finish();
       }

@@ -78,6 +78,11 @@ unsigned Throttle::messages_per_connection(const std::string& host) const {
   return s ? s->limits.messages_per_connection : 0;
 }
 
+unsigned Throttle::in_flight(const std::string& host) const {
+  const State* s = find(host);
+  return s && s->pace > 0 ? 1 : unbounded;
+}
+
 std::int64_t Throttle::hold_until_ms(const std::string& host, State& s, std::int64_t now_ms) {
   const std::int64_t now = seconds_of(now_ms);
   QuotaWindow& w = store_.at(host, s.limits, now);

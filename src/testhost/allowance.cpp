@@ -10,7 +10,7 @@ std::int64_t Allowance::now_ms() const {
 std::string Allowance::connect() {
   std::lock_guard lock(mu_);
   if (l_.connections && open_ >= l_.connections) {
-    ++refusals_;
+    refused();
     return "421 4.7.0 Error: too many connections from 127.0.0.1";
   }
   ++open_;
@@ -25,7 +25,7 @@ void Allowance::release() {
 std::string Allowance::message(unsigned index) {
   std::lock_guard lock(mu_);
   if (l_.per_connection && index > l_.per_connection) {
-    ++refusals_;
+    refused();
     return "421 4.7.0 Error: too many messages in one connection";
   }
   const std::int64_t now = now_ms();
@@ -36,7 +36,7 @@ std::string Allowance::message(unsigned index) {
     quota_count_ = 0;
   }
   if (l_.quota && quota_count_ >= l_.quota) {
-    ++refusals_;
+    refused();
     return "550 5.4.5 Daily user sending limit exceeded";
   }
   const std::int64_t rw = l_.rate_window.count() > 0 ? now / l_.rate_window.count() : 0;
@@ -45,12 +45,23 @@ std::string Allowance::message(unsigned index) {
     rate_count_ = 0;
   }
   if (l_.rate && rate_count_ >= l_.rate) {
-    ++refusals_;
+    refused();
     return "450 4.7.1 Error: too much mail from 127.0.0.1";
   }
   ++rate_count_;
   ++quota_count_;
+  if (refusals_ > 0) taken_after_refusal_ = true;
   return {};
+}
+
+void Allowance::refused() {
+  ++refusals_;
+  if (!taken_after_refusal_) first_run_ = refusals_;
+}
+
+unsigned Allowance::first_run() const {
+  std::lock_guard lock(mu_);
+  return first_run_;
 }
 
 std::string Allowance::recipient(std::size_t accepted) const {

@@ -30,6 +30,7 @@ class Allowance {
   // A RCPT after `accepted` recipients of the same message: "" to take it, else the answer.
   std::string recipient(std::size_t accepted) const;
   unsigned refusals() const;
+  unsigned first_run() const;  // refusals from the first to the next message taken
 
  private:
   std::int64_t now_ms() const;
@@ -42,6 +43,9 @@ class Allowance {
   std::int64_t quota_window_ = -1;
   unsigned quota_count_ = 0;
   unsigned refusals_ = 0;
+  unsigned first_run_ = 0;
+  bool taken_after_refusal_ = false;
+  void refused();  // under mu_
 };
 
 }  // namespace nullq::testhost

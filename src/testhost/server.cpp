@@ -502,5 +502,6 @@ unsigned Server::max_concurrent() const {
 }
 
 unsigned Server::refusals() const { return impl_->allowance->refusals(); }
+unsigned Server::first_refusal_run() const { return impl_->allowance->first_run(); }
 
 }  // namespace nullq::testhost

@@ -81,6 +81,10 @@ class Throttle {
   // Connections the host may have now; `unbounded` when only the per-address bound applies.
   unsigned concurrency(const std::string& host) const;
   unsigned messages_per_connection(const std::string& host) const;
+  // Messages one connection may have in flight (QMTP pipelining): `unbounded` (the configured
+  // pipeline) until the host has a pace, then 1: the pace needs no more, and a throttling answer
+  // then refuses at most one package per connection, not a pipeline full.
+  unsigned in_flight(const std::string& host) const;
   // 0 when a message may be handed to the host now, else the unix ms when one may.
   std::int64_t ready_at(const std::string& host, std::int64_t now_ms);
   // A message with `recipients` recipients was handed to the host.

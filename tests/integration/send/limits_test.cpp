@@ -146,6 +146,27 @@ TEST_F(Limits, RateWindowLearnedFromTooMuchMail) {
       << r.err.substr(0, 4000);
 }
 
+// Over QMTP the refusal is a Z with the enhanced code. The packages in flight when the first one
+// comes (connections x pipeline) are refused with it, as are the probes until the window opens
+// again: that first run is one refusal, the host's. From then on the host has a pace and a
+// connection carries one package at a time, so that each later refusal costs at most one package
+// per connection: those stay under 5% of the messages.
+TEST_F(Limits, RateWindowLearnedOverQmtp) {
+  testhost::ServerLimits l;
+  l.rate = 100;
+  l.rate_window = 1000ms;
+  start(l, false);
+  config("{url: '" + qmtp_url() + "', connections: 4, pipeline: 32}");
+  fill(kMessages);
+  auto r = s.once();
+  EXPECT_EQ(r.status, 0) << r.err.substr(0, 4000);
+  expect_each_once(kMessages, r.err);
+  EXPECT_LT(host->refusals() - host->first_refusal_run(), static_cast<unsigned>(kMessages) / 20)
+      << host->refusals() << " refused, " << host->first_refusal_run() << " of them in the first run";
+  EXPECT_GE(host->refusals(), 1u);
+  EXPECT_TRUE(contains(r.err, "too much mail from 127.0.0.1 (the host's pace; not charged)")) << r.err.substr(0, 4000);
+}
+
 TEST_F(Limits, ConfiguredRateIsNeverRefused) {
   testhost::ServerLimits l;
   l.rate = 50;
