@@ -234,16 +234,27 @@ TEST_F(Admin, BadInvocations) {
   EXPECT_NE(r.err.find("must start with qmtp://"), std::string::npos) << r.err;
 }
 
-TEST_F(Admin, CheckConnectsToEachSmartHost) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A listening socket on 127.0.0.1 (port 0, read back): its descriptor, or -1.
+int listen_loopback(std::uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
   socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  std::string port = std::to_string(ntohs(a.sin_port));
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+TEST_F(Admin, CheckConnectsToEachSmartHost) {
+  std::uint16_t listening = 0;
+  int fd = listen_loopback(listening);
+  ASSERT_GE(fd, 0);
+  std::string port = std::to_string(listening);
   config("smarthosts: [qmtp://127.0.0.1:" + port + "]\n");
   auto ok = nullq({"check"});
   EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
@@ -264,15 +275,10 @@ TEST_F(Admin, CheckConnectsToEachSmartHost) {
 // it), a source that is not this machine's is the host's problem, and addresses of the other
 // family are skipped, none left being a problem.
 TEST_F(Admin, CheckConnectsFromTheSourceAddress) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const std::string addr = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  std::uint16_t port = 0;
+  int fd = listen_loopback(port);
+  ASSERT_GE(fd, 0);
+  const std::string addr = "127.0.0.1:" + std::to_string(port);
   auto with_source = [&](const std::string& source) {
     config("smarthosts:\n  - {url: 'qmtp://" + addr + "', source: '" + source + "'}\n");
     return nullq({"check"});
