@@ -376,11 +376,14 @@ void comment(std::string& y, const std::string& indent, const std::string& text)
 
 // nullmailer's source= as nullq's `source:` (indented by `in`): an address carries over; a host
 // name does not (nullq binds an address it is given, it resolves none), so it is left as a comment.
+bool source_is_address(const Remote& r) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, r.source.c_str(), buf) == 1 || ::inet_pton(AF_INET6, r.source.c_str(), buf) == 1;
+}
+
 std::string source_key(const Remote& r, const std::string& in, const std::string& where, Report& rep) {
   if (r.source.empty()) return {};
-  unsigned char buf[sizeof(in6_addr)];
-  if (::inet_pton(AF_INET, r.source.c_str(), buf) == 1 || ::inet_pton(AF_INET6, r.source.c_str(), buf) == 1)
-    return in + "source: " + yaml_scalar(r.source) + "\n";
+  if (source_is_address(r)) return in + "source: " + yaml_scalar(r.source) + "\n";
   rep.warn(where, "source=" + r.source + ": nullq's source: takes a local address, not a host name (left out)");
   return in + "# source " + yaml_scalar(r.source) + ": nullq's source: takes a local address; put this host's address here\n";
 }
@@ -408,11 +411,10 @@ void emit_remote(std::string& y, const Remote& r, const std::string& password_fi
     }
     if (!r.user.empty() || !r.pass.empty() || r.auth_login)
       comment(y, "  ", "user/pass/auth-login: QMQP has no authentication (nullmailer ignored them too)");
-    const std::string source = source_key(r, in, where, rep);
-    if (source.rfind(in + "source:", 0) == 0) {
-      y += "  - url: " + url + "\n" + source;
+    if (!r.source.empty() && source_is_address(r)) {
+      y += "  - url: " + url + "\n" + source_key(r, in, where, rep);
     } else {
-      if (!source.empty()) y += "  " + source.substr(in.size());
+      y += source_key(r, "  ", where, rep);  // a comment, above the short form
       y += "  - " + url + "\n";
     }
     return;

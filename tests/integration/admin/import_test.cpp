@@ -129,11 +129,13 @@ TEST(Import, BadRemotesStillGiveAConfigThatParses) {
   // Only the qmqp line parses on every build; the smtp ones need SMTP smart hosts.
   auto c = nullq::config::parse_only(i.r.out, "imported.yaml");
   ASSERT_TRUE(c.ok()) << c.error().detail << "\n" << i.r.out;
-  ASSERT_EQ(c->smarthosts.size(), 8u);
+  ASSERT_EQ(c->smarthosts.size(), 9u);
   EXPECT_EQ(c->smarthosts[6].host, "source.example.org");
   EXPECT_EQ(c->smarthosts[6].source, "192.0.2.1");       // source= with an address
   EXPECT_EQ(c->smarthosts[7].host, "hostsource.example.org");
   EXPECT_EQ(c->smarthosts[7].source, "") << "source= with a host name is left out";
+  EXPECT_EQ(c->smarthosts[8].host, "qmqpsource.example.org");
+  EXPECT_EQ(c->smarthosts[8].source, "");
 }
 
 TEST(Import, SmtpOutputParses) {
