@@ -90,7 +90,8 @@ int Flusher::start() {
   // A person who runs --once at a terminal wants to see what happens, not look for it in syslog.
   const bool at_terminal = options_.once && ::isatty(STDERR_FILENO) == 1;
   config::LogLevel level = cfg_.log_level;
-  const LogSink sink = choose_sink(cfg_.log_target, sink_facts(options_.force_stderr || at_terminal));
+  log_stderr_forced_ = options_.force_stderr || at_terminal;
+  const LogSink sink = choose_sink(cfg_.log_target, sink_facts(log_stderr_forced_));
   if (at_terminal && options_.quiet && level != config::LogLevel::error) level = config::LogLevel::warning;
   // --quiet (cron, sendmail -q) where the log fell back to stderr (no syslog socket) stays as quiet
   // as it is with syslog: cron mails whatever a job prints, and a deferral is no failure.
@@ -479,7 +480,10 @@ void Flusher::reload() {
     log_line(Priority::err, std::string("reload: resolver: ") + e.what());
   }
   ++generation_;
-  log_set_level(cfg_.log_level);
+  if (cfg_.log_target != old.log_target || cfg_.log_format != old.log_format)
+    log_init(choose_sink(cfg_.log_target, sink_facts(log_stderr_forced_)), cfg_.log_level, cfg_.log_format);
+  else
+    log_set_level(cfg_.log_level);
   monitor_->configure(cfg_);
   apply_limits();
   breaker_->clear();

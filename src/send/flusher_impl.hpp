@@ -237,6 +237,7 @@ class Flusher {
   std::size_t max_active_ = 512;
   bool stopping_ = false;
   bool notify_ready_ = false;
+  bool log_stderr_forced_ = false;  // --stderr, or --once at a terminal: log.target does not apply
   std::string last_status_;
   std::int64_t last_status_ms_ = 0;
   std::int64_t last_rescan_ms_ = 0;
