@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
@@ -112,6 +113,12 @@ std::optional<Composed> compose(const Report& r) {
   // RET=FULL (RFC 3461 4.3): the whole message, when it is not too large to send back.
   const bool full = orig.mail_dsn.ret == dsn::Ret::full && !r.delay_warning &&
                     r.original_message.size() <= max_returned_message;
+  // What is returned may hold 8-bit bytes (UTF-8 headers, an 8bit body): then the part and the
+  // multipart around it say 8bit (RFC 2045 6.4; the default, 7bit, would be false).
+  const std::string_view returned = full ? r.original_message : headers;
+  const bool eight_bit =
+      std::any_of(returned.begin(), returned.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
+  const std::string cte = eight_bit ? "Content-Transfer-Encoding: 8bit\n" : "";
   std::string boundary;
   do boundary = "nullq-" + random_token();
   while (r.original_message.find(boundary) != std::string_view::npos);
@@ -124,7 +131,7 @@ std::optional<Composed> compose(const Report& r) {
   m += "Message-ID: <" + std::to_string(r.now) + "." + random_token() + "@" + r.hostname + ">\n";
   m += "Auto-Submitted: auto-replied\n";
   m += "MIME-Version: 1.0\n";
-  m += "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"" + boundary + "\"\n\n";
+  m += "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"" + boundary + "\"\n" + cte + "\n";
   m += "This is a MIME-encapsulated delivery status report.\n\n";
 
   m += "--" + boundary + "\nContent-Type: text/plain; charset=us-ascii\n\n";
@@ -159,11 +166,11 @@ std::optional<Composed> compose(const Report& r) {
     }
   }
   if (full) {
-    m += "\n--" + boundary + "\nContent-Type: message/rfc822\n\n";
+    m += "\n--" + boundary + "\nContent-Type: message/rfc822\n" + cte + "\n";
     m.append(r.original_message);
     if (!r.original_message.empty() && r.original_message.back() != '\n') m += "\n";
   } else {
-    m += "\n--" + boundary + "\nContent-Type: text/rfc822-headers\n\n";
+    m += "\n--" + boundary + "\nContent-Type: text/rfc822-headers\n" + cte + "\n";
     m.append(headers);
     if (!headers.empty() && headers.back() != '\n') m += "\n";
   }

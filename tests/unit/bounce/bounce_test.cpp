@@ -70,9 +70,10 @@ TEST(Compose, GoesToTheSenderWithAThreePartReport) {
                    "Diagnostic-Code: X-Nullq; Dmailbox full\n"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("Content-Type: text/rfc822-headers\n\nFrom: Alice <alice@example.org>\nSubject: caf\xc3\xa9 report\n"),
+  EXPECT_NE(m.find("Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: 8bit\n\nFrom: Alice "
+                   "<alice@example.org>\nSubject: caf\xc3\xa9 report\n"),
             std::string::npos)
-      << "original headers quoted as they were, 8-bit included";
+      << "original headers quoted as they were, 8-bit included (and said)";
   EXPECT_EQ(m.find("the body is not quoted"), std::string::npos);
 }
 
@@ -157,7 +158,7 @@ TEST(Compose, DsnRequestShowsEnvidAndOrcptAndRetFullReturnsTheMessage) {
   EXPECT_NE(m.find("\n\nOriginal-Recipient: rfc822;Carol@example.net\nFinal-Recipient: rfc822; carol@example.net\n"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("Content-Type: message/rfc822\n\n" + message), std::string::npos) << m;
+  EXPECT_NE(m.find("Content-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n" + message), std::string::npos) << m;
   EXPECT_EQ(m.find("text/rfc822-headers"), std::string::npos) << m;
   // A delay warning never returns the body.
   auto rep = report(e, {{"bob@example.net", false, "451 later", "", ""}});
@@ -183,6 +184,38 @@ TEST(Compose, RetHdrsAndATooLargeMessageReturnTheHeadersOnly) {
   ASSERT_TRUE(b);
   EXPECT_NE(b->message.find("Content-Type: text/rfc822-headers\n\nSubject: big\n"), std::string::npos);
   EXPECT_LT(b->message.size(), 10000u);
+}
+
+// What is returned with 8-bit bytes in it is labelled 8bit, the part and the multipart around it
+// (RFC 2045 6.4); 7-bit content keeps the default, no label.
+TEST(Compose, EightBitContentReturnedIsLabelled8bit) {
+  auto e = original("alice@example.org", {"bob@example.net"});
+  e.mail_dsn.ret = nullq::dsn::Ret::full;
+  auto rep = report(e, {{"bob@example.net", true, "550 no", "mx", "smtp"}});
+  const std::string utf8 = "Subject: caf\xc3\xa9\n\nd\xc3\xa9j\xc3\xa0 vu\n";
+  rep.original_message = utf8;
+  auto full = nullq::bounce::compose(rep);
+  ASSERT_TRUE(full);
+  EXPECT_NE(full->message.find("Content-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n" + utf8),
+            std::string::npos)
+      << full->message;
+  EXPECT_NE(full->message.find("boundary=\"nullq-"), std::string::npos);
+  const std::string& fm = full->message;
+  const std::size_t first = fm.find("Content-Transfer-Encoding: 8bit\n");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_LT(first, fm.find("\n\n")) << "the multipart's own header says 8bit too";
+  e.mail_dsn.ret = nullq::dsn::Ret::hdrs;
+  auto hrep = report(e, {{"bob@example.net", true, "550 no", "mx", "smtp"}});
+  hrep.original_message = utf8;
+  auto hdrs = nullq::bounce::compose(hrep);
+  ASSERT_TRUE(hdrs);
+  EXPECT_NE(hdrs->message.find("Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: 8bit\n\nSubject: caf"),
+            std::string::npos)
+      << hdrs->message;
+  hrep.original_message = "Subject: plain\n\nd\xc3\xa9j\xc3\xa0 vu\n";  // 8-bit only in the body, not returned
+  auto plain = nullq::bounce::compose(hrep);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->message.find("Content-Transfer-Encoding"), std::string::npos) << plain->message;
 }
 
 TEST(Notify, DropUnwantedKeepsWhoAskedForTheReport) {
