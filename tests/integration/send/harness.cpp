@@ -166,6 +166,19 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+QueueName parse_name(const std::string& name) {
+  QueueName out;
+  const auto c1 = name.find(','), c2 = name.rfind(',');
+  out.id = name.substr(0, c1);
+  out.attempts = static_cast<unsigned>(std::stoul(name.substr(c1 + 1, c2 - c1 - 1)));
+  out.next = std::stoll(name.substr(c2 + 1));
+  return out;
+}
+
 std::size_t count_of(const std::string& s, const std::string& part) {
   std::size_t n = 0;
   for (std::size_t i = s.find(part); i != std::string::npos; i = s.find(part, i + 1)) ++n;

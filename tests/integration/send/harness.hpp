@@ -34,7 +34,15 @@ void write_file(const std::string& path, const std::string& text);
 std::vector<std::string> list_dir(const std::string& dir);
 
 bool contains(const std::string& s, const std::string& part);
+bool ends_with(const std::string& s, const std::string& tail);
 std::size_t count_of(const std::string& s, const std::string& part);  // occurrences, overlapping too
+// A queue file's name, "ID,ATTEMPTS,NEXT", taken apart.
+struct QueueName {
+  std::string id;
+  unsigned attempts = 0;
+  long long next = 0;
+};
+QueueName parse_name(const std::string& name);
 // A port on 127.0.0.1 that nothing listens on (bound, then closed).
 std::uint16_t closed_port();
 // Recipients still pending in a queue file (its T records; the envelope ends at a blank line).

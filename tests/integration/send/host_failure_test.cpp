@@ -17,18 +17,6 @@ namespace {
 
 const std::string kBody = "From: alice@example.org\nSubject: host\n\nHello.\n";
 
-struct Name {
-  unsigned attempts = 0;
-  long long next = 0;
-};
-Name parse_name(const std::string& n) {
-  Name out;
-  auto c1 = n.find(','), c2 = n.rfind(',');
-  out.attempts = static_cast<unsigned>(std::stoul(n.substr(c1 + 1, c2 - c1 - 1)));
-  out.next = std::stoll(n.substr(c2 + 1));
-  return out;
-}
-
 std::size_t count_of(const std::string& s, const std::string& part) {
   std::size_t n = 0;
   for (std::size_t pos = s.find(part); pos != std::string::npos; pos = s.find(part, pos + part.size())) ++n;
@@ -64,7 +52,7 @@ TEST_F(HostFailure, RefusedAuthIsNotChargedToTheMail) {
   auto q = s.queued();
   ASSERT_EQ(q.size(), 2u) << r.err;
   for (const auto& name : q) {
-    Name n = parse_name(name);
+    QueueName n = parse_name(name);
     EXPECT_EQ(n.attempts, 0u) << "the host's failure is not the message's: " << name;
     // Back when the host's hold (retry_min at first) ends.
     EXPECT_GE(n.next, before + 300) << name;

@@ -23,23 +23,6 @@ using namespace std::chrono_literals;
 const std::string kBody = "From: alice@example.org\nTo: bob@example.org\nSubject: test\n\nHello, world.\n";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
-bool ends_with(const std::string& s, const std::string& p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
-
-struct Name {
-  std::string id;
-  unsigned attempts = 0;
-  long long next = 0;
-};
-Name parse_name(const std::string& n) {
-  Name out;
-  auto c1 = n.find(','), c2 = n.rfind(',');
-  out.id = n.substr(0, c1);
-  out.attempts = static_cast<unsigned>(std::stoul(n.substr(c1 + 1, c2 - c1 - 1)));
-  out.next = std::stoll(n.substr(c2 + 1));
-  return out;
-}
 
 class Send : public ::testing::Test {
  protected:
@@ -197,7 +180,7 @@ TEST_F(Send, TemporaryFailureStaysQueuedWithBackoff) {
   EXPECT_EQ(r.status, 75) << r.err;
   auto q = s.queued();
   ASSERT_EQ(q.size(), 1u);
-  Name n = parse_name(q[0]);
+  QueueName n = parse_name(q[0]);
   EXPECT_EQ(n.id, id);
   EXPECT_EQ(n.attempts, 1u);
   EXPECT_GE(n.next, before + 5 * 60 * 3 / 4);  // retry_min with at most -25% jitter, never below min
@@ -461,142 +444,6 @@ TEST_F(Send, OnceByAUserWithoutAccessToTheSpoolSaysWhoMayFlush) {
   EXPECT_TRUE(contains(r.err, "only root and the nullq user can flush the queue")) << r.err;
   EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
   EXPECT_EQ(s.incoming(), std::vector<std::string>{id}) << "the message stays where it was";
-}
-
-// ---- daemon mode ----
-
-class Daemon {
- public:
-  Daemon(TestSpool& s, const std::string& log_name = "daemon.log")
-      : log_(s.dir.path() + "/" + log_name),
-        child_({bin_dir() + "/nullq-send", "--stderr", "--config", s.config}, {}, log_) {}
-  Child& child() { return child_; }
-  std::string log() const { return read_file(log_); }
-  bool started() {
-    return eventually([&] { return contains(log(), "started:"); }, 10s);
-  }
-
- private:
-  std::string log_;
-  Child child_;
-};
-
-TEST_F(Send, DaemonDeliversInjectedMailAndStopsOnTerm) {
-  FakeServer srv(Proto::qmtp);
-  s.write_config({srv.url()});
-  Daemon d(s);
-  ASSERT_TRUE(d.started()) << d.log();
-  s.inject("alice@example.org", {"bob@example.org"}, kBody);
-  EXPECT_TRUE(eventually([&] { return srv.count() == 1 && s.queued().empty() && s.incoming().empty(); }))
-      << d.log();
-  s.inject("alice@example.org", {"carol@example.org"}, kBody);
-  EXPECT_TRUE(eventually([&] { return srv.count() == 2 && s.queued().empty(); })) << d.log();
-  d.child().signal(SIGTERM);
-  int st = -1;
-  ASSERT_TRUE(d.child().wait(15s, st));
-  EXPECT_EQ(st, 0) << d.log();
-}
-
-TEST_F(Send, OnceWhileADaemonRunsPokesIt) {
-  FakeServer srv(Proto::qmtp);
-  s.write_config({srv.url()});
-  Daemon d(s);
-  ASSERT_TRUE(d.started()) << d.log();
-  RunResult r = s.once();
-  EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.err, "nullq-send: a flusher is running; asked it to deliver now\n");
-  // A second daemon refuses to start.
-  RunResult second = run({bin_dir() + "/nullq-send", "--stderr", "--config", s.config}, {}, "", 10s);
-  EXPECT_EQ(second.status, 75) << second.err;
-}
-
-TEST_F(Send, TermWithMailStillQueuedExitsCleanlyAndKeepsIt) {
-  FakeServer srv(Proto::qmtp);
-  srv.set_replier([](const Received& m) { return std::vector<std::string>(m.rcpts.size(), "Zlater"); });
-  s.write_config({srv.url()});
-  Daemon d(s);
-  ASSERT_TRUE(d.started()) << d.log();
-  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
-  ASSERT_TRUE(eventually([&] {
-    auto q = s.queued();
-    return q.size() == 1 && parse_name(q[0]).attempts == 1;
-  })) << d.log();
-  d.child().signal(SIGTERM);
-  int st = -1;
-  ASSERT_TRUE(d.child().wait(15s, st));
-  EXPECT_EQ(st, 0);
-  auto q = s.queued();
-  ASSERT_EQ(q.size(), 1u);
-  EXPECT_EQ(parse_name(q[0]).id, id);
-}
-
-TEST_F(Send, TermAbandonsAHangingSessionAndTheMessageStaysQueued) {
-  FakeServer srv(Proto::qmtp);
-  srv.set_fault(Fault::hang);
-  s.write_config({srv.url()});
-  Daemon d(s);
-  ASSERT_TRUE(d.started()) << d.log();
-  std::string id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
-  ASSERT_TRUE(eventually([&] { return srv.count() == 1; })) << d.log();
-  d.child().signal(SIGTERM);
-  int st = -1;
-  ASSERT_TRUE(d.child().wait(20s, st));
-  EXPECT_EQ(st, 0) << d.log();
-  auto q = s.queued();
-  ASSERT_EQ(q.size(), 1u);
-  EXPECT_EQ(parse_name(q[0]).id, id);
-  EXPECT_TRUE(contains(d.log(), "abandoning 1 delivery(ies)")) << d.log();
-}
-
-TEST_F(Send, KillNineMidDeliveryLosesNothing) {
-  FakeServer hang(Proto::qmtp);
-  hang.set_fault(Fault::hang);
-  s.write_config({hang.url()});
-  std::string id;
-  {
-    Daemon d(s, "first.log");
-    ASSERT_TRUE(d.started()) << d.log();
-    id = s.inject("alice@example.org", {"bob@example.org"}, kBody);
-    ASSERT_TRUE(eventually([&] { return hang.count() == 1; })) << d.log();
-    d.child().signal(SIGKILL);
-    int st;
-    ASSERT_TRUE(d.child().wait(10s, st));
-  }
-  auto q = s.queued();
-  ASSERT_EQ(q.size(), 1u) << "the message must still be queued after kill -9";
-  EXPECT_EQ(parse_name(q[0]).id, id);
-  FakeServer ok(Proto::qmtp);
-  s.write_config({ok.url()});
-  Daemon d2(s, "second.log");
-  ASSERT_TRUE(d2.started()) << d2.log();
-  EXPECT_TRUE(eventually([&] { return ok.count() == 1 && s.queued().empty(); })) << d2.log();
-  EXPECT_TRUE(ends_with(ok.received()[0].message, kBody));
-}
-
-TEST_F(Send, HupReloadsTheSmartHosts) {
-  FakeServer a(Proto::qmtp), b(Proto::qmqp);
-  s.write_config({a.url()});
-  Daemon d(s);
-  ASSERT_TRUE(d.started()) << d.log();
-  s.inject("alice@example.org", {"bob@example.org"}, kBody);
-  ASSERT_TRUE(eventually([&] { return a.count() == 1; })) << d.log();
-  s.write_config({b.url()});
-  d.child().signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return contains(d.log(), "reloaded "); })) << d.log();
-  s.inject("alice@example.org", {"carol@example.org"}, kBody);
-  EXPECT_TRUE(eventually([&] { return b.count() == 1 && s.queued().empty(); })) << d.log();
-  EXPECT_EQ(a.count(), 1u);
-  // A broken config is refused and the current one kept.
-  write_file(s.config, "smarthosts: [\n");
-  d.child().signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return contains(d.log(), "reload failed, keeping the current configuration"); }))
-      << d.log();
-  s.inject("alice@example.org", {"dave@example.org"}, kBody);
-  EXPECT_TRUE(eventually([&] { return b.count() == 2 && s.queued().empty(); })) << d.log();
-  d.child().signal(SIGTERM);
-  int st;
-  ASSERT_TRUE(d.child().wait(15s, st));
-  EXPECT_EQ(st, 0);
 }
 
 }  // namespace
