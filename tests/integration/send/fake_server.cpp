@@ -127,11 +127,24 @@ void FakeServer::answer(int fd, const std::string& payload, Fault f) {
   send_all(fd, wire);
 }
 
-void FakeServer::serve(int fd) {
-  std::size_t now = ++concurrent_;
-  std::size_t prev = max_concurrent_.load();
-  while (now > prev && !max_concurrent_.compare_exchange_weak(prev, now)) {
+void FakeServer::count_in(int fd) {
+  std::lock_guard<std::mutex> g(count_mu_);
+  std::size_t now = 1;
+  for (int other : counted_) {
+    pollfd p{other, POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) == 0) ++now;  // no end from the client yet
   }
+  counted_.push_back(fd);
+  if (now > max_concurrent_) max_concurrent_ = now;
+}
+
+void FakeServer::count_out(int fd) {
+  std::lock_guard<std::mutex> g(count_mu_);
+  std::erase(counted_, fd);
+}
+
+void FakeServer::serve(int fd) {
+  count_in(fd);
   Fault f;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -139,7 +152,7 @@ void FakeServer::serve(int fd) {
   }
   if (proto_ == Proto::qmtp) {
     serve_qmtp(fd, f);
-    --concurrent_;
+    count_out(fd);
   } else {
     serve_qmqp(fd, f);  // counts itself out before its answer
   }
@@ -176,15 +189,16 @@ bool FakeServer::serve_qmtp(int fd, Fault f) {
 
 void FakeServer::serve_qmqp(int fd, Fault f) {
   struct Out {  // leaves the concurrency count on every return
-    std::atomic<std::size_t>& n;
+    FakeServer& server;
+    int fd;
     bool done = false;
     void now() {
       if (done) return;
-      --n;
+      server.count_out(fd);
       done = true;
     }
     ~Out() { now(); }
-  } out{concurrent_};
+  } out{*this, fd};
   Reader rd(fd);
   if (f == Fault::close_mid_request) {
     char c;

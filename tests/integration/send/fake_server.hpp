@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -66,7 +67,13 @@ class FakeServer {
   std::vector<Received> received_;
   Replier replier_;
   Fault fault_ = Fault::none;
-  std::atomic<std::size_t> concurrent_{0};
+  // Connections counted as the client's: from accept until the answer (QMQP) or the end (QMTP).
+  // One whose client has closed it is not counted even before its thread sees the end: the client
+  // may open the next at once, and the count is of what the client holds.
+  void count_in(int fd);
+  void count_out(int fd);
+  std::mutex count_mu_;
+  std::vector<int> counted_;
   std::atomic<std::size_t> max_concurrent_{0};
   Listener listener_;  // last: built after the state its threads use
 };
